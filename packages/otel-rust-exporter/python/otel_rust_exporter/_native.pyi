@@ -1,0 +1,46 @@
+from collections.abc import Iterable
+from typing import Any, Optional
+
+class SpanProcessorCore:
+    endpoint: str
+    protocol: str
+    def __init__(
+        self,
+        *,
+        endpoint: Optional[str] = None,
+        headers: Optional[list[tuple[str, str]]] = None,
+        timeout: Optional[float] = None,
+        compression: Optional[str] = None,
+        protocol: Optional[str] = None,
+        certificate_file: Optional[str] = None,
+        client_key_file: Optional[str] = None,
+        client_certificate_file: Optional[str] = None,
+        insecure: Optional[bool] = None,
+        max_queue_size: Optional[int] = None,
+        schedule_delay_millis: Optional[float] = None,
+        max_export_batch_size: Optional[int] = None,
+        export_timeout_millis: Optional[float] = None,
+    ) -> None: ...
+    def on_end(self, span: Any) -> None: ...
+    def force_flush(self, timeout_millis: Optional[float] = None) -> bool: ...
+    def shutdown(self, timeout_millis: Optional[float] = None) -> bool: ...
+    def stats(self) -> dict[str, int]: ...
+
+class SpanExporterCore:
+    def __init__(
+        self,
+        *,
+        endpoint: Optional[str] = None,
+        headers: Optional[list[tuple[str, str]]] = None,
+        timeout: Optional[float] = None,
+        compression: Optional[str] = None,
+        protocol: Optional[str] = None,
+        certificate_file: Optional[str] = None,
+        client_key_file: Optional[str] = None,
+        client_certificate_file: Optional[str] = None,
+        insecure: Optional[bool] = None,
+    ) -> None: ...
+    def export(self, spans: Iterable[Any]) -> bool: ...
+    def shutdown(self) -> None: ...
+
+def mark_python_exiting() -> None: ...

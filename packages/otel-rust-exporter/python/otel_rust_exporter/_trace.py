@@ -1,0 +1,168 @@
+"""The span processor and exporter: thin wrappers over the native core."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import sys
+import weakref
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from otel_rust_exporter import _native
+from otel_rust_exporter._options import Headers, otlp_kwargs
+
+_logger = logging.getLogger("otel_rust_exporter")
+
+# Registered first, so it runs last: messages after the final flush go to stderr.
+atexit.register(_native.mark_python_exiting)
+
+
+def _shutdown_at_exit(target: Any) -> None:
+    reference = weakref.ref(target)
+
+    def shutdown() -> None:
+        alive = reference()
+        if alive is not None:
+            alive.shutdown()
+
+    atexit.register(shutdown)
+
+
+class RustSpanProcessor(SpanProcessor):
+    """Batches finished spans in Rust and exports them over OTLP (HTTP/protobuf or gRPC).
+
+    A drop-in replacement for ``BatchSpanProcessor(OTLPSpanExporter(...))``: ``on_end``
+    copies the span into a bounded native queue in one call; a background thread encodes,
+    compresses and sends without the GIL. Arguments override the ``OTEL_EXPORTER_OTLP_*``
+    and ``OTEL_BSP_*`` variables; ``timeout`` is in seconds, as for the stock exporters.
+    """
+
+    def __init__(
+        self,
+        endpoint: Optional[str] = None,
+        headers: Headers = None,
+        timeout: Optional[float] = None,
+        compression: Any = None,
+        *,
+        protocol: Optional[str] = None,
+        certificate_file: Optional[str] = None,
+        client_key_file: Optional[str] = None,
+        client_certificate_file: Optional[str] = None,
+        insecure: Optional[bool] = None,
+        max_queue_size: Optional[int] = None,
+        schedule_delay_millis: Optional[float] = None,
+        max_export_batch_size: Optional[int] = None,
+        export_timeout_millis: Optional[float] = None,
+    ):
+        self._core = _native.SpanProcessorCore(
+            **otlp_kwargs(
+                endpoint=endpoint,
+                headers=headers,
+                timeout=timeout,
+                compression=compression,
+                protocol=protocol,
+                certificate_file=certificate_file,
+                client_key_file=client_key_file,
+                client_certificate_file=client_certificate_file,
+                insecure=insecure,
+            ),
+            max_queue_size=max_queue_size,
+            schedule_delay_millis=schedule_delay_millis,
+            max_export_batch_size=max_export_batch_size,
+            export_timeout_millis=export_timeout_millis,
+        )
+        # The SDK calls `processor.on_end(span)`: bind the native method directly, so a
+        # finished span costs one call and no Python frame.
+        self.on_end = self._core.on_end  # type: ignore[method-assign]
+        _shutdown_at_exit(self)
+
+    @classmethod
+    def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:
+        """The processor for an exporter the SDK's auto-configuration created."""
+        exporter.shutdown()
+        return cls(**exporter._kwargs)
+
+    def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self._core.on_end(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._core.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        self._core.shutdown()
+
+    def stats(self) -> dict[str, int]:
+        """Counters: queued, accepted, dropped, exported, failed, rejected."""
+        return self._core.stats()
+
+    def __repr__(self) -> str:
+        return f"RustSpanProcessor(endpoint={self._core.endpoint!r}, protocol={self._core.protocol!r})"
+
+
+class RustOTLPSpanExporter(SpanExporter):
+    """An OTLP span exporter whose encoding and sending run in Rust, without the GIL.
+
+    For processors you compose yourself (e.g. ``SimpleSpanProcessor``); for batching use
+    ``RustSpanProcessor``, which also keeps spans out of Python while they wait.
+    """
+
+    def __init__(
+        self,
+        endpoint: Optional[str] = None,
+        headers: Headers = None,
+        timeout: Optional[float] = None,
+        compression: Any = None,
+        *,
+        protocol: Optional[str] = None,
+        certificate_file: Optional[str] = None,
+        client_key_file: Optional[str] = None,
+        client_certificate_file: Optional[str] = None,
+        insecure: Optional[bool] = None,
+    ):
+        self._kwargs = otlp_kwargs(
+            endpoint=endpoint,
+            headers=headers,
+            timeout=timeout,
+            compression=compression,
+            protocol=protocol,
+            certificate_file=certificate_file,
+            client_key_file=client_key_file,
+            client_certificate_file=client_certificate_file,
+            insecure=insecure,
+        )
+        self._core = _native.SpanExporterCore(**self._kwargs)
+        _warn_if_wrapped_by_stock_batching(sys._getframe(1))
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        delivered = self._core.export(spans)
+        return SpanExportResult.SUCCESS if delivered else SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._core.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"RustOTLPSpanExporter(protocol={self._kwargs['protocol']!r})"
+
+
+def _warn_if_wrapped_by_stock_batching(caller: Any) -> None:
+    """SDK auto-configuration wraps exporters in BatchSpanProcessor unless our configurator
+    runs; say so once, since the spans then wait in Python."""
+    from otel_rust_exporter import _configurator
+
+    if caller.f_code.co_name == "_init_tracing" and not _configurator.active():
+        _logger.warning(
+            "rust_otlp is running behind the stock BatchSpanProcessor because another "
+            "OpenTelemetry configurator was loaded; set OTEL_PYTHON_CONFIGURATOR=rust_otlp "
+            "to batch in Rust"
+        )

@@ -1,0 +1,472 @@
+//! Exporter configuration: constructor arguments first, then `OTEL_*` variables, then the
+//! specification's defaults. An invalid value gets a one-line warning and the default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::diagnostics;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+impl Signal {
+    fn env_infix(self) -> &'static str {
+        match self {
+            Signal::Traces => "TRACES",
+            Signal::Logs => "LOGS",
+            Signal::Metrics => "METRICS",
+        }
+    }
+
+    fn http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "v1/traces",
+            Signal::Logs => "v1/logs",
+            Signal::Metrics => "v1/metrics",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    HttpProtobuf,
+    Grpc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+}
+
+/// Values given to a Python constructor; `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct OtlpOverrides {
+    pub protocol: Option<String>,
+    pub endpoint: Option<String>,
+    pub headers: Option<Vec<(String, String)>>,
+    pub timeout: Option<Duration>,
+    pub compression: Option<String>,
+    pub certificate_file: Option<String>,
+    pub client_key_file: Option<String>,
+    pub client_certificate_file: Option<String>,
+    pub insecure: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtlpConfig {
+    pub protocol: Protocol,
+    /// The full URL: for HTTP it includes the signal path.
+    pub endpoint: String,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub compression: Compression,
+    pub certificate_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    pub client_certificate_file: Option<PathBuf>,
+    /// gRPC without TLS; only decided by this when the endpoint has no scheme.
+    pub insecure: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BatchOverrides {
+    pub max_queue_size: Option<usize>,
+    pub schedule_delay: Option<Duration>,
+    pub max_export_batch_size: Option<usize>,
+    pub export_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchConfig {
+    pub max_queue_size: usize,
+    pub schedule_delay: Duration,
+    pub max_export_batch_size: usize,
+    pub export_timeout: Duration,
+}
+
+/// Reads the environment; an empty value counts as unset, as the specification says.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    }
+}
+
+impl OtlpConfig {
+    pub fn resolve(signal: Signal, given: OtlpOverrides, env: &dyn Env) -> Self {
+        let infix = signal.env_infix();
+        let signal_var = |name: &str| format!("OTEL_EXPORTER_OTLP_{infix}_{name}");
+        let generic_var = |name: &str| format!("OTEL_EXPORTER_OTLP_{name}");
+        let lookup = |name: &str| -> Option<(String, String)> {
+            let signal_name = signal_var(name);
+            if let Some(value) = env.get(&signal_name) {
+                return Some((signal_name, value));
+            }
+            let generic_name = generic_var(name);
+            env.get(&generic_name).map(|value| (generic_name, value))
+        };
+
+        let protocol = match given.protocol {
+            Some(value) => parse_protocol("protocol", &value),
+            None => lookup("PROTOCOL").and_then(|(name, value)| parse_protocol(&name, &value)),
+        }
+        .unwrap_or(Protocol::HttpProtobuf);
+
+        let endpoint = match given.endpoint {
+            Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, false),
+            None => match env.get(&signal_var("ENDPOINT")) {
+                Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, false),
+                None => match env.get(&generic_var("ENDPOINT")) {
+                    Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, true),
+                    None => default_endpoint(protocol, signal),
+                },
+            },
+        };
+
+        let headers = given.headers.unwrap_or_else(|| {
+            lookup("HEADERS")
+                .map(|(name, value)| parse_headers(&name, &value))
+                .unwrap_or_default()
+        });
+
+        let timeout = given
+            .timeout
+            .or_else(|| lookup("TIMEOUT").and_then(|(name, value)| parse_millis(&name, &value)))
+            .unwrap_or(Duration::from_secs(10));
+
+        let compression = match given.compression {
+            Some(value) => parse_compression("compression", &value),
+            None => lookup("COMPRESSION").and_then(|(name, value)| parse_compression(&name, &value)),
+        }
+        .unwrap_or(Compression::None);
+
+        let path = |given: Option<String>, name: &str| {
+            given
+                .or_else(|| lookup(name).map(|(_, value)| value))
+                .map(PathBuf::from)
+        };
+        let certificate_file = path(given.certificate_file, "CERTIFICATE");
+        let client_key_file = path(given.client_key_file, "CLIENT_KEY");
+        let client_certificate_file = path(given.client_certificate_file, "CLIENT_CERTIFICATE");
+
+        let insecure = given
+            .insecure
+            .or_else(|| lookup("INSECURE").and_then(|(name, value)| parse_bool(&name, &value)))
+            .unwrap_or(false);
+
+        OtlpConfig {
+            protocol,
+            endpoint,
+            headers,
+            timeout,
+            compression,
+            certificate_file,
+            client_key_file,
+            client_certificate_file,
+            insecure,
+        }
+    }
+
+    /// Whether the gRPC channel uses TLS: the scheme decides, else the insecure flag.
+    pub fn grpc_uses_tls(&self) -> bool {
+        if self.endpoint.starts_with("https://") {
+            true
+        } else if self.endpoint.starts_with("http://") {
+            false
+        } else {
+            !self.insecure
+        }
+    }
+}
+
+impl BatchConfig {
+    /// `prefix` is `OTEL_BSP` for spans and `OTEL_BLRP` for log records.
+    pub fn resolve(prefix: &str, given: BatchOverrides, env: &dyn Env) -> Self {
+        let var = |name: &str| {
+            let full = format!("{prefix}_{name}");
+            env.get(&full).map(|value| (full, value))
+        };
+        let count = |name: &str| {
+            var(name).and_then(|(full, value)| match value.trim().parse::<usize>() {
+                Ok(parsed) if parsed > 0 => Some(parsed),
+                _ => {
+                    invalid(&full, &value, "a positive integer");
+                    None
+                }
+            })
+        };
+        let millis = |name: &str| var(name).and_then(|(full, value)| parse_millis(&full, &value));
+
+        let max_queue_size = given
+            .max_queue_size
+            .filter(|size| *size > 0)
+            .or_else(|| count("MAX_QUEUE_SIZE"))
+            .unwrap_or(2048);
+        let schedule_delay = given
+            .schedule_delay
+            .or_else(|| millis("SCHEDULE_DELAY"))
+            .unwrap_or(Duration::from_millis(5000));
+        let mut max_export_batch_size = given
+            .max_export_batch_size
+            .filter(|size| *size > 0)
+            .or_else(|| count("MAX_EXPORT_BATCH_SIZE"))
+            .unwrap_or(512);
+        if max_export_batch_size > max_queue_size {
+            diagnostics::warn(&format!(
+                "max_export_batch_size ({max_export_batch_size}) exceeds max_queue_size \
+                 ({max_queue_size}); using {max_queue_size}"
+            ));
+            max_export_batch_size = max_queue_size;
+        }
+        let export_timeout = given
+            .export_timeout
+            .or_else(|| millis("EXPORT_TIMEOUT"))
+            .unwrap_or(Duration::from_millis(30000));
+
+        BatchConfig {
+            max_queue_size,
+            schedule_delay,
+            max_export_batch_size,
+            export_timeout,
+        }
+    }
+}
+
+fn invalid(name: &str, value: &str, expected: &str) {
+    let shown: String = value.chars().take(64).collect();
+    diagnostics::warn(&format!(
+        "ignoring invalid {name}={shown:?}: expected {expected}; using the default"
+    ));
+}
+
+fn parse_protocol(name: &str, value: &str) -> Option<Protocol> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "http/protobuf" => Some(Protocol::HttpProtobuf),
+        "grpc" => Some(Protocol::Grpc),
+        _ => {
+            invalid(name, value, "grpc or http/protobuf");
+            None
+        }
+    }
+}
+
+fn parse_compression(name: &str, value: &str) -> Option<Compression> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "gzip" => Some(Compression::Gzip),
+        "none" => Some(Compression::None),
+        _ => {
+            invalid(name, value, "gzip or none");
+            None
+        }
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => {
+            invalid(name, value, "true or false");
+            None
+        }
+    }
+}
+
+/// Durations in the environment are milliseconds (the specification's unit).
+fn parse_millis(name: &str, value: &str) -> Option<Duration> {
+    match value.trim().parse::<f64>() {
+        Ok(millis) if millis.is_finite() && millis >= 0.0 => {
+            Some(Duration::from_secs_f64(millis / 1000.0))
+        }
+        _ => {
+            invalid(name, value, "a non-negative number of milliseconds");
+            None
+        }
+    }
+}
+
+/// `key1=value1,key2=value2`, values percent-decoded (W3C baggage format).
+fn parse_headers(name: &str, value: &str) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    for pair in value.split(',').filter(|pair| !pair.trim().is_empty()) {
+        match pair.split_once('=') {
+            Some((key, raw)) if !key.trim().is_empty() => {
+                headers.push((key.trim().to_ascii_lowercase(), percent_decode(raw.trim())));
+            }
+            // Never echo the pair itself: it may be a secret.
+            _ => diagnostics::warn(&format!("ignoring a malformed header entry in {name}")),
+        }
+    }
+    headers
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let hex = |byte: u8| (byte as char).to_digit(16).map(|digit| digit as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(high << 4 | low);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn endpoint_as_given(protocol: Protocol, signal: Signal, endpoint: &str, generic: bool) -> String {
+    let endpoint = endpoint.trim();
+    match protocol {
+        // The generic endpoint is a base URL: the signal path is appended to it.
+        Protocol::HttpProtobuf if generic => {
+            format!("{}/{}", endpoint.trim_end_matches('/'), signal.http_path())
+        }
+        _ => endpoint.to_owned(),
+    }
+}
+
+fn default_endpoint(protocol: Protocol, signal: Signal) -> String {
+    match protocol {
+        Protocol::HttpProtobuf => format!("http://localhost:4318/{}", signal.http_path()),
+        Protocol::Grpc => "http://localhost:4317".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, &'static str>);
+
+    impl Env for MapEnv {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|value| value.to_string()).filter(|v| !v.is_empty())
+        }
+    }
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> MapEnv {
+        MapEnv(pairs.iter().copied().collect())
+    }
+
+    #[test]
+    fn defaults_follow_the_specification() {
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &env(&[]));
+        assert_eq!(config.protocol, Protocol::HttpProtobuf);
+        assert_eq!(config.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        assert_eq!(config.compression, Compression::None);
+        let batch = BatchConfig::resolve("OTEL_BSP", BatchOverrides::default(), &env(&[]));
+        assert_eq!(batch.max_queue_size, 2048);
+        assert_eq!(batch.max_export_batch_size, 512);
+        assert_eq!(batch.schedule_delay, Duration::from_millis(5000));
+        assert_eq!(batch.export_timeout, Duration::from_millis(30000));
+    }
+
+    #[test]
+    fn generic_http_endpoint_gets_the_signal_path_but_the_signal_endpoint_is_used_as_is() {
+        let generic = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]);
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &generic);
+        assert_eq!(config.endpoint, "http://collector:4318/v1/traces");
+
+        let specific = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:9999/custom"),
+        ]);
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &specific);
+        assert_eq!(config.endpoint, "http://other:9999/custom");
+    }
+
+    #[test]
+    fn signal_variables_win_over_generic_ones_and_arguments_win_over_both() {
+        let vars = env(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "a=1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Api-Key=s%3Dcret,x=y"),
+        ]);
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &vars);
+        assert_eq!(config.protocol, Protocol::Grpc);
+        assert_eq!(config.endpoint, "http://localhost:4317");
+        assert_eq!(config.timeout, Duration::from_millis(2500));
+        assert_eq!(config.compression, Compression::Gzip);
+        assert_eq!(
+            config.headers,
+            vec![("api-key".into(), "s=cret".into()), ("x".into(), "y".into())]
+        );
+
+        let given = OtlpOverrides {
+            protocol: Some("http/protobuf".into()),
+            endpoint: Some("http://given:1/v1/traces".into()),
+            timeout: Some(Duration::from_secs(1)),
+            compression: Some("none".into()),
+            ..Default::default()
+        };
+        let config = OtlpConfig::resolve(Signal::Traces, given, &vars);
+        assert_eq!(config.protocol, Protocol::HttpProtobuf);
+        assert_eq!(config.endpoint, "http://given:1/v1/traces");
+        assert_eq!(config.timeout, Duration::from_secs(1));
+        assert_eq!(config.compression, Compression::None);
+    }
+
+    #[test]
+    fn invalid_values_fall_back_to_defaults() {
+        let vars = env(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "maybe"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "-5"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "NaN"),
+        ]);
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &vars);
+        assert_eq!(config.protocol, Protocol::HttpProtobuf);
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        assert_eq!(config.compression, Compression::None);
+        assert!(!config.insecure);
+        let batch = BatchConfig::resolve("OTEL_BSP", BatchOverrides::default(), &vars);
+        assert_eq!(batch.max_queue_size, 2048);
+        assert_eq!(batch.schedule_delay, Duration::from_millis(5000));
+    }
+
+    #[test]
+    fn batch_size_is_capped_by_queue_size() {
+        let vars = env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500")]);
+        let batch = BatchConfig::resolve("OTEL_BSP", BatchOverrides::default(), &vars);
+        assert_eq!(batch.max_queue_size, 100);
+        assert_eq!(batch.max_export_batch_size, 100);
+    }
+
+    #[test]
+    fn grpc_tls_follows_the_scheme_then_the_insecure_flag() {
+        let mut config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &env(&[]));
+        config.endpoint = "collector:4317".into();
+        assert!(config.grpc_uses_tls());
+        config.insecure = true;
+        assert!(!config.grpc_uses_tls());
+        config.endpoint = "https://collector:4317".into();
+        assert!(config.grpc_uses_tls());
+    }
+
+    #[test]
+    fn percent_decoding_keeps_malformed_escapes() {
+        assert_eq!(percent_decode("a%20b%2"), "a b%2");
+        assert_eq!(percent_decode("%E2%9C%93"), "✓");
+    }
+}

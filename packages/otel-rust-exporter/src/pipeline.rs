@@ -1,0 +1,330 @@
+//! The bounded queue between Python threads and the background runtime, and the batching
+//! task that drains it. Shared by every signal: each plugs in its own [`BatchExport`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+
+use crate::config::BatchConfig;
+use crate::diagnostics::{self, RateLimited};
+
+/// Exports one batch; resolves to `true` when the batch was delivered.
+pub trait BatchExport: Send + Sync + 'static {
+    type Item: Send + 'static;
+    fn export(self: Arc<Self>, batch: Vec<Self::Item>) -> Pin<Box<dyn Future<Output = bool> + Send>>;
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub accepted: AtomicU64,
+    pub dropped: AtomicU64,
+    pub exported: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+#[derive(Default)]
+struct Progress {
+    processed: u64,
+    stopped: bool,
+}
+
+pub struct Pipeline<E: BatchExport> {
+    /// What the queue holds, for messages: "span", "log record".
+    item_name: &'static str,
+    config: BatchConfig,
+    queue: ArrayQueue<E::Item>,
+    exporter: Arc<E>,
+    wake: Notify,
+    wake_pending: AtomicBool,
+    flush_requested: AtomicBool,
+    shutting_down: AtomicBool,
+    pub stats: Stats,
+    progress: Mutex<Progress>,
+    progress_changed: Condvar,
+    drop_warning: RateLimited,
+}
+
+impl<E: BatchExport> Pipeline<E> {
+    pub fn start(item_name: &'static str, config: BatchConfig, exporter: Arc<E>, runtime: &Handle) -> Arc<Self> {
+        let pipeline = Arc::new(Self {
+            item_name,
+            config,
+            queue: ArrayQueue::new(config.max_queue_size),
+            exporter,
+            wake: Notify::new(),
+            wake_pending: AtomicBool::new(false),
+            flush_requested: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            stats: Stats::default(),
+            progress: Mutex::new(Progress::default()),
+            progress_changed: Condvar::new(),
+            drop_warning: RateLimited::new(Duration::from_secs(10)),
+        });
+        runtime.spawn(pipeline.clone().run());
+        pipeline
+    }
+
+    /// Queues one record; never blocks. Returns `false` when it was dropped.
+    pub fn push(&self, item: E::Item) -> bool {
+        if self.shutting_down.load(Ordering::Relaxed) {
+            self.count_drop("the processor is shut down");
+            return false;
+        }
+        match self.queue.push(item) {
+            Ok(()) => {
+                self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                if self.queue.len() >= self.config.max_export_batch_size && !self.wake_pending.swap(true, Ordering::AcqRel)
+                {
+                    self.wake.notify_one();
+                }
+                true
+            }
+            Err(_) => {
+                self.count_drop("the queue is full");
+                false
+            }
+        }
+    }
+
+    /// Counts a record the caller could not hand over (e.g. unconvertible input).
+    pub fn count_drop(&self, reason: &str) {
+        let total = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.drop_warning.admit().is_some() {
+            diagnostics::warn(&format!(
+                "dropped a {}: {reason} (max_queue_size={}); {total} dropped so far",
+                self.item_name, self.config.max_queue_size
+            ));
+        }
+    }
+
+    pub fn exporter(&self) -> &E {
+        &self.exporter
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Waits (the caller must not hold the GIL) until everything accepted before the call
+    /// has been exported. `false` on timeout or when part of it could not be delivered.
+    pub fn force_flush(&self, timeout: Duration) -> bool {
+        let target = self.stats.accepted.load(Ordering::SeqCst);
+        let failed_before = self.stats.failed.load(Ordering::SeqCst);
+        self.flush_requested.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        let reached = self.wait_for(timeout, |progress| progress.processed >= target || progress.stopped);
+        reached && self.stats.failed.load(Ordering::SeqCst) == failed_before && self.processed() >= target
+    }
+
+    /// Exports what is queued, then stops the task. Idempotent.
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        if self.shutting_down.swap(true, Ordering::SeqCst) {
+            return true;
+        }
+        self.wake.notify_one();
+        let stopped = self.wait_for(timeout, |progress| progress.stopped);
+        let dropped = self.stats.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            diagnostics::warn(&format!("{dropped} {}s were dropped in total", self.item_name));
+        }
+        stopped
+    }
+
+    fn processed(&self) -> u64 {
+        self.progress.lock().unwrap_or_else(|poison| poison.into_inner()).processed
+    }
+
+    fn wait_for(&self, timeout: Duration, done: impl Fn(&Progress) -> bool) -> bool {
+        let progress = self.progress.lock().unwrap_or_else(|poison| poison.into_inner());
+        let (progress, _) = self
+            .progress_changed
+            .wait_timeout_while(progress, timeout, |progress| !done(progress))
+            .unwrap_or_else(|poison| poison.into_inner());
+        done(&progress)
+    }
+
+    async fn run(self: Arc<Self>) {
+        loop {
+            let stopping = self.shutting_down.load(Ordering::SeqCst);
+            let mut drain_all = stopping;
+            if !stopping && self.queue.len() < self.config.max_export_batch_size {
+                let woken = tokio::time::timeout(self.config.schedule_delay, self.wake.notified()).await;
+                drain_all = woken.is_err();
+            }
+            self.wake_pending.store(false, Ordering::Release);
+            drain_all |= self.flush_requested.swap(false, Ordering::SeqCst);
+            self.drain(drain_all).await;
+            if stopping {
+                break;
+            }
+        }
+        self.update_progress(|progress| progress.stopped = true);
+    }
+
+    /// Exports one batch, then more while full batches wait (or everything, when asked).
+    async fn drain(&self, all: bool) {
+        loop {
+            let size = self.queue.len().min(self.config.max_export_batch_size);
+            let mut batch = Vec::with_capacity(size);
+            while batch.len() < self.config.max_export_batch_size {
+                match self.queue.pop() {
+                    Some(item) => batch.push(item),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                return;
+            }
+            let count = batch.len() as u64;
+            // A task of its own, so that a panic fails this batch instead of the pipeline.
+            let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
+                Ok(delivered) => delivered,
+                Err(panic) => {
+                    diagnostics::error(&format!("exporting a batch of {}s panicked: {panic}", self.item_name));
+                    false
+                }
+            };
+            let counter = if delivered { &self.stats.exported } else { &self.stats.failed };
+            counter.fetch_add(count, Ordering::SeqCst);
+            self.update_progress(|progress| progress.processed += count);
+            if !all && self.queue.len() < self.config.max_export_batch_size {
+                return;
+            }
+        }
+    }
+
+    fn update_progress(&self, change: impl FnOnce(&mut Progress)) {
+        change(&mut self.progress.lock().unwrap_or_else(|poison| poison.into_inner()));
+        self.progress_changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
+
+    struct Recorder {
+        batches: Mutex<Vec<Vec<u32>>>,
+        fail: AtomicBool,
+        delay: Duration,
+        in_flight: AtomicUsize,
+    }
+
+    impl BatchExport for Recorder {
+        type Item = u32;
+        fn export(self: Arc<Self>, batch: Vec<u32>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+            Box::pin(async move {
+                self.in_flight.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(self.delay).await;
+                self.batches.lock().unwrap().push(batch);
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                !self.fail.load(Ordering::SeqCst)
+            })
+        }
+    }
+
+    fn recorder(delay: Duration) -> Arc<Recorder> {
+        Arc::new(Recorder {
+            batches: Mutex::new(Vec::new()),
+            fail: AtomicBool::new(false),
+            delay,
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    fn config(queue: usize, batch: usize, delay_ms: u64) -> BatchConfig {
+        BatchConfig {
+            max_queue_size: queue,
+            schedule_delay: Duration::from_millis(delay_ms),
+            max_export_batch_size: batch,
+            export_timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
+    }
+
+    #[test]
+    fn force_flush_delivers_everything_accepted_in_batches() {
+        let rt = runtime();
+        let exporter = recorder(Duration::ZERO);
+        let pipeline = Pipeline::start("item", config(100, 10, 60_000), exporter.clone(), rt.handle());
+        for i in 0..25 {
+            assert!(pipeline.push(i));
+        }
+        assert!(pipeline.force_flush(Duration::from_secs(5)));
+        let batches = exporter.batches.lock().unwrap().clone();
+        assert!(batches.iter().all(|batch| batch.len() <= 10));
+        let delivered: Vec<u32> = batches.into_iter().flatten().collect();
+        assert_eq!(delivered, (0..25).collect::<Vec<_>>());
+        assert_eq!(pipeline.stats.exported.load(Ordering::SeqCst), 25);
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let rt = runtime();
+        let exporter = recorder(Duration::from_millis(200));
+        let pipeline = Pipeline::start("item", config(4, 4, 60_000), exporter.clone(), rt.handle());
+        let accepted = (0..20).filter(|i| pipeline.push(*i)).count() as u64;
+        assert!(accepted < 20);
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 20 - accepted);
+        assert!(pipeline.force_flush(Duration::from_secs(5)));
+        let delivered = exporter.batches.lock().unwrap().iter().flatten().count() as u64;
+        assert_eq!(delivered, accepted);
+    }
+
+    #[test]
+    fn the_schedule_delay_exports_a_partial_batch() {
+        let rt = runtime();
+        let exporter = recorder(Duration::ZERO);
+        let pipeline = Pipeline::start("item", config(100, 50, 50), exporter.clone(), rt.handle());
+        pipeline.push(7);
+        let start = Instant::now();
+        while exporter.batches.lock().unwrap().is_empty() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(*exporter.batches.lock().unwrap(), vec![vec![7]]);
+    }
+
+    #[test]
+    fn force_flush_reports_failed_delivery_and_times_out() {
+        let rt = runtime();
+        let exporter = recorder(Duration::ZERO);
+        exporter.fail.store(true, Ordering::SeqCst);
+        let pipeline = Pipeline::start("item", config(100, 10, 60_000), exporter.clone(), rt.handle());
+        pipeline.push(1);
+        assert!(!pipeline.force_flush(Duration::from_secs(5)));
+        assert_eq!(pipeline.stats.failed.load(Ordering::SeqCst), 1);
+
+        let slow = recorder(Duration::from_secs(2));
+        let pipeline = Pipeline::start("item", config(100, 10, 60_000), slow, rt.handle());
+        pipeline.push(1);
+        let start = Instant::now();
+        assert!(!pipeline.force_flush(Duration::from_millis(100)));
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn shutdown_exports_the_rest_is_idempotent_and_refuses_later_records() {
+        let rt = runtime();
+        let exporter = recorder(Duration::ZERO);
+        let pipeline = Pipeline::start("item", config(100, 10, 60_000), exporter.clone(), rt.handle());
+        for i in 0..3 {
+            pipeline.push(i);
+        }
+        assert!(pipeline.shutdown(Duration::from_secs(5)));
+        assert!(pipeline.shutdown(Duration::from_secs(5)));
+        assert!(!pipeline.push(99));
+        assert_eq!(exporter.batches.lock().unwrap().concat(), vec![0, 1, 2]);
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 1);
+    }
+}

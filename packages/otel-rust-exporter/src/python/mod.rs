@@ -1,0 +1,20 @@
+//! The Python-facing classes. Every entry point catches errors and panics: telemetry
+//! problems are logged and counted, never raised into the application.
+
+mod guard;
+mod trace;
+
+use pyo3::prelude::*;
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<trace::SpanProcessorCore>()?;
+    module.add_class::<trace::SpanExporterCore>()?;
+    module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
+    Ok(())
+}
+
+/// Called from `atexit`: later messages go to stderr, as `logging` may be gone.
+#[pyfunction]
+fn mark_python_exiting() {
+    crate::diagnostics::mark_python_exiting();
+}

@@ -1,0 +1,3 @@
+//! Batches of converted records to OTLP export requests.
+
+pub mod trace;

@@ -1,0 +1,162 @@
+//! OTLP/gRPC: the signal's `Export` RPC, sending a request that is already encoded.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes};
+use http::uri::PathAndQuery;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+use super::read_file;
+use crate::config::{Compression, OtlpConfig, Signal};
+use crate::diagnostics;
+use crate::retry::Failure;
+
+pub struct GrpcTransport {
+    channel: Channel,
+    path: PathAndQuery,
+    metadata: Vec<(MetadataKey<tonic::metadata::Ascii>, MetadataValue<tonic::metadata::Ascii>)>,
+    compression: Compression,
+    target: String,
+}
+
+impl GrpcTransport {
+    pub fn new(config: &OtlpConfig, signal: Signal) -> Result<Self, String> {
+        let tls = config.grpc_uses_tls();
+        let uri = match config.endpoint.split_once("://") {
+            Some(_) => config.endpoint.clone(),
+            None => format!("{}://{}", if tls { "https" } else { "http" }, config.endpoint),
+        };
+        let mut endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|error| format!("invalid gRPC endpoint {uri:?}: {error}"))?
+            .connect_timeout(config.timeout)
+            .tcp_nodelay(true);
+        if tls {
+            let mut tls_config = ClientTlsConfig::new().with_native_roots();
+            if let Some(path) = &config.certificate_file {
+                tls_config = tls_config.ca_certificate(Certificate::from_pem(read_file("certificate", path)?));
+            }
+            if let (Some(key), Some(cert)) = (&config.client_key_file, &config.client_certificate_file) {
+                tls_config = tls_config.identity(Identity::from_pem(
+                    read_file("client certificate", cert)?,
+                    read_file("client key", key)?,
+                ));
+            }
+            endpoint = endpoint
+                .tls_config(tls_config)
+                .map_err(|error| format!("invalid TLS settings for {uri}: {error}"))?;
+        }
+        let mut metadata = Vec::new();
+        for (key, value) in &config.headers {
+            match (MetadataKey::from_bytes(key.as_bytes()), value.parse::<MetadataValue<_>>()) {
+                (Ok(key), Ok(value)) => metadata.push((key, value)),
+                _ => diagnostics::warn(&format!("ignoring header {key:?}: not valid gRPC metadata")),
+            }
+        }
+        let path = match signal {
+            Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+            Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        };
+        Ok(Self {
+            channel: endpoint.connect_lazy(),
+            path: PathAndQuery::from_static(path),
+            metadata,
+            compression: config.compression,
+            target: uri,
+        })
+    }
+
+    pub async fn send<R>(&self, payload: Bytes, timeout: Duration) -> Result<R, Failure>
+    where
+        R: prost::Message + Default + Send + 'static,
+    {
+        let mut client = tonic::client::Grpc::new(self.channel.clone());
+        if self.compression == Compression::Gzip {
+            client = client.send_compressed(CompressionEncoding::Gzip);
+        }
+        let mut request = tonic::Request::new(payload);
+        request.set_timeout(timeout);
+        for (key, value) in &self.metadata {
+            request.metadata_mut().insert(key.clone(), value.clone());
+        }
+        let call = async {
+            client
+                .ready()
+                .await
+                .map_err(|error| Status::unavailable(format!("connection failed: {error}")))?;
+            client.unary(request, self.path.clone(), PreEncoded::<R>(PhantomData)).await
+        };
+        match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(self.failure(&status)),
+            Err(_) => Err(Failure::transient("gRPC DeadlineExceeded", format!("export to {} timed out", self.target))),
+        }
+    }
+
+    fn failure(&self, status: &Status) -> Failure {
+        let kind = format!("gRPC {:?}", status.code());
+        let message = format!("export to {} failed: {:?}: {}", self.target, status.code(), status.message());
+        let retry_after = status.get_details_retry_info().and_then(|info| info.retry_delay);
+        // The specification's retryable codes; RESOURCE_EXHAUSTED only when the server
+        // says when to come back.
+        let retryable = match status.code() {
+            Code::Cancelled
+            | Code::DeadlineExceeded
+            | Code::Aborted
+            | Code::OutOfRange
+            | Code::Unavailable
+            | Code::DataLoss => true,
+            Code::ResourceExhausted => retry_after.is_some(),
+            _ => false,
+        };
+        Failure { retryable, retry_after, kind, message }
+    }
+}
+
+/// Sends `Bytes` as the message body and decodes the reply as `R`.
+struct PreEncoded<R>(PhantomData<R>);
+
+impl<R: prost::Message + Default + Send + 'static> Codec for PreEncoded<R> {
+    type Encode = Bytes;
+    type Decode = R;
+    type Encoder = BytesEncoder;
+    type Decoder = MessageDecoder<R>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        BytesEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        MessageDecoder(PhantomData)
+    }
+}
+
+struct BytesEncoder;
+
+impl Encoder for BytesEncoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+struct MessageDecoder<R>(PhantomData<R>);
+
+impl<R: prost::Message + Default> Decoder for MessageDecoder<R> {
+    type Item = R;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, Status> {
+        let message = R::decode(src.copy_to_bytes(src.remaining()))
+            .map_err(|error| Status::internal(format!("undecodable export response: {error}")))?;
+        Ok(Some(message))
+    }
+}

@@ -1,0 +1,51 @@
+//! OTLP transports. Both take an already encoded protobuf request, so encoding happens once
+//! per batch however often it is retried.
+
+mod grpc;
+mod http;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::config::{OtlpConfig, Protocol, Signal};
+use crate::retry::Failure;
+
+pub enum Transport {
+    Http(http::HttpTransport),
+    Grpc(grpc::GrpcTransport),
+}
+
+impl Transport {
+    /// Must run inside the runtime: the gRPC channel starts its connection task there.
+    pub fn new(config: &OtlpConfig, signal: Signal) -> Result<Self, String> {
+        Ok(match config.protocol {
+            Protocol::HttpProtobuf => Transport::Http(http::HttpTransport::new(config)?),
+            Protocol::Grpc => Transport::Grpc(grpc::GrpcTransport::new(config, signal)?),
+        })
+    }
+
+    /// Turns an encoded request into what goes on the wire (HTTP compresses here; gRPC
+    /// compresses per message inside tonic).
+    pub fn prepare(&self, encoded: Vec<u8>) -> Result<Bytes, Failure> {
+        match self {
+            Transport::Http(http) => http.prepare(encoded),
+            Transport::Grpc(_) => Ok(Bytes::from(encoded)),
+        }
+    }
+
+    /// One attempt; the response is decoded as the signal's `Export*ServiceResponse`.
+    pub async fn send<R>(&self, payload: Bytes, timeout: Duration) -> Result<R, Failure>
+    where
+        R: prost::Message + Default + Send + 'static,
+    {
+        match self {
+            Transport::Http(http) => http.send(payload, timeout).await,
+            Transport::Grpc(grpc) => grpc.send(payload, timeout).await,
+        }
+    }
+}
+
+fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
+}
