@@ -97,7 +97,9 @@ pub struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
     }
 }
 
@@ -145,7 +147,9 @@ impl OtlpConfig {
 
         let compression = match given.compression {
             Some(value) => parse_compression("compression", &value),
-            None => lookup("COMPRESSION").and_then(|(name, value)| parse_compression(&name, &value)),
+            None => {
+                lookup("COMPRESSION").and_then(|(name, value)| parse_compression(&name, &value))
+            }
         }
         .unwrap_or(Compression::None);
 
@@ -355,7 +359,10 @@ mod tests {
 
     impl Env for MapEnv {
         fn get(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|value| value.to_string()).filter(|v| !v.is_empty())
+            self.0
+                .get(name)
+                .map(|value| value.to_string())
+                .filter(|v| !v.is_empty())
         }
     }
 
@@ -385,7 +392,10 @@ mod tests {
 
         let specific = env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:9999/custom"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://other:9999/custom",
+            ),
         ]);
         let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &specific);
         assert_eq!(config.endpoint, "http://other:9999/custom");
@@ -408,7 +418,10 @@ mod tests {
         assert_eq!(config.compression, Compression::Gzip);
         assert_eq!(
             config.headers,
-            vec![("api-key".into(), "s=cret".into()), ("x".into(), "y".into())]
+            vec![
+                ("api-key".into(), "s=cret".into()),
+                ("x".into(), "y".into())
+            ]
         );
 
         let given = OtlpOverrides {
@@ -447,7 +460,10 @@ mod tests {
 
     #[test]
     fn batch_size_is_capped_by_queue_size() {
-        let vars = env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500")]);
+        let vars = env(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500"),
+        ]);
         let batch = BatchConfig::resolve("OTEL_BSP", BatchOverrides::default(), &vars);
         assert_eq!(batch.max_queue_size, 100);
         assert_eq!(batch.max_export_batch_size, 100);

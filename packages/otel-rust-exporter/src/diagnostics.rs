@@ -58,7 +58,10 @@ pub struct OncePerKind {
 
 impl OncePerKind {
     pub fn first_time(&self, kind: &str) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         seen.insert(kind.to_owned())
     }
 }
@@ -82,7 +85,10 @@ impl RateLimited {
     /// Returns how many earlier calls were held back, or `None` when this one is too.
     pub fn admit(&self) -> Option<u64> {
         let now = Instant::now();
-        let mut last = self.last.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         match *last {
             Some(at) if now.duration_since(at) < self.interval => {
                 self.suppressed.fetch_add(1, Ordering::Relaxed);

@@ -17,7 +17,10 @@ use crate::diagnostics::{self, RateLimited};
 /// Exports one batch; resolves to `true` when the batch was delivered.
 pub trait BatchExport: Send + Sync + 'static {
     type Item: Send + 'static;
-    fn export(self: Arc<Self>, batch: Vec<Self::Item>) -> Pin<Box<dyn Future<Output = bool> + Send>>;
+    fn export(
+        self: Arc<Self>,
+        batch: Vec<Self::Item>,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send>>;
 }
 
 #[derive(Default)]
@@ -51,7 +54,12 @@ pub struct Pipeline<E: BatchExport> {
 }
 
 impl<E: BatchExport> Pipeline<E> {
-    pub fn start(item_name: &'static str, config: BatchConfig, exporter: Arc<E>, runtime: &Handle) -> Arc<Self> {
+    pub fn start(
+        item_name: &'static str,
+        config: BatchConfig,
+        exporter: Arc<E>,
+        runtime: &Handle,
+    ) -> Arc<Self> {
         let pipeline = Arc::new(Self {
             item_name,
             config,
@@ -79,7 +87,8 @@ impl<E: BatchExport> Pipeline<E> {
         match self.queue.push(item) {
             Ok(()) => {
                 self.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                if self.queue.len() >= self.config.max_export_batch_size && !self.wake_pending.swap(true, Ordering::AcqRel)
+                if self.queue.len() >= self.config.max_export_batch_size
+                    && !self.wake_pending.swap(true, Ordering::AcqRel)
                 {
                     self.wake.notify_one();
                 }
@@ -118,8 +127,12 @@ impl<E: BatchExport> Pipeline<E> {
         let failed_before = self.stats.failed.load(Ordering::SeqCst);
         self.flush_requested.store(true, Ordering::SeqCst);
         self.wake.notify_one();
-        let reached = self.wait_for(timeout, |progress| progress.processed >= target || progress.stopped);
-        reached && self.stats.failed.load(Ordering::SeqCst) == failed_before && self.processed() >= target
+        let reached = self.wait_for(timeout, |progress| {
+            progress.processed >= target || progress.stopped
+        });
+        reached
+            && self.stats.failed.load(Ordering::SeqCst) == failed_before
+            && self.processed() >= target
     }
 
     /// Exports what is queued, then stops the task. Idempotent.
@@ -131,17 +144,26 @@ impl<E: BatchExport> Pipeline<E> {
         let stopped = self.wait_for(timeout, |progress| progress.stopped);
         let dropped = self.stats.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
-            diagnostics::warn(&format!("{dropped} {}s were dropped in total", self.item_name));
+            diagnostics::warn(&format!(
+                "{dropped} {}s were dropped in total",
+                self.item_name
+            ));
         }
         stopped
     }
 
     fn processed(&self) -> u64 {
-        self.progress.lock().unwrap_or_else(|poison| poison.into_inner()).processed
+        self.progress
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .processed
     }
 
     fn wait_for(&self, timeout: Duration, done: impl Fn(&Progress) -> bool) -> bool {
-        let progress = self.progress.lock().unwrap_or_else(|poison| poison.into_inner());
+        let progress = self
+            .progress
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let (progress, _) = self
             .progress_changed
             .wait_timeout_while(progress, timeout, |progress| !done(progress))
@@ -154,7 +176,8 @@ impl<E: BatchExport> Pipeline<E> {
             let stopping = self.shutting_down.load(Ordering::SeqCst);
             let mut drain_all = stopping;
             if !stopping && self.queue.len() < self.config.max_export_batch_size {
-                let woken = tokio::time::timeout(self.config.schedule_delay, self.wake.notified()).await;
+                let woken =
+                    tokio::time::timeout(self.config.schedule_delay, self.wake.notified()).await;
                 drain_all = woken.is_err();
             }
             self.wake_pending.store(false, Ordering::Release);
@@ -186,11 +209,18 @@ impl<E: BatchExport> Pipeline<E> {
             let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
                 Ok(delivered) => delivered,
                 Err(panic) => {
-                    diagnostics::error(&format!("exporting a batch of {}s panicked: {panic}", self.item_name));
+                    diagnostics::error(&format!(
+                        "exporting a batch of {}s panicked: {panic}",
+                        self.item_name
+                    ));
                     false
                 }
             };
-            let counter = if delivered { &self.stats.exported } else { &self.stats.failed };
+            let counter = if delivered {
+                &self.stats.exported
+            } else {
+                &self.stats.failed
+            };
             counter.fetch_add(count, Ordering::SeqCst);
             self.update_progress(|progress| progress.processed += count);
             if !all && self.queue.len() < self.config.max_export_batch_size {
@@ -200,7 +230,12 @@ impl<E: BatchExport> Pipeline<E> {
     }
 
     fn update_progress(&self, change: impl FnOnce(&mut Progress)) {
-        change(&mut self.progress.lock().unwrap_or_else(|poison| poison.into_inner()));
+        change(
+            &mut self
+                .progress
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
         self.progress_changed.notify_all();
     }
 }
@@ -250,14 +285,23 @@ mod tests {
     }
 
     fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
     }
 
     #[test]
     fn force_flush_delivers_everything_accepted_in_batches() {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
-        let pipeline = Pipeline::start("item", config(100, 10, 60_000), exporter.clone(), rt.handle());
+        let pipeline = Pipeline::start(
+            "item",
+            config(100, 10, 60_000),
+            exporter.clone(),
+            rt.handle(),
+        );
         for i in 0..25 {
             assert!(pipeline.push(i));
         }
@@ -289,7 +333,9 @@ mod tests {
         let pipeline = Pipeline::start("item", config(100, 50, 50), exporter.clone(), rt.handle());
         pipeline.push(7);
         let start = Instant::now();
-        while exporter.batches.lock().unwrap().is_empty() && start.elapsed() < Duration::from_secs(5) {
+        while exporter.batches.lock().unwrap().is_empty()
+            && start.elapsed() < Duration::from_secs(5)
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert_eq!(*exporter.batches.lock().unwrap(), vec![vec![7]]);
@@ -300,7 +346,12 @@ mod tests {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
         exporter.fail.store(true, Ordering::SeqCst);
-        let pipeline = Pipeline::start("item", config(100, 10, 60_000), exporter.clone(), rt.handle());
+        let pipeline = Pipeline::start(
+            "item",
+            config(100, 10, 60_000),
+            exporter.clone(),
+            rt.handle(),
+        );
         pipeline.push(1);
         assert!(!pipeline.force_flush(Duration::from_secs(5)));
         assert_eq!(pipeline.stats.failed.load(Ordering::SeqCst), 1);
@@ -317,7 +368,12 @@ mod tests {
     fn shutdown_exports_the_rest_is_idempotent_and_refuses_later_records() {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
-        let pipeline = Pipeline::start("item", config(100, 10, 60_000), exporter.clone(), rt.handle());
+        let pipeline = Pipeline::start(
+            "item",
+            config(100, 10, 60_000),
+            exporter.clone(),
+            rt.handle(),
+        );
         for i in 0..3 {
             pipeline.push(i);
         }

@@ -20,11 +20,21 @@ pub struct Failure {
 
 impl Failure {
     pub fn permanent(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { retryable: false, retry_after: None, kind: kind.into(), message: message.into() }
+        Self {
+            retryable: false,
+            retry_after: None,
+            kind: kind.into(),
+            message: message.into(),
+        }
     }
 
     pub fn transient(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { retryable: true, retry_after: None, kind: kind.into(), message: message.into() }
+        Self {
+            retryable: true,
+            retry_after: None,
+            kind: kind.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -36,14 +46,20 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { initial: Duration::from_millis(100), max: Duration::from_secs(5) }
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+        }
     }
 }
 
 impl Backoff {
     /// "Equal jitter": half the exponential step, plus a random share of the other half.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let step = self.initial.saturating_mul(1u32 << attempt.min(16)).min(self.max);
+        let step = self
+            .initial
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max);
         let half = step / 2;
         half + half.mul_f64(rand::rng().random::<f64>())
     }
@@ -51,7 +67,11 @@ impl Backoff {
 
 /// Runs `attempt(remaining)` until it succeeds, fails for good, or the next try could not
 /// finish before `deadline`.
-pub async fn retry<T, F, Fut>(deadline: Instant, backoff: Backoff, mut attempt: F) -> Result<T, Failure>
+pub async fn retry<T, F, Fut>(
+    deadline: Instant,
+    backoff: Backoff,
+    mut attempt: F,
+) -> Result<T, Failure>
 where
     F: FnMut(Duration) -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
@@ -60,7 +80,10 @@ where
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Failure::transient("timeout", "the export timeout passed before the first attempt"));
+            return Err(Failure::transient(
+                "timeout",
+                "the export timeout passed before the first attempt",
+            ));
         }
         let failure = match attempt(remaining).await {
             Ok(value) => return Ok(value),
@@ -70,10 +93,15 @@ where
         if !failure.retryable {
             return Err(failure);
         }
-        let delay = failure.retry_after.unwrap_or_else(|| backoff.delay(attempts - 1));
+        let delay = failure
+            .retry_after
+            .unwrap_or_else(|| backoff.delay(attempts - 1));
         if Instant::now() + delay >= deadline {
             return Err(Failure {
-                message: format!("{} (gave up after {attempts} attempts within the export timeout)", failure.message),
+                message: format!(
+                    "{} (gave up after {attempts} attempts within the export timeout)",
+                    failure.message
+                ),
                 ..failure
             });
         }
@@ -88,7 +116,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_exponentially_with_bounded_jitter() {
-        let backoff = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) };
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
         for _ in 0..100 {
             let first = backoff.delay(0);
             assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
@@ -102,16 +133,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retries_transient_failures_until_success() {
         let calls = AtomicU32::new(0);
-        let result = retry(Instant::now() + Duration::from_secs(10), Backoff::default(), |_| {
-            let call = calls.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if call < 2 {
-                    Err(Failure::transient("HTTP 503", "busy"))
-                } else {
-                    Ok(call)
+        let result = retry(
+            Instant::now() + Duration::from_secs(10),
+            Backoff::default(),
+            |_| {
+                let call = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if call < 2 {
+                        Err(Failure::transient("HTTP 503", "busy"))
+                    } else {
+                        Ok(call)
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         assert_eq!(result.unwrap(), 2);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -120,10 +155,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn never_retries_permanent_failures() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = retry(Instant::now() + Duration::from_secs(10), Backoff::default(), |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Err(Failure::permanent("HTTP 400", "bad request")) }
-        })
+        let result: Result<(), _> = retry(
+            Instant::now() + Duration::from_secs(10),
+            Backoff::default(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(Failure::permanent("HTTP 400", "bad request")) }
+            },
+        )
         .await;
         assert_eq!(result.unwrap_err().kind, "HTTP 400");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -133,16 +172,23 @@ mod tests {
     async fn honours_the_server_delay_and_stops_at_the_deadline() {
         let start = Instant::now();
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = retry(start + Duration::from_secs(5), Backoff::default(), |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async {
-                Err(Failure { retry_after: Some(Duration::from_secs(2)), ..Failure::transient("HTTP 429", "slow down") })
-            }
-        })
-        .await;
+        let result: Result<(), _> =
+            retry(start + Duration::from_secs(5), Backoff::default(), |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Err(Failure {
+                        retry_after: Some(Duration::from_secs(2)),
+                        ..Failure::transient("HTTP 429", "slow down")
+                    })
+                }
+            })
+            .await;
         // Attempts at 0 s, 2 s and 4 s; a fourth at 6 s would pass the deadline.
         assert_eq!(calls.load(Ordering::SeqCst), 3);
-        assert!(result.unwrap_err().message.contains("gave up after 3 attempts"));
+        assert!(result
+            .unwrap_err()
+            .message
+            .contains("gave up after 3 attempts"));
         assert_eq!(Instant::now() - start, Duration::from_secs(4));
     }
 }

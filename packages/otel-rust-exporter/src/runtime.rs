@@ -65,11 +65,16 @@ pub struct PerProcess<T> {
 
 impl<T> PerProcess<T> {
     pub fn new(value: std::sync::Arc<T>) -> Self {
-        Self { slot: Mutex::new((generation(), value)) }
+        Self {
+            slot: Mutex::new((generation(), value)),
+        }
     }
 
     pub fn get(&self, rebuild: impl FnOnce() -> std::sync::Arc<T>) -> std::sync::Arc<T> {
-        let mut slot = self.slot.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut slot = self
+            .slot
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let current = generation();
         if slot.0 != current {
             let inherited = std::mem::replace(&mut slot.1, rebuild());

@@ -53,7 +53,9 @@ impl TraceExporter {
     }
 
     pub async fn export_spans(&self, batch: Vec<QueuedSpan>) -> bool {
-        let Ok(transport) = &self.transport else { return false };
+        let Ok(transport) = &self.transport else {
+            return false;
+        };
         let count = batch.len();
         let encoded = transform::trace::export_request(batch).encode_to_vec();
         let outcome = match transport.prepare(encoded) {
@@ -84,7 +86,9 @@ impl TraceExporter {
     }
 
     fn report_partial_success(&self, response: &ExportTraceServiceResponse) {
-        let Some(partial) = &response.partial_success else { return };
+        let Some(partial) = &response.partial_success else {
+            return;
+        };
         if partial.rejected_spans <= 0 && partial.error_message.is_empty() {
             return;
         }
@@ -103,7 +107,10 @@ impl TraceExporter {
 impl BatchExport for TraceExporter {
     type Item = QueuedSpan;
 
-    fn export(self: Arc<Self>, batch: Vec<QueuedSpan>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+    fn export(
+        self: Arc<Self>,
+        batch: Vec<QueuedSpan>,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
         Box::pin(async move { self.export_spans(batch).await })
     }
 }

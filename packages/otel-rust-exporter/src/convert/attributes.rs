@@ -71,14 +71,23 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
             }
             text.into_owned()
         }
-        Err(_) => key.str().map(|k| k.to_string_lossy().into_owned()).unwrap_or_default(),
+        Err(_) => key
+            .str()
+            .map(|k| k.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     let value = any_value(&key, value, 0);
-    KeyValue { key, value: Some(value), ..Default::default() }
+    KeyValue {
+        key,
+        value: Some(value),
+        ..Default::default()
+    }
 }
 
 pub fn any_value(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> AnyValue {
-    AnyValue { value: value_of(key, value, depth) }
+    AnyValue {
+        value: value_of(key, value, depth),
+    }
 }
 
 fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
@@ -131,7 +140,11 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
                     .map(|k| k.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let value = any_value(key, &inner_value, depth + 1);
-                KeyValue { key: inner_key, value: Some(value), ..Default::default() }
+                KeyValue {
+                    key: inner_key,
+                    value: Some(value),
+                    ..Default::default()
+                }
             })
             .collect();
         return Some(Value::KvlistValue(KeyValueList { values }));
@@ -145,7 +158,10 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
         .name()
         .map(|name| name.to_string())
         .unwrap_or_default();
-    sanitized(key, &format!("unsupported type {type_name}, sent as str(value)"));
+    sanitized(
+        key,
+        &format!("unsupported type {type_name}, sent as str(value)"),
+    );
     Some(Value::StringValue(shown))
 }
 

@@ -42,11 +42,13 @@ impl ScopeCache {
         resource: &Bound<'_, PyAny>,
         scope: &Bound<'_, PyAny>,
     ) -> PyResult<Arc<ScopeGroup>> {
-        let mut entries = self.entries.lock().unwrap_or_else(|poison| poison.into_inner());
-        if let Some(entry) = entries
-            .iter()
-            .find(|e| e.resource.as_ptr() == resource.as_ptr() && e.scope.as_ptr() == scope.as_ptr())
-        {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(entry) = entries.iter().find(|e| {
+            e.resource.as_ptr() == resource.as_ptr() && e.scope.as_ptr() == scope.as_ptr()
+        }) {
             return Ok(entry.group.clone());
         }
         let built = build_group(resource, scope)?;

@@ -32,10 +32,20 @@ fn field<'py>(
 
 /// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).
-pub fn convert(span: &Bound<'_, PyAny>, scopes: &ScopeCache, sampled_only: bool) -> PyResult<Option<QueuedSpan>> {
+pub fn convert(
+    span: &Bound<'_, PyAny>,
+    scopes: &ScopeCache,
+    sampled_only: bool,
+) -> PyResult<Option<QueuedSpan>> {
     let py = span.py();
     let context = field(span, intern!(py, "_context"), intern!(py, "context"))?;
-    if sampled_only && context.getattr(intern!(py, "trace_flags"))?.extract::<u8>()? & 1 == 0 {
+    if sampled_only
+        && context
+            .getattr(intern!(py, "trace_flags"))?
+            .extract::<u8>()?
+            & 1
+            == 0
+    {
         return Ok(None);
     }
     let parent = field(span, intern!(py, "_parent"), intern!(py, "parent"))?;
@@ -67,8 +77,16 @@ pub fn convert(span: &Bound<'_, PyAny>, scopes: &ScopeCache, sampled_only: bool)
             .getattr(intern!(py, "value"))?
             .extract::<i32>()?
             + 1,
-        start_time_unix_nano: time(&field(span, intern!(py, "_start_time"), intern!(py, "start_time"))?)?,
-        end_time_unix_nano: time(&field(span, intern!(py, "_end_time"), intern!(py, "end_time"))?)?,
+        start_time_unix_nano: time(&field(
+            span,
+            intern!(py, "_start_time"),
+            intern!(py, "start_time"),
+        )?)?,
+        end_time_unix_nano: time(&field(
+            span,
+            intern!(py, "_end_time"),
+            intern!(py, "end_time"),
+        )?)?,
         attributes: key_values(&attributes)?,
         dropped_attributes_count: dropped(&attributes)?,
         events: events_of(&events)?,
@@ -84,17 +102,23 @@ pub fn convert(span: &Bound<'_, PyAny>, scopes: &ScopeCache, sampled_only: bool)
 }
 
 fn trace_id(context: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let id: u128 = context.getattr(intern!(context.py(), "trace_id"))?.extract()?;
+    let id: u128 = context
+        .getattr(intern!(context.py(), "trace_id"))?
+        .extract()?;
     Ok(id.to_be_bytes().to_vec())
 }
 
 fn span_id(context: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let id: u64 = context.getattr(intern!(context.py(), "span_id"))?.extract()?;
+    let id: u64 = context
+        .getattr(intern!(context.py(), "span_id"))?
+        .extract()?;
     Ok(id.to_be_bytes().to_vec())
 }
 
 fn remote_flags(context: &Bound<'_, PyAny>) -> PyResult<u32> {
-    let remote = context.getattr(intern!(context.py(), "is_remote"))?.is_truthy()?;
+    let remote = context
+        .getattr(intern!(context.py(), "is_remote"))?
+        .is_truthy()?;
     Ok(if remote {
         CONTEXT_HAS_IS_REMOTE | CONTEXT_IS_REMOTE
     } else {
@@ -108,7 +132,10 @@ fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
         return Ok(String::new());
     }
     let mut encoded = String::new();
-    for item in state.call_method0(intern!(state.py(), "items"))?.try_iter()? {
+    for item in state
+        .call_method0(intern!(state.py(), "items"))?
+        .try_iter()?
+    {
         let (key, value): (String, String) = item?.extract()?;
         if !encoded.is_empty() {
             encoded.push(',');

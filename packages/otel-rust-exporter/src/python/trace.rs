@@ -19,7 +19,9 @@ use crate::trace::TraceExporter;
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn millis(value: Option<f64>) -> Option<Duration> {
-    value.filter(|v| v.is_finite() && *v >= 0.0).map(|v| Duration::from_secs_f64(v / 1000.0))
+    value
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| Duration::from_secs_f64(v / 1000.0))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -37,9 +39,16 @@ fn otlp_overrides(
     OtlpOverrides {
         protocol,
         endpoint,
-        headers: headers.map(|pairs| pairs.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect()),
+        headers: headers.map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect()
+        }),
         // Seconds, as the stock exporters' `timeout` argument.
-        timeout: timeout.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64),
+        timeout: timeout
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .map(Duration::from_secs_f64),
         compression,
         certificate_file,
         client_key_file,
@@ -115,7 +124,12 @@ impl SpanProcessorCore {
             &ProcessEnv,
         );
         let pipeline = PerProcess::new(Self::start(&otlp, &batch));
-        Self { otlp, batch, scopes: ScopeCache::default(), pipeline }
+        Self {
+            otlp,
+            batch,
+            scopes: ScopeCache::default(),
+            pipeline,
+        }
     }
 
     /// Copies the finished span into the queue; never raises.
@@ -221,8 +235,17 @@ impl SpanExporterCore {
             insecure,
         );
         let otlp = OtlpConfig::resolve(Signal::Traces, given, &ProcessEnv);
-        let exporter = PerProcess::new(Arc::new(TraceExporter::new(&otlp, otlp.timeout, &runtime::handle())));
-        Self { otlp, scopes: ScopeCache::default(), exporter, shut_down: AtomicBool::new(false) }
+        let exporter = PerProcess::new(Arc::new(TraceExporter::new(
+            &otlp,
+            otlp.timeout,
+            &runtime::handle(),
+        )));
+        Self {
+            otlp,
+            scopes: ScopeCache::default(),
+            exporter,
+            shut_down: AtomicBool::new(false),
+        }
     }
 
     /// Exports the spans and waits for the result (without the GIL). `True` on delivery.
@@ -241,7 +264,9 @@ impl SpanExporterCore {
                 return Ok(true);
             }
             let handle = runtime::handle();
-            let exporter = self.exporter.get(|| Arc::new(TraceExporter::new(&self.otlp, self.otlp.timeout, &handle)));
+            let exporter = self
+                .exporter
+                .get(|| Arc::new(TraceExporter::new(&self.otlp, self.otlp.timeout, &handle)));
             Ok(py.detach(|| handle.block_on(exporter.export_spans(batch))))
         })
     }

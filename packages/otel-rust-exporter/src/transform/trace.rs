@@ -17,7 +17,8 @@ pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
     for QueuedSpan { group, span } in batch {
         let resource_index = match groups.iter().position(|scopes| {
             let first = &scopes[0];
-            first.resource == group.resource && first.resource_schema_url == group.resource_schema_url
+            first.resource == group.resource
+                && first.resource_schema_url == group.resource_schema_url
         }) {
             Some(index) => index,
             None => {
@@ -50,7 +51,9 @@ pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+    use opentelemetry_proto::tonic::common::v1::{
+        any_value, AnyValue, InstrumentationScope, KeyValue,
+    };
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::Span;
 
@@ -62,11 +65,15 @@ mod tests {
                     value: Some(AnyValue {
                         value: Some(any_value::Value::StringValue(service.into())),
                     }),
+                    ..Default::default()
                 }],
                 ..Default::default()
             },
             resource_schema_url: String::new(),
-            scope: InstrumentationScope { name: scope.into(), ..Default::default() },
+            scope: InstrumentationScope {
+                name: scope.into(),
+                ..Default::default()
+            },
             scope_schema_url: String::new(),
         })
     }
@@ -74,7 +81,10 @@ mod tests {
     fn span(name: &str, group: &Arc<ScopeGroup>) -> QueuedSpan {
         QueuedSpan {
             group: group.clone(),
-            span: Span { name: name.into(), ..Default::default() },
+            span: Span {
+                name: name.into(),
+                ..Default::default()
+            },
         }
     }
 
@@ -106,7 +116,10 @@ mod tests {
         assert_eq!(
             shape,
             vec![
-                vec![("x".into(), vec!["1".into(), "4".into()]), ("y".into(), vec!["3".into()])],
+                vec![
+                    ("x".into(), vec!["1".into(), "4".into()]),
+                    ("y".into(), vec!["3".into()])
+                ],
                 vec![("x".into(), vec!["2".into()])],
             ]
         );

@@ -19,7 +19,10 @@ use crate::retry::Failure;
 pub struct GrpcTransport {
     channel: Channel,
     path: PathAndQuery,
-    metadata: Vec<(MetadataKey<tonic::metadata::Ascii>, MetadataValue<tonic::metadata::Ascii>)>,
+    metadata: Vec<(
+        MetadataKey<tonic::metadata::Ascii>,
+        MetadataValue<tonic::metadata::Ascii>,
+    )>,
     compression: Compression,
     target: String,
 }
@@ -29,7 +32,11 @@ impl GrpcTransport {
         let tls = config.grpc_uses_tls();
         let uri = match config.endpoint.split_once("://") {
             Some(_) => config.endpoint.clone(),
-            None => format!("{}://{}", if tls { "https" } else { "http" }, config.endpoint),
+            None => format!(
+                "{}://{}",
+                if tls { "https" } else { "http" },
+                config.endpoint
+            ),
         };
         let mut endpoint = Endpoint::from_shared(uri.clone())
             .map_err(|error| format!("invalid gRPC endpoint {uri:?}: {error}"))?
@@ -38,9 +45,12 @@ impl GrpcTransport {
         if tls {
             let mut tls_config = ClientTlsConfig::new().with_native_roots();
             if let Some(path) = &config.certificate_file {
-                tls_config = tls_config.ca_certificate(Certificate::from_pem(read_file("certificate", path)?));
+                tls_config = tls_config
+                    .ca_certificate(Certificate::from_pem(read_file("certificate", path)?));
             }
-            if let (Some(key), Some(cert)) = (&config.client_key_file, &config.client_certificate_file) {
+            if let (Some(key), Some(cert)) =
+                (&config.client_key_file, &config.client_certificate_file)
+            {
                 tls_config = tls_config.identity(Identity::from_pem(
                     read_file("client certificate", cert)?,
                     read_file("client key", key)?,
@@ -52,9 +62,14 @@ impl GrpcTransport {
         }
         let mut metadata = Vec::new();
         for (key, value) in &config.headers {
-            match (MetadataKey::from_bytes(key.as_bytes()), value.parse::<MetadataValue<_>>()) {
+            match (
+                MetadataKey::from_bytes(key.as_bytes()),
+                value.parse::<MetadataValue<_>>(),
+            ) {
                 (Ok(key), Ok(value)) => metadata.push((key, value)),
-                _ => diagnostics::warn(&format!("ignoring header {key:?}: not valid gRPC metadata")),
+                _ => {
+                    diagnostics::warn(&format!("ignoring header {key:?}: not valid gRPC metadata"))
+                }
             }
         }
         let path = match signal {
@@ -89,19 +104,31 @@ impl GrpcTransport {
                 .ready()
                 .await
                 .map_err(|error| Status::unavailable(format!("connection failed: {error}")))?;
-            client.unary(request, self.path.clone(), PreEncoded::<R>(PhantomData)).await
+            client
+                .unary(request, self.path.clone(), PreEncoded::<R>(PhantomData))
+                .await
         };
         match tokio::time::timeout(timeout, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => Err(self.failure(&status)),
-            Err(_) => Err(Failure::transient("gRPC DeadlineExceeded", format!("export to {} timed out", self.target))),
+            Err(_) => Err(Failure::transient(
+                "gRPC DeadlineExceeded",
+                format!("export to {} timed out", self.target),
+            )),
         }
     }
 
     fn failure(&self, status: &Status) -> Failure {
         let kind = format!("gRPC {:?}", status.code());
-        let message = format!("export to {} failed: {:?}: {}", self.target, status.code(), status.message());
-        let retry_after = status.get_details_retry_info().and_then(|info| info.retry_delay);
+        let message = format!(
+            "export to {} failed: {:?}: {}",
+            self.target,
+            status.code(),
+            status.message()
+        );
+        let retry_after = status
+            .get_details_retry_info()
+            .and_then(|info| info.retry_delay);
         // The specification's retryable codes; RESOURCE_EXHAUSTED only when the server
         // says when to come back.
         let retryable = match status.code() {
@@ -114,7 +141,12 @@ impl GrpcTransport {
             Code::ResourceExhausted => retry_after.is_some(),
             _ => false,
         };
-        Failure { retryable, retry_after, kind, message }
+        Failure {
+            retryable,
+            retry_after,
+            kind,
+            message,
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use flate2::write::GzEncoder;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
+};
 use reqwest::StatusCode;
 
 use super::read_file;
@@ -22,29 +24,42 @@ pub struct HttpTransport {
 impl HttpTransport {
     pub fn new(config: &OtlpConfig) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-protobuf"),
+        );
         if config.compression == Compression::Gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         for (key, value) in &config.headers {
-            match (HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(value)) {
+            match (
+                HeaderName::from_bytes(key.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
                 (Ok(name), Ok(mut value)) => {
                     value.set_sensitive(true);
                     headers.insert(name, value);
                 }
-                _ => diagnostics::warn(&format!("ignoring header {key:?}: not a valid HTTP header")),
+                _ => {
+                    diagnostics::warn(&format!("ignoring header {key:?}: not a valid HTTP header"))
+                }
             }
         }
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
-            .user_agent(concat!("OTel-OTLP-Exporter-Python-Rust/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!(
+                "OTel-OTLP-Exporter-Python-Rust/",
+                env!("CARGO_PKG_VERSION")
+            ));
         if let Some(path) = &config.certificate_file {
             let pem = read_file("certificate", path)?;
             let certificate = reqwest::Certificate::from_pem(&pem)
                 .map_err(|error| format!("invalid certificate file {}: {error}", path.display()))?;
             builder = builder.add_root_certificate(certificate);
         }
-        if let (Some(key_path), Some(cert_path)) = (&config.client_key_file, &config.client_certificate_file) {
+        if let (Some(key_path), Some(cert_path)) =
+            (&config.client_key_file, &config.client_certificate_file)
+        {
             let mut pem = read_file("client certificate", cert_path)?;
             pem.push(b'\n');
             pem.extend(read_file("client key", key_path)?);
@@ -52,15 +67,24 @@ impl HttpTransport {
                 .map_err(|error| format!("invalid client certificate or key: {error}"))?;
             builder = builder.identity(identity);
         }
-        let client = builder.build().map_err(|error| format!("cannot build the HTTP client: {error}"))?;
-        Ok(Self { client, url: config.endpoint.clone(), compression: config.compression })
+        let client = builder
+            .build()
+            .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+        Ok(Self {
+            client,
+            url: config.endpoint.clone(),
+            compression: config.compression,
+        })
     }
 
     pub fn prepare(&self, encoded: Vec<u8>) -> Result<Bytes, Failure> {
         match self.compression {
             Compression::None => Ok(Bytes::from(encoded)),
             Compression::Gzip => {
-                let mut encoder = GzEncoder::new(Vec::with_capacity(encoded.len() / 4), flate2::Compression::default());
+                let mut encoder = GzEncoder::new(
+                    Vec::with_capacity(encoded.len() / 4),
+                    flate2::Compression::default(),
+                );
                 encoder
                     .write_all(&encoded)
                     .and_then(|()| encoder.finish())
@@ -70,7 +94,11 @@ impl HttpTransport {
         }
     }
 
-    pub async fn send<R: prost::Message + Default>(&self, payload: Bytes, timeout: Duration) -> Result<R, Failure> {
+    pub async fn send<R: prost::Message + Default>(
+        &self,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<R, Failure> {
         let response = self
             .client
             .post(&self.url)
@@ -79,11 +107,21 @@ impl HttpTransport {
             .send()
             .await
             .map_err(|error| {
-                let kind = if error.is_timeout() { "HTTP timeout" } else { "HTTP connection" };
-                Failure::transient(kind, format!("POST {} failed: {}", self.url, error_chain(&error)))
+                let kind = if error.is_timeout() {
+                    "HTTP timeout"
+                } else {
+                    "HTTP connection"
+                };
+                Failure::transient(
+                    kind,
+                    format!("POST {} failed: {}", self.url, error_chain(&error)),
+                )
             })?;
         let status = response.status();
-        let retry_after = response.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(parse_retry_after);
         let body = response.bytes().await.unwrap_or_default();
         if status.is_success() {
             // A body that is not an export response (some proxies answer in JSON) carries
@@ -94,7 +132,10 @@ impl HttpTransport {
         let message = format!("POST {} answered {status}: {}", self.url, text.trim());
         let kind = format!("HTTP {}", status.as_u16());
         if is_retryable(status) {
-            Err(Failure { retry_after, ..Failure::transient(kind, message) })
+            Err(Failure {
+                retry_after,
+                ..Failure::transient(kind, message)
+            })
         } else {
             Err(Failure::permanent(kind, message))
         }
@@ -133,7 +174,10 @@ mod tests {
 
     #[test]
     fn retry_after_accepts_seconds_and_dates() {
-        assert_eq!(parse_retry_after(&HeaderValue::from_static("3")), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_static("3")),
+            Some(Duration::from_secs(3))
+        );
         let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         let parsed = parse_retry_after(&HeaderValue::from_str(&soon).unwrap()).unwrap();
         assert!(parsed > Duration::from_secs(25) && parsed <= Duration::from_secs(30));

@@ -47,5 +47,6 @@ impl Transport {
 }
 
 fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
+    std::fs::read(path)
+        .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
 }
