@@ -6,7 +6,7 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::attributes::key_values;
 use super::scope::{optional_str, ScopeCache, ScopeGroup};
@@ -23,13 +23,45 @@ pub struct QueuedSpan {
 /// Reads the SDK's own fields, falling back to the public properties for other
 /// `ReadableSpan` implementations.
 fn field<'py>(
-    span: &Bound<'py, PyAny>,
+    object: &Bound<'py, PyAny>,
     private: &Bound<'py, PyString>,
     public: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    span.getattr(private).or_else(|_| span.getattr(public))
+    object.getattr(private).or_else(|_| object.getattr(public))
 }
 
+/// The span's fields: a dict lookup each when the span has an instance `__dict__` (the SDK's
+/// does), which is cheaper than attribute lookup through the type.
+struct Fields<'a, 'py> {
+    span: &'a Bound<'py, PyAny>,
+    dict: Option<Bound<'py, PyDict>>,
+}
+
+impl<'a, 'py> Fields<'a, 'py> {
+    fn of(span: &'a Bound<'py, PyAny>) -> Self {
+        let dict = span
+            .getattr(intern!(span.py(), "__dict__"))
+            .ok()
+            .and_then(|dict| dict.cast_into::<PyDict>().ok());
+        Self { span, dict }
+    }
+
+    fn get(
+        &self,
+        private: &Bound<'py, PyString>,
+        public: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(dict) = &self.dict {
+            if let Some(value) = dict.get_item(private)? {
+                return Ok(value);
+            }
+        }
+        field(self.span, private, public)
+    }
+}
+
+/// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
+/// SDK's batch processor skips those too).
 /// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).
 pub fn convert(
@@ -38,24 +70,18 @@ pub fn convert(
     sampled_only: bool,
 ) -> PyResult<Option<QueuedSpan>> {
     let py = span.py();
-    let context = field(span, intern!(py, "_context"), intern!(py, "context"))?;
-    if sampled_only
-        && context
-            .getattr(intern!(py, "trace_flags"))?
-            .extract::<u8>()?
-            & 1
-            == 0
-    {
+    let fields = Fields::of(span);
+    let context = SpanContext::read(&fields.get(intern!(py, "_context"), intern!(py, "context"))?)?;
+    if sampled_only && context.trace_flags & 1 == 0 {
         return Ok(None);
     }
-    let parent = field(span, intern!(py, "_parent"), intern!(py, "parent"))?;
-    let attributes = field(span, intern!(py, "_attributes"), intern!(py, "attributes"))?;
-    let events = field(span, intern!(py, "_events"), intern!(py, "events"))?;
-    let links = field(span, intern!(py, "_links"), intern!(py, "links"))?;
-    let status = field(span, intern!(py, "_status"), intern!(py, "status"))?;
-    let resource = field(span, intern!(py, "_resource"), intern!(py, "resource"))?;
-    let scope = field(
-        span,
+    let parent = fields.get(intern!(py, "_parent"), intern!(py, "parent"))?;
+    let attributes = fields.get(intern!(py, "_attributes"), intern!(py, "attributes"))?;
+    let events = fields.get(intern!(py, "_events"), intern!(py, "events"))?;
+    let links = fields.get(intern!(py, "_links"), intern!(py, "links"))?;
+    let status = fields.get(intern!(py, "_status"), intern!(py, "status"))?;
+    let resource = fields.get(intern!(py, "_resource"), intern!(py, "resource"))?;
+    let scope = fields.get(
         intern!(py, "_instrumentation_scope"),
         intern!(py, "instrumentation_scope"),
     )?;
@@ -63,36 +89,28 @@ pub fn convert(
     let (parent_span_id, flags) = if parent.is_none() {
         (Vec::new(), CONTEXT_HAS_IS_REMOTE)
     } else {
-        (span_id(&parent)?, remote_flags(&parent)?)
+        let parent = SpanContext::read(&parent)?;
+        (parent.span_id.to_vec(), parent.flags())
     };
 
     let converted = Span {
-        trace_id: trace_id(&context)?,
-        span_id: span_id(&context)?,
-        trace_state: trace_state(&context.getattr(intern!(py, "trace_state"))?)?,
+        trace_id: context.trace_id.to_vec(),
+        span_id: context.span_id.to_vec(),
+        trace_state: trace_state(&context.trace_state)?,
         parent_span_id,
         flags,
-        name: optional_str(&field(span, intern!(py, "_name"), intern!(py, "name"))?),
-        kind: field(span, intern!(py, "_kind"), intern!(py, "kind"))?
-            .getattr(intern!(py, "value"))?
-            .extract::<i32>()?
-            + 1,
-        start_time_unix_nano: time(&field(
-            span,
-            intern!(py, "_start_time"),
-            intern!(py, "start_time"),
-        )?)?,
-        end_time_unix_nano: time(&field(
-            span,
-            intern!(py, "_end_time"),
-            intern!(py, "end_time"),
-        )?)?,
+        name: optional_str(&fields.get(intern!(py, "_name"), intern!(py, "name"))?),
+        kind: enum_value(&fields.get(intern!(py, "_kind"), intern!(py, "kind"))?)? + 1,
+        start_time_unix_nano: time(
+            &fields.get(intern!(py, "_start_time"), intern!(py, "start_time"))?,
+        )?,
+        end_time_unix_nano: time(&fields.get(intern!(py, "_end_time"), intern!(py, "end_time"))?)?,
         attributes: key_values(&attributes)?,
-        dropped_attributes_count: dropped(&attributes)?,
+        dropped_attributes_count: dropped(&attributes),
         events: events_of(&events)?,
-        dropped_events_count: dropped(&events)?,
+        dropped_events_count: dropped(&events),
         links: links_of(&links)?,
-        dropped_links_count: dropped(&links)?,
+        dropped_links_count: dropped(&links),
         status: status_of(&status)?,
     };
     Ok(Some(QueuedSpan {
@@ -101,41 +119,80 @@ pub fn convert(
     }))
 }
 
-fn trace_id(context: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let id: u128 = context
-        .getattr(intern!(context.py(), "trace_id"))?
-        .extract()?;
-    Ok(id.to_be_bytes().to_vec())
+/// The fields of an API `SpanContext`.
+struct SpanContext<'py> {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    is_remote: bool,
+    trace_flags: u8,
+    trace_state: Bound<'py, PyAny>,
 }
 
-fn span_id(context: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let id: u64 = context
-        .getattr(intern!(context.py(), "span_id"))?
-        .extract()?;
-    Ok(id.to_be_bytes().to_vec())
+impl<'py> SpanContext<'py> {
+    fn read(context: &Bound<'py, PyAny>) -> PyResult<Self> {
+        // The API's SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags,
+        // trace_state, ...): indexing it skips five Python-level property calls.
+        if let Ok(tuple) = context.cast::<PyTuple>() {
+            if tuple.len() >= 5 {
+                return Ok(Self {
+                    trace_id: tuple.get_item(0)?.extract::<u128>()?.to_be_bytes(),
+                    span_id: tuple.get_item(1)?.extract::<u64>()?.to_be_bytes(),
+                    is_remote: tuple.get_item(2)?.is_truthy()?,
+                    trace_flags: tuple.get_item(3)?.extract()?,
+                    trace_state: tuple.get_item(4)?,
+                });
+            }
+        }
+        let py = context.py();
+        Ok(Self {
+            trace_id: context
+                .getattr(intern!(py, "trace_id"))?
+                .extract::<u128>()?
+                .to_be_bytes(),
+            span_id: context
+                .getattr(intern!(py, "span_id"))?
+                .extract::<u64>()?
+                .to_be_bytes(),
+            is_remote: context.getattr(intern!(py, "is_remote"))?.is_truthy()?,
+            trace_flags: context.getattr(intern!(py, "trace_flags"))?.extract()?,
+            trace_state: context.getattr(intern!(py, "trace_state"))?,
+        })
+    }
+
+    fn flags(&self) -> u32 {
+        if self.is_remote {
+            CONTEXT_HAS_IS_REMOTE | CONTEXT_IS_REMOTE
+        } else {
+            CONTEXT_HAS_IS_REMOTE
+        }
+    }
 }
 
-fn remote_flags(context: &Bound<'_, PyAny>) -> PyResult<u32> {
-    let remote = context
-        .getattr(intern!(context.py(), "is_remote"))?
-        .is_truthy()?;
-    Ok(if remote {
-        CONTEXT_HAS_IS_REMOTE | CONTEXT_IS_REMOTE
-    } else {
-        CONTEXT_HAS_IS_REMOTE
-    })
+/// An `enum.Enum` member's value; `_value_` is a plain attribute, `value` a slow descriptor.
+fn enum_value(member: &Bound<'_, PyAny>) -> PyResult<i32> {
+    let py = member.py();
+    member
+        .getattr(intern!(py, "_value_"))
+        .or_else(|_| member.getattr(intern!(py, "value")))?
+        .extract()
 }
 
 /// W3C `key=value,key=value`; the SDK's empty TraceState is the common case.
 fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
-    if state.is_none() || state.len().unwrap_or(0) == 0 {
+    if state.is_none() {
+        return Ok(String::new());
+    }
+    let py = state.py();
+    // TraceState keeps its entries in a dict.
+    let entries = match state.getattr(intern!(py, "_dict")) {
+        Ok(dict) => dict,
+        Err(_) => state.clone(),
+    };
+    if entries.len().unwrap_or(0) == 0 {
         return Ok(String::new());
     }
     let mut encoded = String::new();
-    for item in state
-        .call_method0(intern!(state.py(), "items"))?
-        .try_iter()?
-    {
+    for item in entries.call_method0(intern!(py, "items"))?.try_iter()? {
         let (key, value): (String, String) = item?.extract()?;
         if !encoded.is_empty() {
             encoded.push(',');
@@ -155,11 +212,19 @@ fn time(value: &Bound<'_, PyAny>) -> PyResult<u64> {
 }
 
 /// `BoundedAttributes` and `BoundedList` count what their limits dropped.
-fn dropped(container: &Bound<'_, PyAny>) -> PyResult<u32> {
-    match container.getattr(intern!(container.py(), "dropped")) {
-        Ok(count) => Ok(count.extract::<u64>().unwrap_or(0).min(u32::MAX as u64) as u32),
-        Err(_) => Ok(0),
-    }
+fn dropped(container: &Bound<'_, PyAny>) -> u32 {
+    container
+        .getattr(intern!(container.py(), "dropped"))
+        .and_then(|count| count.extract::<u64>())
+        .map(|count| count.min(u32::MAX as u64) as u32)
+        .unwrap_or(0)
+}
+
+/// `BoundedList` iterates in Python under a lock; its deque iterates in C.
+fn contents<'py>(sequence: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    sequence
+        .getattr(intern!(sequence.py(), "_dq"))
+        .unwrap_or_else(|_| sequence.clone())
 }
 
 fn events_of(events: &Bound<'_, PyAny>) -> PyResult<Vec<span::Event>> {
@@ -168,15 +233,22 @@ fn events_of(events: &Bound<'_, PyAny>) -> PyResult<Vec<span::Event>> {
     }
     let py = events.py();
     let mut out = Vec::new();
-    for event in events.try_iter()? {
+    for event in contents(events).try_iter()? {
         let event = event?;
+        let attributes = field(
+            &event,
+            intern!(py, "_attributes"),
+            intern!(py, "attributes"),
+        )?;
         out.push(span::Event {
-            time_unix_nano: time(&event.getattr(intern!(py, "timestamp"))?)?,
-            name: optional_str(&event.getattr(intern!(py, "name"))?),
-            attributes: key_values(&event.getattr(intern!(py, "attributes"))?)?,
-            dropped_attributes_count: event
-                .getattr(intern!(py, "dropped_attributes"))?
-                .extract()?,
+            time_unix_nano: time(&field(
+                &event,
+                intern!(py, "_timestamp"),
+                intern!(py, "timestamp"),
+            )?)?,
+            name: optional_str(&field(&event, intern!(py, "_name"), intern!(py, "name"))?),
+            attributes: key_values(&attributes)?,
+            dropped_attributes_count: dropped(&attributes),
         });
     }
     Ok(out)
@@ -188,17 +260,22 @@ fn links_of(links: &Bound<'_, PyAny>) -> PyResult<Vec<span::Link>> {
     }
     let py = links.py();
     let mut out = Vec::new();
-    for link in links.try_iter()? {
+    for link in contents(links).try_iter()? {
         let link = link?;
-        let context = link.getattr(intern!(py, "context"))?;
+        let context = SpanContext::read(&field(
+            &link,
+            intern!(py, "_context"),
+            intern!(py, "context"),
+        )?)?;
+        let attributes = field(&link, intern!(py, "_attributes"), intern!(py, "attributes"))?;
         out.push(span::Link {
-            trace_id: trace_id(&context)?,
-            span_id: span_id(&context)?,
+            trace_id: context.trace_id.to_vec(),
+            span_id: context.span_id.to_vec(),
             // The stock exporter leaves a link's trace_state out.
             trace_state: String::new(),
-            attributes: key_values(&link.getattr(intern!(py, "attributes"))?)?,
-            dropped_attributes_count: link.getattr(intern!(py, "dropped_attributes"))?.extract()?,
-            flags: remote_flags(&context)?,
+            attributes: key_values(&attributes)?,
+            dropped_attributes_count: dropped(&attributes),
+            flags: context.flags(),
         });
     }
     Ok(out)
@@ -210,10 +287,15 @@ fn status_of(status: &Bound<'_, PyAny>) -> PyResult<Option<Status>> {
     }
     let py = status.py();
     Ok(Some(Status {
-        code: status
-            .getattr(intern!(py, "status_code"))?
-            .getattr(intern!(py, "value"))?
-            .extract()?,
-        message: optional_str(&status.getattr(intern!(py, "description"))?),
+        code: enum_value(&field(
+            status,
+            intern!(py, "_status_code"),
+            intern!(py, "status_code"),
+        )?)?,
+        message: optional_str(&field(
+            status,
+            intern!(py, "_description"),
+            intern!(py, "description"),
+        )?),
     }))
 }
