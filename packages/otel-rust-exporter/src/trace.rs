@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,10 @@ pub struct TraceExporter {
     backoff: Backoff,
     failures: OncePerKind,
     partial_success: RateLimited,
+    /// Set while the endpoint is failing transiently (the last batch ran out of retries):
+    /// then each batch gets one attempt, as retrying every batch through an outage would
+    /// only hold up the queue (and the application's exit) without delivering more.
+    last_export_failed: AtomicBool,
     pub rejected: AtomicU64,
 }
 
@@ -48,6 +52,7 @@ impl TraceExporter {
             backoff: Backoff::default(),
             failures: OncePerKind::default(),
             partial_success: RateLimited::new(Duration::from_secs(60)),
+            last_export_failed: AtomicBool::new(false),
             rejected: AtomicU64::new(0),
         }
     }
@@ -61,13 +66,19 @@ impl TraceExporter {
         let outcome = match transport.prepare(encoded) {
             Ok(payload) => {
                 let deadline = Instant::now() + self.timeout;
-                retry(deadline, self.backoff, |remaining| {
+                let send = |remaining| {
                     transport.send::<ExportTraceServiceResponse>(payload.clone(), remaining)
-                })
-                .await
+                };
+                if self.last_export_failed.load(Ordering::Relaxed) {
+                    send(self.timeout).await
+                } else {
+                    retry(deadline, self.backoff, send).await
+                }
             }
             Err(failure) => Err(failure),
         };
+        self.last_export_failed
+            .store(outcome.is_err(), Ordering::Relaxed);
         match outcome {
             Ok(response) => {
                 self.report_partial_success(&response);
