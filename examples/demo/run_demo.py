@@ -62,7 +62,9 @@ def print_trees() -> None:
             print(f"{'  ' * depth}     {attributes}")
         for event in span.events:
             print(f"{'  ' * depth}     event: {event.name}")
-        for child_scope, child in sorted(children[(span.trace_id, span.span_id)], key=lambda s: s[1].start_time_unix_nano):
+        for child_scope, child in sorted(
+            children[(span.trace_id, span.span_id)], key=lambda s: s[1].start_time_unix_nano
+        ):
             show(child_scope, child, depth + 1)
 
     roots = [(scope, span) for scope, span in spans if not span.parent_span_id]
