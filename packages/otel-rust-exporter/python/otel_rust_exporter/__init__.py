@@ -5,7 +5,22 @@
 With ``opentelemetry-instrument``, set ``OTEL_TRACES_EXPORTER=rust_otlp``.
 """
 
-from otel_rust_exporter._trace import RustOTLPSpanExporter, RustSpanProcessor
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from otel_rust_exporter._trace import RustOTLPSpanExporter, RustSpanProcessor
 
 __all__ = ["RustOTLPSpanExporter", "RustSpanProcessor"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use, so that the entry points can still fall back to the stock
+    # exporters when the native module is missing.
+    if name in __all__:
+        from otel_rust_exporter import _trace
+
+        return getattr(_trace, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,14 +9,13 @@ is untouched.
 from __future__ import annotations
 
 import inspect
-import logging
+import sys
 from typing import Any
 
 from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-_logger = logging.getLogger("otel_rust_exporter")
 _active = False
 
 
@@ -26,10 +25,11 @@ def active() -> bool:
 
 
 def export_span_processor(exporter: SpanExporter) -> SpanProcessor:
-    from otel_rust_exporter._trace import RustOTLPSpanExporter, RustSpanProcessor
-
-    if isinstance(exporter, RustOTLPSpanExporter):
-        return RustSpanProcessor.from_exporter(exporter)
+    # Our exporter exists only if its module loaded; importing it here would fail exactly
+    # when the entry point fell back to a stock exporter.
+    ours = sys.modules.get("otel_rust_exporter._trace")
+    if ours is not None and isinstance(exporter, ours.RustOTLPSpanExporter):
+        return ours.RustSpanProcessor.from_exporter(exporter)
     return BatchSpanProcessor(exporter)
 
 

@@ -41,7 +41,9 @@ impl GrpcTransport {
         let mut endpoint = Endpoint::from_shared(uri.clone())
             .map_err(|error| format!("invalid gRPC endpoint {uri:?}: {error}"))?
             .connect_timeout(config.timeout)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .user_agent(super::USER_AGENT)
+            .map_err(|error| format!("invalid user agent: {error}"))?;
         if tls {
             let mut tls_config = ClientTlsConfig::new().with_native_roots();
             if let Some(path) = &config.certificate_file {

@@ -11,6 +11,9 @@ use bytes::Bytes;
 use crate::config::{OtlpConfig, Protocol, Signal};
 use crate::retry::Failure;
 
+/// Named like the stock Python exporters' agent, so collectors can tell us apart.
+const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Python-Rust/", env!("CARGO_PKG_VERSION"));
+
 pub enum Transport {
     Http(http::HttpTransport),
     Grpc(grpc::GrpcTransport),
