@@ -7,6 +7,8 @@ answer the next requests with failures (status codes, Retry-After, partial succe
 from __future__ import annotations
 
 import gzip
+import socket
+import ssl
 import threading
 import time
 from concurrent import futures
@@ -34,6 +36,8 @@ class Reply:
 class Received:
     requests: list = field(default_factory=list)
     headers: list = field(default_factory=list)
+    # HTTP only: each request body as it arrived, after gzip decoding, before parsing.
+    bodies: list = field(default_factory=list)
     attempts: int = 0
     condition: threading.Condition = field(default_factory=threading.Condition)
 
@@ -69,8 +73,10 @@ class _Base:
             self.received.attempts += 1
             return self.script.pop(0) if self.script else Reply()
 
-    def _record(self, request, headers: dict) -> None:
+    def _record(self, request, headers: dict, body: Optional[bytes] = None) -> None:
         with self.received.condition:
+            if body is not None:
+                self.received.bodies.append(body)
             self.received.requests.append(request)
             self.received.headers.append(headers)
             self.received.condition.notify_all()
@@ -101,7 +107,7 @@ class HttpReceiver(_Base):
                 request.ParseFromString(body)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 headers[":path"] = self.path
-                receiver._record(request, headers)
+                receiver._record(request, headers, body)
                 response = trace_service_pb2.ExportTraceServiceResponse()
                 if reply.rejected_spans or reply.error_message:
                     response.partial_success.rejected_spans = reply.rejected_spans
@@ -119,7 +125,8 @@ class HttpReceiver(_Base):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_port
         self.endpoint = f"http://127.0.0.1:{self.port}/v1/traces"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: `close` waits for the serving loop to notice, up to one interval.
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -148,9 +155,92 @@ class GrpcReceiver(_Base):
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self.server)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.port = self._add_port("127.0.0.1:0")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server.start()
 
+    def _add_port(self, address: str) -> int:
+        return self.server.add_insecure_port(address)
+
     def close(self) -> None:
         self.server.stop(grace=None)
+
+
+class TlsHttpReceiver(HttpReceiver):
+    """``HttpReceiver`` over HTTPS; ``context`` is a server-side ``ssl.SSLContext``."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        super().__init__()
+        # No client knows the port yet, so swapping the listening socket here is safe;
+        # handshakes then happen in `accept`, and a failed one just drops that connection.
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.endpoint = f"https://127.0.0.1:{self.port}/v1/traces"
+
+
+class TlsGrpcReceiver(GrpcReceiver):
+    """``GrpcReceiver`` on a TLS port; ``credentials`` from ``grpc.ssl_server_credentials``."""
+
+    def __init__(self, credentials: grpc.ServerCredentials) -> None:
+        self._credentials = credentials
+        super().__init__()
+        self.endpoint = f"https://127.0.0.1:{self.port}"
+
+    def _add_port(self, address: str) -> int:
+        return self.server.add_secure_port(address, self._credentials)
+
+
+class TcpTap:
+    """A loopback TCP relay to ``target_port`` that keeps the bytes each client sent."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.sent: list[bytearray] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            record = bytearray()
+            self.sent.append(record)
+            threading.Thread(target=self._pump, args=(client, upstream, record), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, destination: socket.socket, record: Optional[bytearray]) -> None:
+        try:
+            while data := source.recv(65536):
+                if record is not None:
+                    record.extend(data)
+                destination.sendall(data)
+            destination.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def grpc_compressed_flags(client_bytes: bytes) -> list[int]:
+    """The compressed-flag byte of the first gRPC message on each HTTP/2 stream a client
+    opened (1: the message was compressed with the call's ``grpc-encoding``)."""
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    assert client_bytes.startswith(preface), "not an HTTP/2 client connection"
+    flags: dict[int, int] = {}
+    offset = len(preface)
+    while offset + 9 <= len(client_bytes):
+        length = int.from_bytes(client_bytes[offset : offset + 3], "big")
+        frame_type, frame_flags = client_bytes[offset + 3], client_bytes[offset + 4]
+        stream = int.from_bytes(client_bytes[offset + 5 : offset + 9], "big") & 0x7FFFFFFF
+        payload = client_bytes[offset + 9 : offset + 9 + length]
+        offset += 9 + length
+        if frame_type == 0 and frame_flags & 0x8:  # DATA, PADDED: the pad length comes first
+            payload = payload[1:]
+        if frame_type == 0 and payload and stream not in flags:
+            flags[stream] = payload[0]
+    return list(flags.values())

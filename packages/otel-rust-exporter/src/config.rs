@@ -180,6 +180,11 @@ impl OtlpConfig {
         }
     }
 
+    /// The endpoint for messages and reprs: without `user:password@`.
+    pub fn display_endpoint(&self) -> String {
+        redact_userinfo(&self.endpoint)
+    }
+
     /// Whether the gRPC channel uses TLS: the scheme decides, else the insecure flag.
     pub fn grpc_uses_tls(&self) -> bool {
         if self.endpoint.starts_with("https://") {
@@ -242,6 +247,18 @@ impl BatchConfig {
             max_export_batch_size,
             export_timeout,
         }
+    }
+}
+
+/// Drops the `user:password@` part of a URL's authority.
+pub fn redact_userinfo(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |index| index + 3);
+    let authority_end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |index| after_scheme + index);
+    match url[after_scheme..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..after_scheme], &url[after_scheme + at + 1..]),
+        None => url.to_owned(),
     }
 }
 
@@ -478,6 +495,17 @@ mod tests {
         assert!(!config.grpc_uses_tls());
         config.endpoint = "https://collector:4317".into();
         assert!(config.grpc_uses_tls());
+    }
+
+    #[test]
+    fn credentials_are_removed_from_displayed_endpoints() {
+        assert_eq!(
+            redact_userinfo("http://user:pw@host:4318/v1/traces"),
+            "http://host:4318/v1/traces"
+        );
+        assert_eq!(redact_userinfo("user:pw@host:4317"), "host:4317");
+        assert_eq!(redact_userinfo("https://host/a@b"), "https://host/a@b");
+        assert_eq!(redact_userinfo("http://host:4318"), "http://host:4318");
     }
 
     #[test]

@@ -18,6 +18,19 @@ static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Set at interpreter exit: from then on, messages go to stderr instead of `logging`.
 static PYTHON_EXITING: AtomicBool = AtomicBool::new(false);
 
+/// Looks the logger up once, at module import.
+pub fn init(py: Python<'_>) -> PyResult<()> {
+    LOGGER.get_or_try_init(py, || logger(py))?;
+    Ok(())
+}
+
+fn logger(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    Ok(py
+        .import("logging")?
+        .call_method1("getLogger", ("otel_rust_exporter",))?
+        .unbind())
+}
+
 pub fn mark_python_exiting() {
     PYTHON_EXITING.store(true, Ordering::Relaxed);
 }
@@ -36,12 +49,7 @@ fn emit(level: u8, message: &str) {
         return;
     }
     let logged = Python::try_attach(|py| -> PyResult<()> {
-        let logger = LOGGER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py
-                .import("logging")?
-                .call_method1("getLogger", ("otel_rust_exporter",))?
-                .unbind())
-        })?;
+        let logger = LOGGER.get_or_try_init(py, || logger(py))?;
         logger.bind(py).call_method1("log", (level, message))?;
         Ok(())
     });

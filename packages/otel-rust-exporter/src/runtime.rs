@@ -71,17 +71,29 @@ impl<T> PerProcess<T> {
     }
 
     pub fn get(&self, rebuild: impl FnOnce() -> std::sync::Arc<T>) -> std::sync::Arc<T> {
-        let mut slot = self
-            .slot
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
         let current = generation();
+        {
+            let slot = self.lock();
+            if slot.0 == current {
+                return slot.1.clone();
+            }
+        }
+        // Built without the lock: building may call into Python (warnings), which can switch
+        // threads, and a fork from another thread must never find this lock taken.
+        let fresh = rebuild();
+        let mut slot = self.lock();
         if slot.0 != current {
-            let inherited = std::mem::replace(&mut slot.1, rebuild());
+            let inherited = std::mem::replace(&mut slot.1, fresh);
             // Its locks may be held by threads that no longer exist: never touch it again.
             std::mem::forget(inherited);
             slot.0 = current;
         }
         slot.1.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::sync::Arc<T>)> {
+        self.slot
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }

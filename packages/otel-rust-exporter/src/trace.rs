@@ -47,7 +47,7 @@ impl TraceExporter {
         }
         Self {
             transport,
-            endpoint: config.endpoint.clone(),
+            endpoint: config.display_endpoint(),
             timeout,
             backoff: Backoff::default(),
             failures: OncePerKind::default(),

@@ -12,6 +12,7 @@ use opentelemetry_proto::tonic::common::v1::{
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use super::names::name;
 use super::text;
 use crate::diagnostics::{self, RateLimited};
 
@@ -22,11 +23,29 @@ const NESTING_LIMIT: usize = 16;
 
 static SANITIZED: RateLimited = RateLimited::new(Duration::from_secs(60));
 
-fn sanitized(key: &str, what: &str) {
+/// Where a sanitized value was, for the warning.
+#[derive(Clone, Copy)]
+pub enum Place<'a> {
+    Attribute(&'a str),
+    Field(&'static str),
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Attribute(key) => {
+                let key: String = key.chars().take(64).collect();
+                write!(f, "attribute {key:?}")
+            }
+            Place::Field(name) => f.write_str(name),
+        }
+    }
+}
+
+fn sanitized(place: Place<'_>, what: &str) {
     if let Some(held_back) = SANITIZED.admit() {
-        let key: String = key.chars().take(64).collect();
         diagnostics::warn(&format!(
-            "attribute {key:?}: {what} ({held_back} similar warnings suppressed)"
+            "{place}: {what} ({held_back} similar warnings suppressed)"
         ));
     }
 }
@@ -40,12 +59,12 @@ pub fn key_values(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<KeyValue>> {
         return Ok(dict_key_values(dict));
     }
     // BoundedAttributes keeps its data in a plain dict: iterate that directly.
-    if let Ok(inner) = attributes.getattr(pyo3::intern!(attributes.py(), "_dict")) {
+    if let Ok(inner) = attributes.getattr(name!(attributes.py(), _dict)) {
         if let Ok(dict) = inner.cast::<PyDict>() {
             return Ok(dict_key_values(dict));
         }
     }
-    let items = attributes.call_method0(pyo3::intern!(attributes.py(), "items"))?;
+    let items = attributes.call_method0(name!(attributes.py(), items))?;
     let mut out = Vec::new();
     for item in items.try_iter()? {
         let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
@@ -67,7 +86,10 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
         Ok(key) => {
             let (text, replaced) = text::utf8_lossy(key);
             if replaced {
-                sanitized(&text, "key had lone surrogates, replaced with U+FFFD");
+                sanitized(
+                    Place::Attribute(&text),
+                    "key had lone surrogates, replaced with U+FFFD",
+                );
             }
             text.into_owned()
         }
@@ -91,6 +113,7 @@ pub fn any_value(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> AnyValue 
 }
 
 fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
+    let place = Place::Attribute(key);
     if value.is_none() {
         return None;
     }
@@ -99,13 +122,13 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
         return Some(Value::BoolValue(flag.is_true()));
     }
     if let Ok(string) = value.cast::<PyString>() {
-        return Some(Value::StringValue(string_value(key, string)));
+        return Some(Value::StringValue(string_value(place, string)));
     }
     if let Ok(int) = value.cast::<PyInt>() {
         return Some(match int.extract::<i64>() {
             Ok(number) => Value::IntValue(number),
             Err(_) => {
-                sanitized(key, "integer beyond 64 bits, sent as its decimal string");
+                sanitized(place, "integer beyond 64 bits, sent as its decimal string");
                 Value::StringValue(int.to_string())
             }
         });
@@ -116,13 +139,13 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
     if let Ok(bytes) = value.cast::<PyBytes>() {
         let mut data = bytes.as_bytes();
         if data.len() > MAX_VALUE_BYTES {
-            sanitized(key, "bytes value over 1 MiB, truncated");
+            sanitized(place, "bytes value over 1 MiB, truncated");
             data = &data[..MAX_VALUE_BYTES];
         }
         return Some(Value::BytesValue(data.to_vec()));
     }
     if depth >= NESTING_LIMIT {
-        sanitized(key, "nested deeper than 16 levels, cut off");
+        sanitized(place, "nested deeper than 16 levels, cut off");
         return None;
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
@@ -151,7 +174,7 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
     }
     let shown = value
         .str()
-        .map(|text| string_value(key, &text))
+        .map(|text| string_value(place, &text))
         .unwrap_or_else(|_| "<unprintable>".to_owned());
     let type_name = value
         .get_type()
@@ -159,7 +182,7 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
         .map(|name| name.to_string())
         .unwrap_or_default();
     sanitized(
-        key,
+        place,
         &format!("unsupported type {type_name}, sent as str(value)"),
     );
     Some(Value::StringValue(shown))
@@ -170,13 +193,13 @@ fn array<'py>(key: &str, items: impl Iterator<Item = Bound<'py, PyAny>>, depth: 
     Value::ArrayValue(ArrayValue { values })
 }
 
-pub fn string_value(key: &str, string: &Bound<'_, PyString>) -> String {
+pub fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
     let (text, replaced) = text::utf8_lossy(string);
     if replaced {
-        sanitized(key, "string had lone surrogates, replaced with U+FFFD");
+        sanitized(place, "string had lone surrogates, replaced with U+FFFD");
     }
     if text.len() > MAX_VALUE_BYTES {
-        sanitized(key, "string value over 1 MiB, truncated");
+        sanitized(place, "string value over 1 MiB, truncated");
         let mut end = MAX_VALUE_BYTES;
         while !text.is_char_boundary(end) {
             end -= 1;

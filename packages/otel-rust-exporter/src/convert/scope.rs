@@ -3,22 +3,49 @@
 
 use std::sync::{Arc, Mutex};
 
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use super::names::name;
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::attributes::{key_values, string_value};
+use super::attributes::{key_values, string_value, Place};
 
 /// The resource and scope a record was emitted under; equal pairs share one `Arc`, so the
 /// batcher can group records by pointer.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct ScopeGroup {
     pub resource: Resource,
     pub resource_schema_url: String,
     pub scope: InstrumentationScope,
     pub scope_schema_url: String,
+}
+
+impl ScopeGroup {
+    /// Equality as the SDK's `Resource` defines it: attribute order does not matter.
+    pub fn same_resource(&self, other: &ScopeGroup) -> bool {
+        self.resource_schema_url == other.resource_schema_url
+            && same_attributes(&self.resource.attributes, &other.resource.attributes)
+    }
+
+    /// Equality as the SDK's `InstrumentationScope` defines it.
+    pub fn same_scope(&self, other: &ScopeGroup) -> bool {
+        self.scope.name == other.scope.name
+            && self.scope.version == other.scope.version
+            && self.scope_schema_url == other.scope_schema_url
+            && same_attributes(&self.scope.attributes, &other.scope.attributes)
+    }
+}
+
+impl PartialEq for ScopeGroup {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_resource(other) && self.same_scope(other)
+    }
+}
+
+/// Attribute keys are unique within a set, so equal length plus containment is equality.
+fn same_attributes(left: &[KeyValue], right: &[KeyValue]) -> bool {
+    left.len() == right.len() && left.iter().all(|attribute| right.contains(attribute))
 }
 
 /// Python objects seen before, kept alive so their addresses stay theirs.
@@ -42,20 +69,20 @@ impl ScopeCache {
         resource: &Bound<'_, PyAny>,
         scope: &Bound<'_, PyAny>,
     ) -> PyResult<Arc<ScopeGroup>> {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if let Some(entry) = entries.iter().find(|e| {
-            e.resource.as_ptr() == resource.as_ptr() && e.scope.as_ptr() == scope.as_ptr()
-        }) {
+        let same_objects = |entry: &Entry| {
+            entry.resource.as_ptr() == resource.as_ptr() && entry.scope.as_ptr() == scope.as_ptr()
+        };
+        if let Some(entry) = self.lock().iter().find(|entry| same_objects(entry)) {
             return Ok(entry.group.clone());
         }
+        // Built without the lock: reading Python attributes can switch threads, and a fork
+        // from another thread must never find this lock taken.
         let built = build_group(resource, scope)?;
+        let mut entries = self.lock();
         let group = entries
             .iter()
-            .find(|e| *e.group == built)
-            .map(|e| e.group.clone())
+            .find(|entry| *entry.group == built)
+            .map(|entry| entry.group.clone())
             .unwrap_or_else(|| Arc::new(built));
         if entries.len() >= CACHE_CAPACITY {
             entries.remove(0);
@@ -67,6 +94,12 @@ impl ScopeCache {
         });
         Ok(group)
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
 }
 
 fn build_group(resource: &Bound<'_, PyAny>, scope: &Bound<'_, PyAny>) -> PyResult<ScopeGroup> {
@@ -76,27 +109,30 @@ fn build_group(resource: &Bound<'_, PyAny>, scope: &Bound<'_, PyAny>) -> PyResul
     } else {
         (
             Resource {
-                attributes: key_values(&resource.getattr(intern!(py, "attributes"))?)?,
+                attributes: key_values(&resource.getattr(name!(py, attributes))?)?,
                 ..Default::default()
             },
-            optional_str(&resource.getattr(intern!(py, "schema_url"))?),
+            optional_str(
+                &resource.getattr(name!(py, schema_url))?,
+                "resource schema_url",
+            ),
         )
     };
     let (scope_proto, scope_schema_url) = if scope.is_none() {
         (InstrumentationScope::default(), String::new())
     } else {
         let attributes = scope
-            .getattr(intern!(py, "attributes"))
+            .getattr(name!(py, attributes))
             .map(|attributes| key_values(&attributes))
             .unwrap_or_else(|_| Ok(Vec::new()))?;
         (
             InstrumentationScope {
-                name: optional_str(&scope.getattr(intern!(py, "name"))?),
-                version: optional_str(&scope.getattr(intern!(py, "version"))?),
+                name: optional_str(&scope.getattr(name!(py, name))?, "scope name"),
+                version: optional_str(&scope.getattr(name!(py, version))?, "scope version"),
                 attributes,
                 dropped_attributes_count: 0,
             },
-            optional_str(&scope.getattr(intern!(py, "schema_url"))?),
+            optional_str(&scope.getattr(name!(py, schema_url))?, "scope schema_url"),
         )
     };
     Ok(ScopeGroup {
@@ -108,9 +144,10 @@ fn build_group(resource: &Bound<'_, PyAny>, scope: &Bound<'_, PyAny>) -> PyResul
 }
 
 /// `None` and non-strings become "", as protobuf's Python stubs treat an unset field.
-pub fn optional_str(value: &Bound<'_, PyAny>) -> String {
+/// `field` names it in a sanitization warning.
+pub fn optional_str(value: &Bound<'_, PyAny>, field: &'static str) -> String {
     value
         .cast::<PyString>()
-        .map(|text| string_value("", text))
+        .map(|text| string_value(Place::Field(field), text))
         .unwrap_or_default()
 }

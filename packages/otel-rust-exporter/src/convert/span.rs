@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use super::names::name;
 use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
@@ -40,7 +40,7 @@ struct Fields<'a, 'py> {
 impl<'a, 'py> Fields<'a, 'py> {
     fn of(span: &'a Bound<'py, PyAny>) -> Self {
         let dict = span
-            .getattr(intern!(span.py(), "__dict__"))
+            .getattr(name!(span.py(), __dict__))
             .ok()
             .and_then(|dict| dict.cast_into::<PyDict>().ok());
         Self { span, dict }
@@ -71,19 +71,19 @@ pub fn convert(
 ) -> PyResult<Option<QueuedSpan>> {
     let py = span.py();
     let fields = Fields::of(span);
-    let context = SpanContext::read(&fields.get(intern!(py, "_context"), intern!(py, "context"))?)?;
+    let context = SpanContext::read(&fields.get(name!(py, _context), name!(py, context))?)?;
     if sampled_only && context.trace_flags & 1 == 0 {
         return Ok(None);
     }
-    let parent = fields.get(intern!(py, "_parent"), intern!(py, "parent"))?;
-    let attributes = fields.get(intern!(py, "_attributes"), intern!(py, "attributes"))?;
-    let events = fields.get(intern!(py, "_events"), intern!(py, "events"))?;
-    let links = fields.get(intern!(py, "_links"), intern!(py, "links"))?;
-    let status = fields.get(intern!(py, "_status"), intern!(py, "status"))?;
-    let resource = fields.get(intern!(py, "_resource"), intern!(py, "resource"))?;
+    let parent = fields.get(name!(py, _parent), name!(py, parent))?;
+    let attributes = fields.get(name!(py, _attributes), name!(py, attributes))?;
+    let events = fields.get(name!(py, _events), name!(py, events))?;
+    let links = fields.get(name!(py, _links), name!(py, links))?;
+    let status = fields.get(name!(py, _status), name!(py, status))?;
+    let resource = fields.get(name!(py, _resource), name!(py, resource))?;
     let scope = fields.get(
-        intern!(py, "_instrumentation_scope"),
-        intern!(py, "instrumentation_scope"),
+        name!(py, _instrumentation_scope),
+        name!(py, instrumentation_scope),
     )?;
 
     let (parent_span_id, flags) = if parent.is_none() {
@@ -99,12 +99,10 @@ pub fn convert(
         trace_state: trace_state(&context.trace_state)?,
         parent_span_id,
         flags,
-        name: optional_str(&fields.get(intern!(py, "_name"), intern!(py, "name"))?),
-        kind: enum_value(&fields.get(intern!(py, "_kind"), intern!(py, "kind"))?)? + 1,
-        start_time_unix_nano: time(
-            &fields.get(intern!(py, "_start_time"), intern!(py, "start_time"))?,
-        )?,
-        end_time_unix_nano: time(&fields.get(intern!(py, "_end_time"), intern!(py, "end_time"))?)?,
+        name: optional_str(&fields.get(name!(py, _name), name!(py, name))?, "span name"),
+        kind: enum_value(&fields.get(name!(py, _kind), name!(py, kind))?)? + 1,
+        start_time_unix_nano: time(&fields.get(name!(py, _start_time), name!(py, start_time))?)?,
+        end_time_unix_nano: time(&fields.get(name!(py, _end_time), name!(py, end_time))?)?,
         attributes: key_values(&attributes)?,
         dropped_attributes_count: dropped(&attributes),
         events: events_of(&events)?,
@@ -146,16 +144,16 @@ impl<'py> SpanContext<'py> {
         let py = context.py();
         Ok(Self {
             trace_id: context
-                .getattr(intern!(py, "trace_id"))?
+                .getattr(name!(py, trace_id))?
                 .extract::<u128>()?
                 .to_be_bytes(),
             span_id: context
-                .getattr(intern!(py, "span_id"))?
+                .getattr(name!(py, span_id))?
                 .extract::<u64>()?
                 .to_be_bytes(),
-            is_remote: context.getattr(intern!(py, "is_remote"))?.is_truthy()?,
-            trace_flags: context.getattr(intern!(py, "trace_flags"))?.extract()?,
-            trace_state: context.getattr(intern!(py, "trace_state"))?,
+            is_remote: context.getattr(name!(py, is_remote))?.is_truthy()?,
+            trace_flags: context.getattr(name!(py, trace_flags))?.extract()?,
+            trace_state: context.getattr(name!(py, trace_state))?,
         })
     }
 
@@ -172,8 +170,8 @@ impl<'py> SpanContext<'py> {
 fn enum_value(member: &Bound<'_, PyAny>) -> PyResult<i32> {
     let py = member.py();
     member
-        .getattr(intern!(py, "_value_"))
-        .or_else(|_| member.getattr(intern!(py, "value")))?
+        .getattr(name!(py, _value_))
+        .or_else(|_| member.getattr(name!(py, value)))?
         .extract()
 }
 
@@ -184,7 +182,7 @@ fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
     }
     let py = state.py();
     // TraceState keeps its entries in a dict.
-    let entries = match state.getattr(intern!(py, "_dict")) {
+    let entries = match state.getattr(name!(py, _dict)) {
         Ok(dict) => dict,
         Err(_) => state.clone(),
     };
@@ -192,7 +190,7 @@ fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
         return Ok(String::new());
     }
     let mut encoded = String::new();
-    for item in entries.call_method0(intern!(py, "items"))?.try_iter()? {
+    for item in entries.call_method0(name!(py, items))?.try_iter()? {
         let (key, value): (String, String) = item?.extract()?;
         if !encoded.is_empty() {
             encoded.push(',');
@@ -214,7 +212,7 @@ fn time(value: &Bound<'_, PyAny>) -> PyResult<u64> {
 /// `BoundedAttributes` and `BoundedList` count what their limits dropped.
 fn dropped(container: &Bound<'_, PyAny>) -> u32 {
     container
-        .getattr(intern!(container.py(), "dropped"))
+        .getattr(name!(container.py(), dropped))
         .and_then(|count| count.extract::<u64>())
         .map(|count| count.min(u32::MAX as u64) as u32)
         .unwrap_or(0)
@@ -223,7 +221,7 @@ fn dropped(container: &Bound<'_, PyAny>) -> u32 {
 /// `BoundedList` iterates in Python under a lock; its deque iterates in C.
 fn contents<'py>(sequence: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
     sequence
-        .getattr(intern!(sequence.py(), "_dq"))
+        .getattr(name!(sequence.py(), _dq))
         .unwrap_or_else(|_| sequence.clone())
 }
 
@@ -235,18 +233,13 @@ fn events_of(events: &Bound<'_, PyAny>) -> PyResult<Vec<span::Event>> {
     let mut out = Vec::new();
     for event in contents(events).try_iter()? {
         let event = event?;
-        let attributes = field(
-            &event,
-            intern!(py, "_attributes"),
-            intern!(py, "attributes"),
-        )?;
+        let attributes = field(&event, name!(py, _attributes), name!(py, attributes))?;
         out.push(span::Event {
-            time_unix_nano: time(&field(
-                &event,
-                intern!(py, "_timestamp"),
-                intern!(py, "timestamp"),
-            )?)?,
-            name: optional_str(&field(&event, intern!(py, "_name"), intern!(py, "name"))?),
+            time_unix_nano: time(&field(&event, name!(py, _timestamp), name!(py, timestamp))?)?,
+            name: optional_str(
+                &field(&event, name!(py, _name), name!(py, name))?,
+                "event name",
+            ),
             attributes: key_values(&attributes)?,
             dropped_attributes_count: dropped(&attributes),
         });
@@ -262,12 +255,8 @@ fn links_of(links: &Bound<'_, PyAny>) -> PyResult<Vec<span::Link>> {
     let mut out = Vec::new();
     for link in contents(links).try_iter()? {
         let link = link?;
-        let context = SpanContext::read(&field(
-            &link,
-            intern!(py, "_context"),
-            intern!(py, "context"),
-        )?)?;
-        let attributes = field(&link, intern!(py, "_attributes"), intern!(py, "attributes"))?;
+        let context = SpanContext::read(&field(&link, name!(py, _context), name!(py, context))?)?;
+        let attributes = field(&link, name!(py, _attributes), name!(py, attributes))?;
         out.push(span::Link {
             trace_id: context.trace_id.to_vec(),
             span_id: context.span_id.to_vec(),
@@ -289,13 +278,12 @@ fn status_of(status: &Bound<'_, PyAny>) -> PyResult<Option<Status>> {
     Ok(Some(Status {
         code: enum_value(&field(
             status,
-            intern!(py, "_status_code"),
-            intern!(py, "status_code"),
+            name!(py, _status_code),
+            name!(py, status_code),
         )?)?,
-        message: optional_str(&field(
-            status,
-            intern!(py, "_description"),
-            intern!(py, "description"),
-        )?),
+        message: optional_str(
+            &field(status, name!(py, _description), name!(py, description))?,
+            "status description",
+        ),
     }))
 }

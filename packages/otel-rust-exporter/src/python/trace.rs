@@ -182,7 +182,7 @@ impl SpanProcessorCore {
     /// The resolved endpoint and protocol, for diagnostics (never headers).
     #[getter]
     fn endpoint(&self) -> String {
-        self.otlp.endpoint.clone()
+        self.otlp.display_endpoint()
     }
 
     #[getter]

@@ -15,25 +15,20 @@ pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
     let mut groups: Vec<Vec<Arc<ScopeGroup>>> = Vec::new();
 
     for QueuedSpan { group, span } in batch {
-        let resource_index = match groups.iter().position(|scopes| {
-            let first = &scopes[0];
-            first.resource == group.resource
-                && first.resource_schema_url == group.resource_schema_url
-        }) {
-            Some(index) => index,
-            None => {
+        let (resource_index, scope_index) = match locate(&groups, &group) {
+            (Some(resource), scope) => (resource, scope),
+            (None, _) => {
                 resource_spans.push(ResourceSpans {
                     resource: Some(group.resource.clone()),
                     scope_spans: Vec::new(),
                     schema_url: group.resource_schema_url.clone(),
                 });
                 groups.push(Vec::new());
-                groups.len() - 1
+                (groups.len() - 1, None)
             }
         };
-        let scopes = &mut groups[resource_index];
         let entry = &mut resource_spans[resource_index];
-        match scopes.iter().position(|known| Arc::ptr_eq(known, &group)) {
+        match scope_index {
             Some(scope_index) => entry.scope_spans[scope_index].spans.push(span),
             None => {
                 entry.scope_spans.push(ScopeSpans {
@@ -41,11 +36,36 @@ pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
                     spans: vec![span],
                     schema_url: group.scope_schema_url.clone(),
                 });
-                scopes.push(group);
+                groups[resource_index].push(group);
             }
         }
     }
     ExportTraceServiceRequest { resource_spans }
+}
+
+/// Where `group` goes: by pointer first (the common case), then by content, since the
+/// scope cache makes a new `Arc` for a scope it had evicted.
+fn locate(
+    groups: &[Vec<Arc<ScopeGroup>>],
+    group: &Arc<ScopeGroup>,
+) -> (Option<usize>, Option<usize>) {
+    for (resource_index, scopes) in groups.iter().enumerate() {
+        if let Some(scope_index) = scopes.iter().position(|known| Arc::ptr_eq(known, group)) {
+            return (Some(resource_index), Some(scope_index));
+        }
+    }
+    match groups
+        .iter()
+        .position(|scopes| scopes[0].same_resource(group))
+    {
+        Some(resource_index) => {
+            let scope_index = groups[resource_index]
+                .iter()
+                .position(|known| known.same_scope(group));
+            (Some(resource_index), scope_index)
+        }
+        None => (None, None),
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +143,15 @@ mod tests {
                 vec![("x".into(), vec!["2".into()])],
             ]
         );
+    }
+
+    #[test]
+    fn equal_groups_behind_different_pointers_share_one_scope_spans() {
+        let first = group("a", "x");
+        let evicted_and_rebuilt = group("a", "x");
+        let request = export_request(vec![span("1", &first), span("2", &evicted_and_rebuilt)]);
+        assert_eq!(request.resource_spans.len(), 1);
+        assert_eq!(request.resource_spans[0].scope_spans.len(), 1);
+        assert_eq!(request.resource_spans[0].scope_spans[0].spans.len(), 2);
     }
 }

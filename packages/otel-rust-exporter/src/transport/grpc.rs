@@ -39,7 +39,12 @@ impl GrpcTransport {
             ),
         };
         let mut endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|error| format!("invalid gRPC endpoint {uri:?}: {error}"))?
+            .map_err(|error| {
+                format!(
+                    "invalid gRPC endpoint {:?}: {error}",
+                    config.display_endpoint()
+                )
+            })?
             .connect_timeout(config.timeout)
             .tcp_nodelay(true)
             .user_agent(super::USER_AGENT)
@@ -58,9 +63,12 @@ impl GrpcTransport {
                     read_file("client key", key)?,
                 ));
             }
-            endpoint = endpoint
-                .tls_config(tls_config)
-                .map_err(|error| format!("invalid TLS settings for {uri}: {error}"))?;
+            endpoint = endpoint.tls_config(tls_config).map_err(|error| {
+                format!(
+                    "invalid TLS settings for {}: {error}",
+                    config.display_endpoint()
+                )
+            })?;
         }
         let mut metadata = Vec::new();
         for (key, value) in &config.headers {
@@ -84,7 +92,7 @@ impl GrpcTransport {
             path: PathAndQuery::from_static(path),
             metadata,
             compression: config.compression,
-            target: uri,
+            target: crate::config::redact_userinfo(&uri),
         })
     }
 

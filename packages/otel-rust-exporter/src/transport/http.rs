@@ -18,6 +18,8 @@ use crate::retry::Failure;
 pub struct HttpTransport {
     client: reqwest::Client,
     url: String,
+    /// `url` without credentials, for messages.
+    shown_url: String,
     compression: Compression,
 }
 
@@ -73,6 +75,7 @@ impl HttpTransport {
         Ok(Self {
             client,
             url: config.endpoint.clone(),
+            shown_url: config.display_endpoint(),
             compression: config.compression,
         })
     }
@@ -114,7 +117,7 @@ impl HttpTransport {
                 };
                 Failure::transient(
                     kind,
-                    format!("POST {} failed: {}", self.url, error_chain(&error)),
+                    format!("POST {} failed: {}", self.shown_url, error_chain(&error)),
                 )
             })?;
         let status = response.status();
@@ -129,7 +132,7 @@ impl HttpTransport {
             return Ok(R::decode(body).unwrap_or_default());
         }
         let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-        let message = format!("POST {} answered {status}: {}", self.url, text.trim());
+        let message = format!("POST {} answered {status}: {}", self.shown_url, text.trim());
         let kind = format!("HTTP {}", status.as_u16());
         if is_retryable(status) {
             Err(Failure {

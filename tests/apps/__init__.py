@@ -1,0 +1,40 @@
+"""Small programs the tests run in subprocesses, and how to run them.
+
+Each app reads its exporter settings from the environment, like a real deployment, so the
+tests point it at a loopback receiver with ``OTEL_EXPORTER_OTLP_TRACES_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+APPS = Path(__file__).parent
+PYTHON = sys.executable
+INSTRUMENT = str(Path(sys.executable).parent / "opentelemetry-instrument")
+
+
+def clean_env(**variables: str) -> dict[str, str]:
+    """This process's environment without any ``OTEL_*`` variable, plus ``variables``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    env.update(variables)
+    return env
+
+
+def exporter_env(endpoint: str, protocol: str, **variables: str) -> dict[str, str]:
+    return clean_env(
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=endpoint,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=protocol,
+        **variables,
+    )
+
+
+def app(script: str) -> str:
+    return str(APPS / script)
+
+
+def run(*argv: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Runs ``argv`` to completion; a hang fails the test through ``timeout``."""
+    return subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=timeout)

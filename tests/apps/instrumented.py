@@ -1,0 +1,19 @@
+"""Runs under ``opentelemetry-instrument``: ends the workload's spans through the global
+tracer provider and prints (as JSON) which span processors and threads the SDK set up."""
+
+import json
+import threading
+
+from opentelemetry import trace
+from workload import emit_spans
+
+provider = trace.get_tracer_provider()
+emit_spans(provider.get_tracer("autoinstrument-test", "1.2.3"))
+report = {
+    "processors": [
+        type(processor).__name__ for processor in provider._active_span_processor._span_processors
+    ],
+    "threads": sorted(thread.name for thread in threading.enumerate()),
+    "flushed": provider.force_flush(10_000),
+}
+print(json.dumps(report))

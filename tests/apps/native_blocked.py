@@ -1,0 +1,49 @@
+"""Runs with ``otel_rust_exporter._native`` unimportable, as on a platform without a wheel.
+
+``instrument``: configure the SDK exactly as ``opentelemetry-instrument``'s sitecustomize
+does (its own sitecustomize would shadow one of ours, so the blocker is installed here).
+``entry-point``: load the ``rust_otlp`` traces exporter entry point and use it directly.
+Warnings go to stderr as ``LOG <level> <logger>: <message>``; a JSON report to stdout.
+"""
+
+import json
+import logging
+import sys
+from importlib.metadata import entry_points
+
+
+class NativeBlocker:
+    def find_spec(self, name, path=None, target=None):
+        if name == "otel_rust_exporter._native":
+            raise ImportError("otel_rust_exporter._native is blocked by the test")
+        return None
+
+
+sys.meta_path.insert(0, NativeBlocker())
+logging.basicConfig(level=logging.WARNING, format="LOG %(levelname)s %(name)s: %(message)s")
+
+from opentelemetry import trace  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
+from workload import emit_spans  # noqa: E402
+
+if sys.argv[1] == "instrument":
+    from opentelemetry.instrumentation.auto_instrumentation import initialize
+
+    initialize()
+    provider = trace.get_tracer_provider()
+    exporter_class = None
+else:
+    exporter_class = entry_points(group="opentelemetry_traces_exporter")["rust_otlp"].load()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter_class()))
+
+emit_spans(provider.get_tracer("fallback-test"))
+# When configuration failed the global provider is the API's proxy, which cannot flush.
+configured = hasattr(provider, "force_flush")
+report = {
+    "provider": type(provider).__name__,
+    "exporter": exporter_class and f"{exporter_class.__module__}.{exporter_class.__name__}",
+    "flushed": configured and provider.force_flush(10_000),
+}
+print(json.dumps(report))

@@ -1,0 +1,55 @@
+"""When the native module cannot be imported, ``rust_otlp`` must still export: the entry
+point resolves to the stock OTLP exporter of the configured protocol, with one warning."""
+
+import json
+
+import pytest
+
+from tests.apps import PYTHON, app, exporter_env, run
+
+STOCK_EXPORTERS = {
+    "http/protobuf": "opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter",
+    "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter.OTLPSpanExporter",
+}
+# The workload ends two traces of two spans; with the default sampler all are kept.
+WORKLOAD_SPANS = 4
+
+
+def run_blocked(mode: str, receiver, **variables: str):
+    env = exporter_env(receiver.endpoint, receiver.protocol, **variables)
+    result = run(PYTHON, app("native_blocked.py"), mode, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr.splitlines()
+
+
+def our_warnings(stderr_lines: list) -> list:
+    return [line for line in stderr_lines if line.startswith("LOG WARNING otel_rust_exporter:")]
+
+
+def test_entry_point_resolves_to_the_stock_exporter_of_the_configured_protocol(receiver):
+    report, stderr = run_blocked("entry-point", receiver)
+
+    assert report["exporter"] == STOCK_EXPORTERS[receiver.protocol]
+    assert report["flushed"] is True
+    assert len(receiver.received.wait_for_spans(WORKLOAD_SPANS)) == WORKLOAD_SPANS
+    assert len(our_warnings(stderr)) == 1, stderr
+    assert "native" in our_warnings(stderr)[0]
+
+
+@pytest.mark.parametrize("configurator", [None, "rust_otlp"])
+def test_auto_instrumentation_keeps_exporting_through_the_stock_exporter(receiver, configurator):
+    variables = {
+        "OTEL_TRACES_EXPORTER": "rust_otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    if configurator:
+        variables["OTEL_PYTHON_CONFIGURATOR"] = configurator
+    report, stderr = run_blocked("instrument", receiver, **variables)
+
+    # Configuration must not have failed: a failure leaves the API's proxy provider.
+    assert report["provider"] == "TracerProvider", stderr
+    assert report["flushed"] is True
+    assert len(receiver.received.wait_for_spans(WORKLOAD_SPANS)) == WORKLOAD_SPANS
+    assert len(our_warnings(stderr)) == 1, stderr
+    assert not [line for line in stderr if line.startswith("LOG ERROR")], stderr
