@@ -120,43 +120,42 @@ impl GrpcTransport {
         };
         match tokio::time::timeout(timeout, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(self.failure(&status)),
+            Ok(Err(status)) => Err(classify(&status, &self.target)),
             Err(_) => Err(Failure::transient(
                 "gRPC DeadlineExceeded",
                 format!("export to {} timed out", self.target),
             )),
         }
     }
+}
 
-    fn failure(&self, status: &Status) -> Failure {
-        let kind = format!("gRPC {:?}", status.code());
-        let message = format!(
-            "export to {} failed: {:?}: {}",
-            self.target,
-            status.code(),
-            status.message()
-        );
-        let retry_after = status
-            .get_details_retry_info()
-            .and_then(|info| info.retry_delay);
-        // The specification's retryable codes; RESOURCE_EXHAUSTED only when the server
-        // says when to come back.
-        let retryable = match status.code() {
-            Code::Cancelled
-            | Code::DeadlineExceeded
-            | Code::Aborted
-            | Code::OutOfRange
-            | Code::Unavailable
-            | Code::DataLoss => true,
-            Code::ResourceExhausted => retry_after.is_some(),
-            _ => false,
-        };
-        Failure {
-            retryable,
-            retry_after,
-            kind,
-            message,
-        }
+/// The specification's retryable codes; RESOURCE_EXHAUSTED only when the server says when
+/// to come back (RetryInfo).
+fn classify(status: &Status, target: &str) -> Failure {
+    let kind = format!("gRPC {:?}", status.code());
+    let message = format!(
+        "export to {target} failed: {:?}: {}",
+        status.code(),
+        status.message()
+    );
+    let retry_after = status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay);
+    let retryable = match status.code() {
+        Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unavailable
+        | Code::DataLoss => true,
+        Code::ResourceExhausted => retry_after.is_some(),
+        _ => false,
+    };
+    Failure {
+        retryable,
+        retry_after,
+        kind,
+        message,
     }
 }
 
@@ -200,5 +199,50 @@ impl<R: prost::Message + Default> Decoder for MessageDecoder<R> {
         let message = R::decode(src.copy_to_bytes(src.remaining()))
             .map_err(|error| Status::internal(format!("undecodable export response: {error}")))?;
         Ok(Some(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::{ErrorDetails, StatusExt};
+
+    #[test]
+    fn resource_exhausted_is_retried_only_with_retry_info() {
+        let bare = Status::resource_exhausted("slow down");
+        assert!(!classify(&bare, "t").retryable);
+
+        let delay = Duration::from_millis(1500);
+        let with_info = Status::with_error_details(
+            Code::ResourceExhausted,
+            "slow down",
+            ErrorDetails::with_retry_info(Some(delay)),
+        );
+        let failure = classify(&with_info, "t");
+        assert!(failure.retryable);
+        assert_eq!(failure.retry_after, Some(delay));
+    }
+
+    #[test]
+    fn only_the_specified_codes_are_retried() {
+        for code in [
+            Code::Cancelled,
+            Code::DeadlineExceeded,
+            Code::Aborted,
+            Code::OutOfRange,
+            Code::Unavailable,
+            Code::DataLoss,
+        ] {
+            assert!(classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+        }
+        for code in [
+            Code::InvalidArgument,
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::Internal,
+            Code::Unimplemented,
+        ] {
+            assert!(!classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+        }
     }
 }
