@@ -19,27 +19,22 @@ from otel_rust_exporter._options import Headers, otlp_kwargs
 
 _logger = logging.getLogger("otel_rust_exporter")
 
-# Registered first, so it runs last: messages after the final flush go to stderr.
-atexit.register(_native.mark_python_exiting)
-
-
 _live_processors: weakref.WeakSet[RustSpanProcessor] = weakref.WeakSet()
-
-
-def _shutdown_at_exit(target: Any) -> None:
-    reference = weakref.ref(target)
-
-    def shutdown() -> None:
-        alive = reference()
-        if alive is not None:
-            alive.shutdown()
-
-    atexit.register(shutdown)
 
 
 def _flush_live_processors() -> None:
     for processor in list(_live_processors):
         processor.force_flush()
+
+
+def _shutdown_live_processors() -> None:
+    for processor in list(_live_processors):
+        processor.shutdown()
+
+
+# atexit runs last-registered first: shut down, then send later messages to stderr.
+atexit.register(_native.mark_python_exiting)
+atexit.register(_shutdown_live_processors)
 
 
 class _ForkHook:
@@ -115,7 +110,6 @@ class RustSpanProcessor(SpanProcessor):
         # finished span costs one call and no Python frame.
         self.on_end = self._core.on_end  # type: ignore[method-assign]
         _live_processors.add(self)
-        _shutdown_at_exit(self)
 
     @classmethod
     def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:
