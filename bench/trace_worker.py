@@ -1,0 +1,269 @@
+"""One measured pass of one trace pipeline, in a fresh interpreter; run by ``bench_traces.py``.
+
+Prints one JSON object on stdout. Nothing from OpenTelemetry is imported at module level:
+the child times those imports itself, so this module must stay stdlib-only at the top.
+
+Passes:
+  timing  loop wall time, main-thread CPU, process CPU up to the end of the final flush,
+          max RSS and import time;
+  probe   the ops/ms of a pure-Python counting thread ("Rustifying Python" talk) while the
+          pipeline exports: the workload is queued whole first (queue and batch as large as
+          the workload, no timer), then the probe counts while ``force_flush`` exports it
+          and the main thread waits, as an application thread would go on working. Compared
+          with the probe alone while the main thread sleeps for ``--idle-seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import resource
+import threading
+import time
+from typing import Any, Callable
+
+FLUSH_TIMEOUT_MILLIS = 120_000
+
+# The two span shapes. Attribute values mix the OTLP value types; events carry two attributes.
+LIGHT_ATTRIBUTES = {
+    "http.request.method": "GET",
+    "url.path": "/api/v1/orders",
+    "http.response.status_code": 200,
+    "server.duration_ratio": 0.25,
+    "cache.enabled": True,
+}
+HEAVY_ATTRIBUTES = {
+    f"app.attribute_{index:02d}": (f"value-{index:02d}", index, index * 0.5, index % 2 == 0)[index % 4]
+    for index in range(50)
+}
+EVENT_ATTRIBUTES = {"event.sequence": 1, "event.detail": "cache lookup"}
+SHAPES: dict[str, dict[str, Any]] = {
+    "light": {"attributes": LIGHT_ATTRIBUTES, "events": ["cache.lookup"]},
+    "heavy": {"attributes": HEAVY_ATTRIBUTES, "events": [f"step.{index}" for index in range(10)]},
+}
+
+# What each pipeline imports on top of its base, as (module, name used): both are timed.
+# Reading the name matters: otel_rust_exporter loads its native module on first attribute use.
+SDK_BASE = [("opentelemetry.sdk.trace", "TracerProvider")]
+BASE_IMPORTS = {"pytracingx": []}
+PIPELINE_IMPORTS = {
+    "floor": [],
+    "stock-http": [
+        ("opentelemetry.sdk.trace.export", "BatchSpanProcessor"),
+        ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    ],
+    "stock-grpc": [
+        ("opentelemetry.sdk.trace.export", "BatchSpanProcessor"),
+        ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
+    ],
+    "pytracingx": [("pytracingx", "start_span")],
+    "ours-http": [("otel_rust_exporter", "RustSpanProcessor")],
+    "ours-grpc": [("otel_rust_exporter", "RustSpanProcessor")],
+}
+MODES = list(PIPELINE_IMPORTS)
+
+
+def import_seconds(imports: list[tuple[str, str]]) -> float:
+    start = time.perf_counter()
+    for module, name in imports:
+        getattr(importlib.import_module(module), name)
+    return time.perf_counter() - start
+
+
+def peak_rss_kib() -> int:
+    """VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across a
+    vfork+exec, so a child started by a 70 MiB parent would never report less than 70 MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+class Pipeline:
+    """What a pass needs from a pipeline: a span factory, flush, shutdown, and its counters."""
+
+    def __init__(
+        self,
+        start_span: Callable[..., Any],
+        flush: Callable[[], Any],
+        shutdown: Callable[[], Any],
+        stats: Callable[[], dict[str, int] | None] = lambda: None,
+    ):
+        self.start_span = start_span
+        self.flush = flush
+        self.shutdown = shutdown
+        self.stats = stats
+
+
+def build_pipeline(mode: str, http_endpoint: str, grpc_endpoint: str, backlog: int = 0) -> Pipeline:
+    """Default settings, or with ``backlog``: hold that many spans and export only on flush."""
+    batching: dict[str, Any] = {}
+    if backlog:
+        # One more than the backlog: a full batch would start the export before the flush.
+        batching = {
+            "max_queue_size": backlog + 1,
+            "max_export_batch_size": backlog + 1,
+            "schedule_delay_millis": 3_600_000,
+        }
+    if mode == "pytracingx":
+        import pytracingx
+
+        # It replaces the SDK: its own Rust tracer, batcher and OTLP exporter, at defaults.
+        sink = pytracingx.TraceSink(
+            endpoint=http_endpoint,
+            protocol="http/protobuf",
+            batch_max_queue=batching.get("max_queue_size"),
+            batch_max_export=batching.get("max_export_batch_size"),
+            batch_schedule_delay_ms=batching.get("schedule_delay_millis"),
+        )
+        pytracingx.init(pytracingx.Config(service_name="bench", console_output=False, sinks=[sink]))
+        return Pipeline(pytracingx.start_span, pytracingx.force_flush, pytracingx.shutdown)
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider()
+    processor = None
+    if mode == "stock-http":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=http_endpoint), **batching)
+    elif mode == "stock-grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=grpc_endpoint, insecure=True), **batching)
+    elif mode == "ours-http":
+        from otel_rust_exporter import RustSpanProcessor
+
+        processor = RustSpanProcessor(endpoint=http_endpoint, **batching)
+    elif mode == "ours-grpc":
+        from otel_rust_exporter import RustSpanProcessor
+
+        processor = RustSpanProcessor(endpoint=grpc_endpoint, protocol="grpc", **batching)
+    if processor is not None:
+        provider.add_span_processor(processor)
+    return Pipeline(
+        provider.get_tracer("bench").start_as_current_span,
+        lambda: provider.force_flush(FLUSH_TIMEOUT_MILLIS),
+        provider.shutdown,
+        getattr(processor, "stats", lambda: None),
+    )
+
+
+def run_workload(pipeline: Pipeline, shape: str, count: int) -> None:
+    attributes = SHAPES[shape]["attributes"]
+    events = SHAPES[shape]["events"]
+    start_span = pipeline.start_span
+    for _ in range(count):
+        with start_span("bench.operation", attributes=attributes) as span:
+            for event in events:
+                span.add_event(event, EVENT_ATTRIBUTES)
+
+
+def cpu_seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endpoint: str) -> dict:
+    base_import = import_seconds(BASE_IMPORTS.get(mode, SDK_BASE))
+    pipeline_import = import_seconds(PIPELINE_IMPORTS[mode])
+    pipeline = build_pipeline(mode, http_endpoint, grpc_endpoint)
+
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    wall_before = time.perf_counter()
+    thread_before = time.thread_time()
+    run_workload(pipeline, shape, count)
+    thread_after = time.thread_time()
+    wall_after_loop = time.perf_counter()
+    usage_after_loop = resource.getrusage(resource.RUSAGE_SELF)
+    pipeline.flush()
+    # Read between flush and shutdown: everything accepted has been exported or dropped.
+    processor_stats = pipeline.stats()
+    pipeline.shutdown()
+    wall_after_flush = time.perf_counter()
+    usage_after_flush = resource.getrusage(resource.RUSAGE_SELF)
+
+    return {
+        "base_import_seconds": base_import,
+        "pipeline_import_seconds": pipeline_import,
+        "loop_seconds": wall_after_loop - wall_before,
+        "loop_thread_cpu_seconds": thread_after - thread_before,
+        "loop_process_cpu_seconds": cpu_seconds(usage_after_loop) - cpu_seconds(usage_before),
+        "process_cpu_seconds": cpu_seconds(usage_after_flush) - cpu_seconds(usage_before),
+        "flush_seconds": wall_after_flush - wall_after_loop,
+        "max_rss_kib": peak_rss_kib(),
+        "processor_stats": processor_stats,
+    }
+
+
+class Probe:
+    """The counting thread from the "Rustifying Python" talk: its rate is the GIL share left."""
+
+    WARM_UP_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self.running = True
+        self.count = 0
+        self._thread = threading.Thread(target=self._count, daemon=True)
+
+    def _count(self) -> None:
+        while self.running:
+            self.count += 1
+
+    def measure(self, activity: Callable[[], None]) -> tuple[float, float]:
+        """Runs ``activity`` with the probe counting; returns (ops per ms, seconds).
+
+        Counted only over ``activity``, after a warm-up, so that thread start-up does not
+        weigh on short activities (a fast export takes tens of milliseconds)."""
+        self._thread.start()
+        time.sleep(self.WARM_UP_SECONDS)
+        count_before, start = self.count, time.perf_counter()
+        activity()
+        count_after, elapsed = self.count, time.perf_counter() - start
+        self.running = False
+        self._thread.join()
+        return (count_after - count_before) / (elapsed * 1000), elapsed
+
+
+def probe_pass(
+    mode: str, shape: str, count: int, http_endpoint: str, grpc_endpoint: str, idle_seconds: float
+) -> dict:
+    import_seconds(BASE_IMPORTS.get(mode, SDK_BASE) + PIPELINE_IMPORTS[mode])
+    pipeline = build_pipeline(mode, http_endpoint, grpc_endpoint, backlog=count)
+    # Idle first, with the pipeline built but empty, so no export is running.
+    idle_rate, idle_elapsed = Probe().measure(lambda: time.sleep(idle_seconds))
+    run_workload(pipeline, shape, count)
+    # The floor exports nothing: there is no export phase to probe.
+    busy_rate, busy_elapsed = (None, None) if mode == "floor" else Probe().measure(pipeline.flush)
+    pipeline.shutdown()
+    return {
+        "probe_idle_ops_per_ms": idle_rate,
+        "probe_idle_seconds": idle_elapsed,
+        "probe_busy_ops_per_ms": busy_rate,
+        "probe_busy_seconds": busy_elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--pass", dest="pass_name", choices=["timing", "probe"], required=True)
+    parser.add_argument("--shape", choices=list(SHAPES), required=True)
+    parser.add_argument("--spans", type=int, required=True)
+    parser.add_argument("--http-endpoint", required=True)
+    parser.add_argument("--grpc-endpoint", required=True)
+    parser.add_argument("--idle-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    endpoints = (args.http_endpoint, args.grpc_endpoint)
+    if args.pass_name == "timing":
+        result = timing_pass(args.mode, args.shape, args.spans, *endpoints)
+    else:
+        result = probe_pass(args.mode, args.shape, args.spans, *endpoints, args.idle_seconds)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
