@@ -1,9 +1,7 @@
 from collections.abc import Iterable
 from typing import Any, Optional
 
-class SpanProcessorCore:
-    endpoint: str
-    protocol: str
+class OtlpOptions:
     def __init__(
         self,
         *,
@@ -16,6 +14,15 @@ class SpanProcessorCore:
         client_key_file: Optional[str] = None,
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
+    ) -> None: ...
+
+class SpanProcessorCore:
+    endpoint: str
+    protocol: str
+    def __init__(
+        self,
+        options: OtlpOptions,
+        *,
         max_queue_size: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
@@ -27,19 +34,7 @@ class SpanProcessorCore:
     def stats(self) -> dict[str, int]: ...
 
 class SpanExporterCore:
-    def __init__(
-        self,
-        *,
-        endpoint: Optional[str] = None,
-        headers: Optional[list[tuple[str, str]]] = None,
-        timeout: Optional[float] = None,
-        compression: Optional[str] = None,
-        protocol: Optional[str] = None,
-        certificate_file: Optional[str] = None,
-        client_key_file: Optional[str] = None,
-        client_certificate_file: Optional[str] = None,
-        insecure: Optional[bool] = None,
-    ) -> None: ...
+    def __init__(self, options: OtlpOptions) -> None: ...
     def export(self, spans: Iterable[Any]) -> bool: ...
     def shutdown(self) -> None: ...
 

@@ -90,16 +90,18 @@ class RustSpanProcessor(SpanProcessor):
         export_timeout_millis: Optional[float] = None,
     ):
         self._core = _native.SpanProcessorCore(
-            **otlp_kwargs(
-                endpoint=endpoint,
-                headers=headers,
-                timeout=timeout,
-                compression=compression,
-                protocol=protocol,
-                certificate_file=certificate_file,
-                client_key_file=client_key_file,
-                client_certificate_file=client_certificate_file,
-                insecure=insecure,
+            _native.OtlpOptions(
+                **otlp_kwargs(
+                    endpoint=endpoint,
+                    headers=headers,
+                    timeout=timeout,
+                    compression=compression,
+                    protocol=protocol,
+                    certificate_file=certificate_file,
+                    client_key_file=client_key_file,
+                    client_certificate_file=client_certificate_file,
+                    insecure=insecure,
+                )
             ),
             max_queue_size=max_queue_size,
             schedule_delay_millis=schedule_delay_millis,
@@ -168,7 +170,7 @@ class RustOTLPSpanExporter(SpanExporter):
             client_certificate_file=client_certificate_file,
             insecure=insecure,
         )
-        self._core = _native.SpanExporterCore(**self._kwargs)
+        self._core = _native.SpanExporterCore(_native.OtlpOptions(**self._kwargs))
         _warn_if_wrapped_by_stock_batching(sys._getframe(1))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:

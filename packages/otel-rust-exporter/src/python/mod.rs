@@ -2,11 +2,13 @@
 //! problems are logged and counted, never raised into the application.
 
 mod guard;
+mod options;
 mod trace;
 
 use pyo3::prelude::*;
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<options::OtlpOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;

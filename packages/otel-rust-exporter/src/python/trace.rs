@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::guard::guarded;
-use crate::config::{BatchConfig, BatchOverrides, OtlpConfig, OtlpOverrides, ProcessEnv, Signal};
+use super::options::OtlpOptions;
+use crate::config::{BatchConfig, BatchOverrides, OtlpConfig, ProcessEnv, Signal};
 use crate::convert::scope::ScopeCache;
 use crate::convert::span::convert;
 use crate::pipeline::Pipeline;
@@ -22,39 +23,6 @@ fn millis(value: Option<f64>) -> Option<Duration> {
     value
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(|v| Duration::from_secs_f64(v / 1000.0))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn otlp_overrides(
-    endpoint: Option<String>,
-    headers: Option<Vec<(String, String)>>,
-    timeout: Option<f64>,
-    compression: Option<String>,
-    protocol: Option<String>,
-    certificate_file: Option<String>,
-    client_key_file: Option<String>,
-    client_certificate_file: Option<String>,
-    insecure: Option<bool>,
-) -> OtlpOverrides {
-    OtlpOverrides {
-        protocol,
-        endpoint,
-        headers: headers.map(|pairs| {
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect()
-        }),
-        // Seconds, as the stock exporters' `timeout` argument.
-        timeout: timeout
-            .filter(|t| t.is_finite() && *t >= 0.0)
-            .map(Duration::from_secs_f64),
-        compression,
-        certificate_file,
-        client_key_file,
-        client_certificate_file,
-        insecure,
-    }
 }
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -81,38 +49,16 @@ impl SpanProcessorCore {
 #[pymethods]
 impl SpanProcessorCore {
     #[new]
-    #[pyo3(signature = (*, endpoint=None, headers=None, timeout=None, compression=None, protocol=None,
-        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None,
-        max_queue_size=None, schedule_delay_millis=None, max_export_batch_size=None,
-        export_timeout_millis=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (options, *, max_queue_size=None, schedule_delay_millis=None,
+        max_export_batch_size=None, export_timeout_millis=None))]
     fn new(
-        endpoint: Option<String>,
-        headers: Option<Vec<(String, String)>>,
-        timeout: Option<f64>,
-        compression: Option<String>,
-        protocol: Option<String>,
-        certificate_file: Option<String>,
-        client_key_file: Option<String>,
-        client_certificate_file: Option<String>,
-        insecure: Option<bool>,
+        options: &OtlpOptions,
         max_queue_size: Option<usize>,
         schedule_delay_millis: Option<f64>,
         max_export_batch_size: Option<usize>,
         export_timeout_millis: Option<f64>,
     ) -> Self {
-        let given = otlp_overrides(
-            endpoint,
-            headers,
-            timeout,
-            compression,
-            protocol,
-            certificate_file,
-            client_key_file,
-            client_certificate_file,
-            insecure,
-        );
-        let otlp = OtlpConfig::resolve(Signal::Traces, given, &ProcessEnv);
+        let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
         let batch = BatchConfig::resolve(
             "OTEL_BSP",
             BatchOverrides {
@@ -209,32 +155,8 @@ pub struct SpanExporterCore {
 #[pymethods]
 impl SpanExporterCore {
     #[new]
-    #[pyo3(signature = (*, endpoint=None, headers=None, timeout=None, compression=None, protocol=None,
-        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        endpoint: Option<String>,
-        headers: Option<Vec<(String, String)>>,
-        timeout: Option<f64>,
-        compression: Option<String>,
-        protocol: Option<String>,
-        certificate_file: Option<String>,
-        client_key_file: Option<String>,
-        client_certificate_file: Option<String>,
-        insecure: Option<bool>,
-    ) -> Self {
-        let given = otlp_overrides(
-            endpoint,
-            headers,
-            timeout,
-            compression,
-            protocol,
-            certificate_file,
-            client_key_file,
-            client_certificate_file,
-            insecure,
-        );
-        let otlp = OtlpConfig::resolve(Signal::Traces, given, &ProcessEnv);
+    fn new(options: &OtlpOptions) -> Self {
+        let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
         let exporter = PerProcess::new(Arc::new(TraceExporter::new(
             &otlp,
             otlp.timeout,

@@ -1,0 +1,56 @@
+//! `OtlpOptions`: the OTLP exporter arguments of every Python class, given once.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::config::OtlpOverrides;
+
+/// What the application passed to a constructor; `None` leaves the setting to `OTEL_*`.
+#[pyclass(frozen, module = "otel_rust_exporter._native")]
+pub struct OtlpOptions {
+    pub given: OtlpOverrides,
+}
+
+#[pymethods]
+impl OtlpOptions {
+    #[new]
+    #[pyo3(signature = (*, endpoint=None, headers=None, timeout=None, compression=None, protocol=None,
+        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        endpoint: Option<String>,
+        headers: Option<Vec<(String, String)>>,
+        timeout: Option<f64>,
+        compression: Option<String>,
+        protocol: Option<String>,
+        certificate_file: Option<String>,
+        client_key_file: Option<String>,
+        client_certificate_file: Option<String>,
+        insecure: Option<bool>,
+    ) -> Self {
+        let headers = headers.map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(key, value)| (key.to_ascii_lowercase(), value))
+                .collect()
+        });
+        // Seconds, as the stock exporters' `timeout` argument.
+        let timeout = timeout
+            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+            .map(Duration::from_secs_f64);
+        Self {
+            given: OtlpOverrides {
+                protocol,
+                endpoint,
+                headers,
+                timeout,
+                compression,
+                certificate_file,
+                client_key_file,
+                client_certificate_file,
+                insecure,
+            },
+        }
+    }
+}
