@@ -1,10 +1,9 @@
 """The benchmark's OTLP trace sink: an HTTP receiver and a grpcio TraceService in one process.
 
-Both answer as soon as the request body is in memory and hand the payload to a decoding
-thread, so the sink's own decoding never delays the exporter under test. Spans are counted
-by decoding with the ``opentelemetry-proto`` stubs, with their attributes and events so the
-report can check that every pipeline delivered whole spans. ``GET /stats`` waits for pending
-payloads to be decoded and returns the totals and this process's CPU time as JSON.
+Both answer as soon as the request body is in memory and keep it; ``GET /stats`` (called
+between passes) decodes what arrived with the ``opentelemetry-proto`` stubs, counting
+spans, attributes and events so the report can check that every pipeline delivered whole
+spans, and returns the totals and this process's CPU time as JSON.
 
 Run by ``bench_traces.py``; prints ``{"http_port": ..., "grpc_port": ...}`` once ready.
 """
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import queue
 import resource
 import sys
 import threading
@@ -29,49 +27,46 @@ MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
 class SpanCounter:
+    """Keeps payloads as they arrive and decodes them only when asked for the totals, i.e.
+    after the measured pass: decoding while a pipeline runs would take CPU from it on a
+    2-CPU machine, more for the pipelines that deliver more."""
+
     def __init__(self) -> None:
-        self._payloads: queue.Queue[tuple[bytes, bool]] = queue.Queue()
+        self._pending: list[tuple[bytes, bool]] = []
         self._lock = threading.Lock()
         self.spans = 0
         self.attributes = 0
         self.events = 0
         self.requests = 0
         self.bad_requests = 0
-        threading.Thread(target=self._decode_forever, daemon=True).start()
 
     def submit(self, payload: bytes, gzipped: bool) -> None:
-        self._payloads.put((payload, gzipped))
+        with self._lock:
+            self._pending.append((payload, gzipped))
 
-    def _decode_forever(self) -> None:
-        while True:
-            payload, gzipped = self._payloads.get()
-            try:
-                request = ExportTraceServiceRequest.FromString(
-                    gzip.decompress(payload) if gzipped else payload
-                )
-                spans = [
-                    span
-                    for resource_spans in request.resource_spans
-                    for scope_spans in resource_spans.scope_spans
-                    for span in scope_spans.spans
-                ]
-                attributes = sum(len(span.attributes) for span in spans)
-                events = sum(len(span.events) for span in spans)
-                with self._lock:
-                    self.spans += len(spans)
-                    self.attributes += attributes
-                    self.events += events
-                    self.requests += 1
-            except Exception:
-                with self._lock:
-                    self.bad_requests += 1
-            finally:
-                self._payloads.task_done()
+    def _decode(self, payload: bytes, gzipped: bool) -> None:
+        try:
+            request = ExportTraceServiceRequest.FromString(gzip.decompress(payload) if gzipped else payload)
+        except Exception:
+            self.bad_requests += 1
+            return
+        spans = [
+            span
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        ]
+        self.spans += len(spans)
+        self.attributes += sum(len(span.attributes) for span in spans)
+        self.events += sum(len(span.events) for span in spans)
+        self.requests += 1
 
     def snapshot(self) -> dict:
-        self._payloads.join()
-        usage = resource.getrusage(resource.RUSAGE_SELF)
         with self._lock:
+            pending, self._pending = self._pending, []
+            for payload, gzipped in pending:
+                self._decode(payload, gzipped)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
             return {
                 "spans": self.spans,
                 "attributes": self.attributes,

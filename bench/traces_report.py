@@ -392,9 +392,10 @@ def notes(results: dict) -> str:
             "- **Attributes per received span** checks that every pipeline sent whole spans; "
             "pytracingx adds 4 attributes of its own (`code.file.path`, `code.module.name`, "
             "`code.line.number`, `target`).",
-            "- The sink runs on the same 2 vCPUs, so its decoding competes with the measured process "
-            "for CPU time (not counted in process CPU; shown as **sink CPU**). It answers each request "
-            "before decoding it, so its speed does not hold up an exporter. Other jobs shared the VM "
+            "- The sink runs on the same 2 vCPUs. During a pass it only receives and keeps request "
+            "bodies; it decodes them after the pass (shown as **sink CPU**, not counted in process "
+            "CPU), so its decoding neither takes CPU from nor holds up the pipeline being measured. "
+            "Other jobs shared the VM "
             "during the run; before each pass the script waits (up to "
             f"{results['quiet_gate']['max_wait_seconds']} s) for a second in which the CPUs are at "
             f"most {results['quiet_gate']['cpu_share']:.0%} busy, and the interleaving and medians "

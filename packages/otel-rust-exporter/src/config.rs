@@ -86,6 +86,8 @@ pub struct BatchConfig {
     pub schedule_delay: Duration,
     pub max_export_batch_size: usize,
     pub export_timeout: Duration,
+    /// Batches in flight at once, so one slow request does not stop the queue draining.
+    pub max_concurrent_exports: usize,
 }
 
 /// Reads the environment; an empty value counts as unset, as the specification says.
@@ -241,11 +243,16 @@ impl BatchConfig {
             .or_else(|| millis("EXPORT_TIMEOUT"))
             .unwrap_or(Duration::from_millis(30000));
 
+        // opentelemetry-rust's name for it; not (yet) in the specification.
+        let max_concurrent_exports =
+            count("MAX_CONCURRENT_EXPORTS").unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
+
         BatchConfig {
             max_queue_size,
             schedule_delay,
             max_export_batch_size,
             export_timeout,
+            max_concurrent_exports,
         }
     }
 }
@@ -261,6 +268,8 @@ pub fn redact_userinfo(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
 
 fn invalid(name: &str, value: &str, expected: &str) {
     let shown: String = value.chars().take(64).collect();
@@ -399,6 +408,7 @@ mod tests {
         assert_eq!(batch.max_export_batch_size, 512);
         assert_eq!(batch.schedule_delay, Duration::from_millis(5000));
         assert_eq!(batch.export_timeout, Duration::from_millis(30000));
+        assert_eq!(batch.max_concurrent_exports, 4);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 use tokio::runtime::Handle;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
@@ -45,6 +45,8 @@ pub struct Pipeline<E: BatchExport> {
     exporter: Arc<E>,
     wake: Notify,
     wake_pending: AtomicBool,
+    /// One permit per batch in flight.
+    in_flight: Arc<Semaphore>,
     flush_requested: AtomicBool,
     shutting_down: AtomicBool,
     pub stats: Stats,
@@ -67,6 +69,7 @@ impl<E: BatchExport> Pipeline<E> {
             exporter,
             wake: Notify::new(),
             wake_pending: AtomicBool::new(false),
+            in_flight: Arc::new(Semaphore::new(config.max_concurrent_exports.max(1))),
             flush_requested: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             stats: Stats::default(),
@@ -187,14 +190,21 @@ impl<E: BatchExport> Pipeline<E> {
                 break;
             }
         }
+        // Every permit back means no export is still running.
+        let all_permits = self.config.max_concurrent_exports.max(1) as u32;
+        drop(self.in_flight.acquire_many(all_permits).await);
         self.update_progress(|progress| progress.stopped = true);
     }
 
-    /// Exports one batch, then more while full batches wait (or everything, when asked).
-    async fn drain(&self, all: bool) {
+    /// Starts the export of one batch, then more while full batches wait (or everything,
+    /// when asked), with at most `max_concurrent_exports` in flight.
+    async fn drain(self: &Arc<Self>, all: bool) {
         loop {
-            let size = self.queue.len().min(self.config.max_export_batch_size);
-            let mut batch = Vec::with_capacity(size);
+            let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+                return;
+            };
+            let mut batch =
+                Vec::with_capacity(self.queue.len().min(self.config.max_export_batch_size));
             while batch.len() < self.config.max_export_batch_size {
                 match self.queue.pop() {
                     Some(item) => batch.push(item),
@@ -204,29 +214,37 @@ impl<E: BatchExport> Pipeline<E> {
             if batch.is_empty() {
                 return;
             }
-            let count = batch.len() as u64;
-            // A task of its own, so that a panic fails this batch instead of the pipeline.
-            let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
-                Ok(delivered) => delivered,
-                Err(panic) => {
-                    diagnostics::error(&format!(
-                        "exporting a batch of {}s panicked: {panic}",
-                        self.item_name
-                    ));
-                    false
-                }
-            };
-            let counter = if delivered {
-                &self.stats.exported
-            } else {
-                &self.stats.failed
-            };
-            counter.fetch_add(count, Ordering::SeqCst);
-            self.update_progress(|progress| progress.processed += count);
+            let pipeline = self.clone();
+            tokio::spawn(async move {
+                pipeline.export(batch).await;
+                drop(permit);
+            });
             if !all && self.queue.len() < self.config.max_export_batch_size {
                 return;
             }
         }
+    }
+
+    async fn export(&self, batch: Vec<E::Item>) {
+        let count = batch.len() as u64;
+        // A task of its own, so that a panic fails this batch instead of the pipeline.
+        let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
+            Ok(delivered) => delivered,
+            Err(panic) => {
+                diagnostics::error(&format!(
+                    "exporting a batch of {}s panicked: {panic}",
+                    self.item_name
+                ));
+                false
+            }
+        };
+        let counter = if delivered {
+            &self.stats.exported
+        } else {
+            &self.stats.failed
+        };
+        counter.fetch_add(count, Ordering::SeqCst);
+        self.update_progress(|progress| progress.processed += count);
     }
 
     fn update_progress(&self, change: impl FnOnce(&mut Progress)) {
@@ -251,13 +269,15 @@ mod tests {
         fail: AtomicBool,
         delay: Duration,
         in_flight: AtomicUsize,
+        peak_in_flight: AtomicUsize,
     }
 
     impl BatchExport for Recorder {
         type Item = u32;
         fn export(self: Arc<Self>, batch: Vec<u32>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
             Box::pin(async move {
-                self.in_flight.fetch_add(1, Ordering::SeqCst);
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(self.delay).await;
                 self.batches.lock().unwrap().push(batch);
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -272,6 +292,7 @@ mod tests {
             fail: AtomicBool::new(false),
             delay,
             in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
         })
     }
 
@@ -281,6 +302,7 @@ mod tests {
             schedule_delay: Duration::from_millis(delay_ms),
             max_export_batch_size: batch,
             export_timeout: Duration::from_secs(30),
+            max_concurrent_exports: 1,
         }
     }
 
@@ -382,5 +404,24 @@ mod tests {
         assert!(!pipeline.push(99));
         assert_eq!(exporter.batches.lock().unwrap().concat(), vec![0, 1, 2]);
         assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn batches_are_exported_concurrently_up_to_the_limit() {
+        let rt = runtime();
+        let exporter = recorder(Duration::from_millis(100));
+        let mut settings = config(100, 5, 60_000);
+        settings.max_concurrent_exports = 2;
+        let pipeline = Pipeline::start("item", settings, exporter.clone(), rt.handle());
+        for i in 0..30 {
+            assert!(pipeline.push(i));
+        }
+        assert!(pipeline.force_flush(Duration::from_secs(10)));
+        assert_eq!(exporter.peak_in_flight.load(Ordering::SeqCst), 2);
+        let mut delivered: Vec<u32> = exporter.batches.lock().unwrap().concat();
+        delivered.sort();
+        assert_eq!(delivered, (0..30).collect::<Vec<_>>());
+        assert!(pipeline.shutdown(Duration::from_secs(5)));
+        assert_eq!(exporter.in_flight.load(Ordering::SeqCst), 0);
     }
 }
