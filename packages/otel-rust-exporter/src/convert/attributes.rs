@@ -25,7 +25,7 @@ static SANITIZED: RateLimited = RateLimited::new(Duration::from_secs(60));
 
 /// Where a sanitized value was, for the warning.
 #[derive(Clone, Copy)]
-pub enum Place<'a> {
+enum Place<'a> {
     Attribute(&'a str),
     Field(&'static str),
 }
@@ -193,7 +193,7 @@ fn array<'py>(key: &str, items: impl Iterator<Item = Bound<'py, PyAny>>, depth: 
     Value::ArrayValue(ArrayValue { values })
 }
 
-pub fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
+fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
     let (text, replaced) = text::utf8_lossy(string);
     if replaced {
         sanitized(place, "string had lone surrogates, replaced with U+FFFD");
@@ -207,4 +207,13 @@ pub fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
         return text[..end].to_owned();
     }
     text.into_owned()
+}
+
+/// `None` and non-strings become "", as protobuf's Python stubs treat an unset field.
+/// `field` names it in a sanitization warning.
+pub fn optional_str(value: &Bound<'_, PyAny>, field: &'static str) -> String {
+    value
+        .cast::<PyString>()
+        .map(|text| string_value(Place::Field(field), text))
+        .unwrap_or_default()
 }

@@ -7,9 +7,8 @@ use super::names::name;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
 
-use super::attributes::{key_values, string_value, Place};
+use super::attributes::{key_values, optional_str};
 
 /// The resource and scope a record was emitted under; equal pairs share one `Arc`, so the
 /// batcher can group records by pointer.
@@ -141,13 +140,4 @@ fn build_group(resource: &Bound<'_, PyAny>, scope: &Bound<'_, PyAny>) -> PyResul
         scope: scope_proto,
         scope_schema_url,
     })
-}
-
-/// `None` and non-strings become "", as protobuf's Python stubs treat an unset field.
-/// `field` names it in a sanitization warning.
-pub fn optional_str(value: &Bound<'_, PyAny>, field: &'static str) -> String {
-    value
-        .cast::<PyString>()
-        .map(|text| string_value(Place::Field(field), text))
-        .unwrap_or_default()
 }

@@ -8,8 +8,8 @@ use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
-use super::attributes::key_values;
-use super::scope::{optional_str, ScopeCache, ScopeGroup};
+use super::attributes::{key_values, optional_str};
+use super::scope::{ScopeCache, ScopeGroup};
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
 const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;

@@ -121,7 +121,10 @@ impl SpanProcessorCore {
         dict.set_item("dropped", stats.dropped.load(Ordering::Relaxed))?;
         dict.set_item("exported", stats.exported.load(Ordering::Relaxed))?;
         dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
-        dict.set_item("rejected", pipeline_rejected(&pipeline))?;
+        dict.set_item(
+            "rejected",
+            pipeline.exporter().rejected.load(Ordering::Relaxed),
+        )?;
         Ok(dict)
     }
 
@@ -140,10 +143,6 @@ impl SpanProcessorCore {
     }
 }
 
-fn pipeline_rejected(pipeline: &Pipeline<TraceExporter>) -> u64 {
-    pipeline.exporter().rejected.load(Ordering::Relaxed)
-}
-
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SpanExporterCore {
     otlp: OtlpConfig,
@@ -152,16 +151,18 @@ pub struct SpanExporterCore {
     shut_down: AtomicBool,
 }
 
+impl SpanExporterCore {
+    fn start(otlp: &OtlpConfig) -> Arc<TraceExporter> {
+        Arc::new(TraceExporter::new(otlp, otlp.timeout, &runtime::handle()))
+    }
+}
+
 #[pymethods]
 impl SpanExporterCore {
     #[new]
     fn new(options: &OtlpOptions) -> Self {
         let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
-        let exporter = PerProcess::new(Arc::new(TraceExporter::new(
-            &otlp,
-            otlp.timeout,
-            &runtime::handle(),
-        )));
+        let exporter = PerProcess::new(Self::start(&otlp));
         Self {
             otlp,
             scopes: ScopeCache::default(),
@@ -185,10 +186,8 @@ impl SpanExporterCore {
             if batch.is_empty() {
                 return Ok(true);
             }
+            let exporter = self.exporter.get(|| Self::start(&self.otlp));
             let handle = runtime::handle();
-            let exporter = self
-                .exporter
-                .get(|| Arc::new(TraceExporter::new(&self.otlp, self.otlp.timeout, &handle)));
             Ok(py.detach(|| handle.block_on(exporter.export_spans(batch))))
         })
     }
