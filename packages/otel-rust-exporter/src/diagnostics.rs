@@ -38,6 +38,10 @@ pub fn mark_python_exiting() {
     PYTHON_EXITING.store(true, Ordering::Relaxed);
 }
 
+pub fn python_exiting() -> bool {
+    PYTHON_EXITING.load(Ordering::Relaxed)
+}
+
 pub fn warn(message: &str) {
     emit(WARNING, message);
 }
@@ -47,7 +51,10 @@ pub fn error(message: &str) {
 }
 
 fn emit(level: u8, message: &str) {
-    if PYTHON_EXITING.load(Ordering::Relaxed) {
+    // A thread waiting for the GIL while the interpreter finalizes would be ended by
+    // Python (see `python::finalizing`).
+    if PYTHON_EXITING.load(Ordering::Relaxed) || crate::python::finalizing::interpreter_finalizing()
+    {
         eprintln!("{LOGGER_NAME}: {message}");
         return;
     }
