@@ -148,6 +148,8 @@ class _Base:
 class HttpReceiver(_Base):
     """``POST /v1/{traces,logs,metrics}`` with binary protobuf, optionally gzip-compressed."""
 
+    protocol = "http/protobuf"
+
     def __init__(self) -> None:
         super().__init__()
         receiver = self
@@ -198,6 +200,8 @@ class HttpReceiver(_Base):
 
 class GrpcReceiver(_Base):
     """grpcio trace, logs and metrics services on an insecure loopback port."""
+
+    protocol = "grpc"
 
     def __init__(self) -> None:
         super().__init__()
