@@ -7,6 +7,7 @@
 pub mod config;
 pub mod convert;
 pub mod diagnostics;
+pub mod metrics;
 pub mod pipeline;
 pub mod python;
 pub mod retry;

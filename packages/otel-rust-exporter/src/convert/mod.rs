@@ -3,6 +3,7 @@
 //! This is the only code that reads Python objects; everything downstream is plain Rust.
 
 pub mod attributes;
+pub mod metrics;
 pub mod names;
 pub mod scope;
 pub mod span;
