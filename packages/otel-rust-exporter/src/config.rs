@@ -22,6 +22,15 @@ impl Signal {
         }
     }
 
+    /// What one exported item is called, for messages.
+    pub fn item_name(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Logs => "log records",
+            Signal::Metrics => "data points",
+        }
+    }
+
     fn http_path(self) -> &'static str {
         match self {
             Signal::Traces => "v1/traces",

@@ -13,6 +13,7 @@ use super::options::OtlpOptions;
 use crate::config::{BatchConfig, BatchOverrides, OtlpConfig, ProcessEnv, Signal};
 use crate::convert::scope::ScopeCache;
 use crate::convert::span::convert;
+use crate::otlp::OtlpExporter;
 use crate::pipeline::Pipeline;
 use crate::runtime::{self, PerProcess};
 use crate::trace::TraceExporter;
@@ -37,7 +38,12 @@ impl SpanProcessorCore {
     fn start(otlp: &OtlpConfig, batch: &BatchConfig) -> Arc<Pipeline<TraceExporter>> {
         let handle = runtime::handle();
         let timeout = otlp.timeout.min(batch.export_timeout);
-        let exporter = Arc::new(TraceExporter::new(otlp, timeout, &handle));
+        let exporter = Arc::new(TraceExporter(OtlpExporter::new(
+            otlp,
+            Signal::Traces,
+            timeout,
+            &handle,
+        )));
         Pipeline::start("span", *batch, exporter, &handle)
     }
 
@@ -123,7 +129,7 @@ impl SpanProcessorCore {
         dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
         dict.set_item(
             "rejected",
-            pipeline.exporter().rejected.load(Ordering::Relaxed),
+            pipeline.exporter().0.rejected.load(Ordering::Relaxed),
         )?;
         Ok(dict)
     }
@@ -153,7 +159,12 @@ pub struct SpanExporterCore {
 
 impl SpanExporterCore {
     fn start(otlp: &OtlpConfig) -> Arc<TraceExporter> {
-        Arc::new(TraceExporter::new(otlp, otlp.timeout, &runtime::handle()))
+        Arc::new(TraceExporter(OtlpExporter::new(
+            otlp,
+            Signal::Traces,
+            otlp.timeout,
+            &runtime::handle(),
+        )))
     }
 }
 
