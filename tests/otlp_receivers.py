@@ -17,7 +17,38 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
 import grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+
+@dataclass(frozen=True)
+class Service:
+    """What a receiver serves: the signal's messages, HTTP path and gRPC service."""
+
+    path: str
+    request: type
+    response: type
+    rejected_field: str
+    servicer: type
+    add_to_server: object
+
+
+TRACES = Service(
+    "/v1/traces",
+    trace_service_pb2.ExportTraceServiceRequest,
+    trace_service_pb2.ExportTraceServiceResponse,
+    "rejected_spans",
+    trace_service_pb2_grpc.TraceServiceServicer,
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server,
+)
+METRICS = Service(
+    "/v1/metrics",
+    metrics_service_pb2.ExportMetricsServiceRequest,
+    metrics_service_pb2.ExportMetricsServiceResponse,
+    "rejected_data_points",
+    metrics_service_pb2_grpc.MetricsServiceServicer,
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server,
+)
 
 
 @dataclass
@@ -50,6 +81,24 @@ class Received:
             for span in scope_spans.spans
         ]
 
+    def data_points(self) -> list:
+        return [
+            point
+            for request in self.requests
+            for resource_metrics in request.resource_metrics
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+            if metric.WhichOneof("data")
+            for point in getattr(metric, metric.WhichOneof("data")).data_points
+        ]
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> list:
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            while len(self.requests) < count and time.monotonic() < deadline:
+                self.condition.wait(0.05)
+        return self.requests
+
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> list:
         deadline = time.monotonic() + timeout
         with self.condition:
@@ -59,6 +108,8 @@ class Received:
 
 
 class _Base:
+    service = TRACES
+
     def __init__(self) -> None:
         self.received = Received()
         self.script: list[Reply] = []
@@ -72,6 +123,13 @@ class _Base:
         with self._lock:
             self.received.attempts += 1
             return self.script.pop(0) if self.script else Reply()
+
+    def _response(self, reply: Reply):
+        response = self.service.response()
+        if reply.rejected_spans or reply.error_message:
+            setattr(response.partial_success, self.service.rejected_field, reply.rejected_spans)
+            response.partial_success.error_message = reply.error_message
+        return response
 
     def _record(self, request, headers: dict, body: Optional[bytes] = None) -> None:
         with self.received.condition:
@@ -103,15 +161,12 @@ class HttpReceiver(_Base):
                     return
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                request = trace_service_pb2.ExportTraceServiceRequest()
+                request = receiver.service.request()
                 request.ParseFromString(body)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 headers[":path"] = self.path
                 receiver._record(request, headers, body)
-                response = trace_service_pb2.ExportTraceServiceResponse()
-                if reply.rejected_spans or reply.error_message:
-                    response.partial_success.rejected_spans = reply.rejected_spans
-                    response.partial_success.error_message = reply.error_message
+                response = receiver._response(reply)
                 payload = response.SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -124,7 +179,7 @@ class HttpReceiver(_Base):
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_port
-        self.endpoint = f"http://127.0.0.1:{self.port}/v1/traces"
+        self.endpoint = f"http://127.0.0.1:{self.port}{self.service.path}"
         # A short poll interval: `close` waits for the serving loop to notice, up to one interval.
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -140,21 +195,17 @@ class GrpcReceiver(_Base):
         super().__init__()
         receiver = self
 
-        class Service(trace_service_pb2_grpc.TraceServiceServicer):
+        class Servicer(self.service.servicer):
             def Export(self, request, context):
                 reply = receiver._next_reply()
                 time.sleep(reply.delay)
                 if reply.grpc_code is not None:
                     context.abort(reply.grpc_code, reply.error_message or "scripted failure")
                 receiver._record(request, dict(context.invocation_metadata()))
-                response = trace_service_pb2.ExportTraceServiceResponse()
-                if reply.rejected_spans or reply.error_message:
-                    response.partial_success.rejected_spans = reply.rejected_spans
-                    response.partial_success.error_message = reply.error_message
-                return response
+                return receiver._response(reply)
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self.server)
+        self.service.add_to_server(Servicer(), self.server)
         self.port = self._add_port("127.0.0.1:0")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server.start()
@@ -166,6 +217,18 @@ class GrpcReceiver(_Base):
         self.server.stop(grace=None)
 
 
+class MetricsHttpReceiver(HttpReceiver):
+    """``POST /v1/metrics``."""
+
+    service = METRICS
+
+
+class MetricsGrpcReceiver(GrpcReceiver):
+    """A grpcio ``MetricsService``."""
+
+    service = METRICS
+
+
 class TlsHttpReceiver(HttpReceiver):
     """``HttpReceiver`` over HTTPS; ``context`` is a server-side ``ssl.SSLContext``."""
 
@@ -174,7 +237,7 @@ class TlsHttpReceiver(HttpReceiver):
         # No client knows the port yet, so swapping the listening socket here is safe;
         # handshakes then happen in `accept`, and a failed one just drops that connection.
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.endpoint = f"https://127.0.0.1:{self.port}/v1/traces"
+        self.endpoint = f"https://127.0.0.1:{self.port}{self.service.path}"
 
 
 class TlsGrpcReceiver(GrpcReceiver):

@@ -1,11 +1,40 @@
 //! Metric export: one converted `ExportMetricsServiceRequest`, split by data points as the
 //! stock OTLP metric exporters split it, each part encoded and sent with retry.
 
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::metrics::v1::{
     metric::Data, ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics,
     Sum, Summary,
 };
+use prost::Message;
+
+use crate::otlp::OtlpExporter;
+
+/// Sends `request` whole, or in parts of at most `max_points` data points. Like the stock
+/// HTTP exporter, it stops at the first part that was not delivered: the endpoint is
+/// failing, and the reader exports again at its next interval. `true` when all arrived.
+pub async fn export(
+    sender: &OtlpExporter,
+    request: ExportMetricsServiceRequest,
+    max_points: Option<usize>,
+) -> bool {
+    let parts = match max_points {
+        Some(max_points) => split(request, max_points),
+        None => vec![request],
+    };
+    for part in parts {
+        let count = data_point_count(&part);
+        if !sender
+            .send::<ExportMetricsServiceResponse>(part.encode_to_vec(), count)
+            .await
+        {
+            return false;
+        }
+    }
+    true
+}
 
 /// Data points in a request (what `max_export_batch_size` counts).
 pub fn data_point_count(request: &ExportMetricsServiceRequest) -> usize {
@@ -28,7 +57,10 @@ pub fn data_point_count(request: &ExportMetricsServiceRequest) -> usize {
 /// Requests of at most `max_points` data points each, in order, as the stock exporters'
 /// `_split_metrics_data` cuts them: a metric cut in two repeats its name and kind in the
 /// next request, and metrics, scopes and resources without data points are left out.
-pub fn split(request: ExportMetricsServiceRequest, max_points: usize) -> Vec<ExportMetricsServiceRequest> {
+pub fn split(
+    request: ExportMetricsServiceRequest,
+    max_points: usize,
+) -> Vec<ExportMetricsServiceRequest> {
     let mut splitter = Splitter {
         max_points: max_points.max(1),
         ..Default::default()
@@ -281,7 +313,10 @@ mod tests {
             panic!("the cut metric keeps its kind")
         };
         assert_eq!((sum.aggregation_temporality, sum.is_monotonic), (2, true));
-        assert_eq!(parts[1].resource_metrics[0].scope_metrics[0].schema_url, "https://a");
+        assert_eq!(
+            parts[1].resource_metrics[0].scope_metrics[0].schema_url,
+            "https://a"
+        );
     }
 
     #[test]
@@ -289,7 +324,10 @@ mod tests {
         let input = request(vec![
             vec![scope("empty", vec![sum("none", &[])])],
             vec![
-                scope("a", vec![sum("m1", &[1]), Metric::default(), sum("m2", &[2])]),
+                scope(
+                    "a",
+                    vec![sum("m1", &[1]), Metric::default(), sum("m2", &[2])],
+                ),
                 scope("also-empty", vec![]),
             ],
         ]);
@@ -302,7 +340,10 @@ mod tests {
 
     #[test]
     fn everything_fits_in_one_request_when_the_limit_is_large() {
-        let input = request(vec![vec![scope("a", vec![sum("m1", &[1, 2]), sum("m2", &[3])])]]);
+        let input = request(vec![vec![scope(
+            "a",
+            vec![sum("m1", &[1, 2]), sum("m2", &[3])],
+        )]]);
         let parts = split(input.clone(), 1000);
         assert_eq!(parts, vec![input]);
     }

@@ -43,4 +43,36 @@ def _load_span_exporter() -> type:
     return RustOTLPSpanExporter
 
 
-traces_exporter = _load_span_exporter()
+def _stock_metric_exporter(reason: BaseException) -> type:
+    if _protocol("METRICS") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    _logger.warning(
+        "otel_rust_exporter's native module could not be loaded (%s); rust_otlp falls back to "
+        "the stock %s.%s",
+        reason,
+        OTLPMetricExporter.__module__,
+        OTLPMetricExporter.__name__,
+    )
+    return OTLPMetricExporter
+
+
+def _load_metric_exporter() -> type:
+    try:
+        from otel_rust_exporter._metrics import RustOTLPMetricExporter
+    except ImportError as error:
+        return _stock_metric_exporter(error)
+    return RustOTLPMetricExporter
+
+
+_LOADERS = {"traces_exporter": _load_span_exporter, "metrics_exporter": _load_metric_exporter}
+
+
+def __getattr__(name: str) -> type:
+    # Resolved on first use, so a fallback warning names only the signals actually selected.
+    if name in _LOADERS:
+        exporter = _LOADERS[name]()
+        globals()[name] = exporter
+        return exporter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

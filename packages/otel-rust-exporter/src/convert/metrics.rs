@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
-    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point, Exemplar,
+    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint,
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PyType};
@@ -61,7 +61,10 @@ pub fn export_request(
         let resource = resource_metrics.getattr(name!(py, resource))?;
         let resource_group = scopes.group(&resource, &none)?;
         let mut scope_entries: Vec<(Arc<ScopeGroup>, ScopeMetrics)> = Vec::new();
-        for scope_metrics in resource_metrics.getattr(name!(py, scope_metrics))?.try_iter()? {
+        for scope_metrics in resource_metrics
+            .getattr(name!(py, scope_metrics))?
+            .try_iter()?
+        {
             let scope_metrics = scope_metrics?;
             let group = scopes.group(&resource, &scope_metrics.getattr(name!(py, scope))?)?;
             let converted = ScopeMetrics {

@@ -2,6 +2,7 @@
 //! problems are logged and counted, never raised into the application.
 
 mod guard;
+mod metrics;
 mod options;
 mod trace;
 
@@ -11,6 +12,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<options::OtlpOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
+    module.add_class::<metrics::MetricExporterCore>()?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     Ok(())
 }
