@@ -21,10 +21,13 @@ use super::names::name;
 use super::scope::{ScopeCache, ScopeGroup};
 use crate::diagnostics::{self, RateLimited};
 
-static UNREADABLE: RateLimited = RateLimited::new(Duration::from_secs(60));
+/// One warning a minute per case, with the count of those held back.
+static UNREADABLE_METRIC: RateLimited = RateLimited::new(Duration::from_secs(60));
+static UNKNOWN_KIND: RateLimited = RateLimited::new(Duration::from_secs(60));
+static HUGE_VALUE: RateLimited = RateLimited::new(Duration::from_secs(60));
 
-fn warn(message: &str) {
-    if let Some(held_back) = UNREADABLE.admit() {
+fn warn(case: &RateLimited, message: &str) {
+    if let Some(held_back) = case.admit() {
         diagnostics::warn(&format!(
             "{message} ({held_back} similar warnings suppressed)"
         ));
@@ -119,9 +122,10 @@ fn metrics_of(metrics: &Bound<'_, PyAny>, kinds: &MetricKinds) -> PyResult<Vec<M
             }),
             Err(error) => {
                 let shown: String = name.chars().take(64).collect();
-                warn(&format!(
-                    "metric {shown:?} could not be read and is left out: {error}"
-                ));
+                warn(
+                    &UNREADABLE_METRIC,
+                    &format!("metric {shown:?} could not be read and is left out: {error}"),
+                );
             }
         }
     }
@@ -178,9 +182,10 @@ fn data_of(data: &Bound<'_, PyAny>, kinds: &MetricKinds) -> PyResult<Option<Data
         .name()
         .map(|name| name.to_string())
         .unwrap_or_default();
-    warn(&format!(
-        "unsupported metric data type {type_name}, sent without data points"
-    ));
+    warn(
+        &UNKNOWN_KIND,
+        &format!("unsupported metric data type {type_name}, sent without data points"),
+    );
     Ok(None)
 }
 
@@ -318,7 +323,10 @@ fn number(value: &Bound<'_, PyAny>) -> PyResult<Number> {
         return Ok(match int.extract::<i64>() {
             Ok(number) => Number::Int(number),
             Err(_) => {
-                warn("a metric value beyond 64 bits was sent as a double");
+                warn(
+                    &HUGE_VALUE,
+                    "a metric value beyond 64 bits was sent as a double",
+                );
                 Number::Double(int.extract()?)
             }
         });
