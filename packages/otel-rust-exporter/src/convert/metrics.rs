@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt, PyType};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyType};
 
 use super::attributes::{key_values, optional_str};
 use super::names::name;
@@ -189,18 +189,44 @@ fn data_of(data: &Bound<'_, PyAny>, kinds: &MetricKinds) -> PyResult<Option<Data
     Ok(None)
 }
 
+/// A data point's fields. The SDK's points are dataclasses: one lookup in the instance
+/// `__dict__` each is cheaper than attribute lookup through the type.
+struct Fields<'py> {
+    object: Bound<'py, PyAny>,
+    dict: Option<Bound<'py, PyDict>>,
+}
+
+impl<'py> Fields<'py> {
+    fn of(object: Bound<'py, PyAny>) -> Self {
+        let dict = object
+            .getattr(name!(object.py(), __dict__))
+            .ok()
+            .and_then(|dict| dict.cast_into::<PyDict>().ok());
+        Self { object, dict }
+    }
+
+    fn get(&self, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(dict) = &self.dict {
+            if let Some(value) = dict.get_item(name)? {
+                return Ok(value);
+            }
+        }
+        self.object.getattr(name)
+    }
+}
+
 fn temporality(data: &Bound<'_, PyAny>) -> PyResult<i32> {
     data.getattr(name!(data.py(), aggregation_temporality))?
         .extract()
 }
 
-fn points_of<T>(
-    points: &Bound<'_, PyAny>,
-    convert: impl Fn(&Bound<'_, PyAny>) -> PyResult<T>,
+fn points_of<'py, T>(
+    points: &Bound<'py, PyAny>,
+    convert: impl Fn(&Fields<'py>) -> PyResult<T>,
 ) -> PyResult<Vec<T>> {
     let mut out = Vec::with_capacity(points.len().unwrap_or(0));
     for point in points.try_iter()? {
-        out.push(convert(&point?)?);
+        out.push(convert(&Fields::of(point?))?);
     }
     Ok(out)
 }
@@ -208,18 +234,18 @@ fn points_of<T>(
 /// Gauge points carry no start time in the stock encoding, even when the SDK sets one.
 fn number_points(points: &Bound<'_, PyAny>, with_start: bool) -> PyResult<Vec<NumberDataPoint>> {
     points_of(points, |point| {
-        let py = point.py();
+        let py = points.py();
         Ok(NumberDataPoint {
-            attributes: key_values(&point.getattr(name!(py, attributes))?)?,
+            attributes: key_values(&point.get(name!(py, attributes))?)?,
             start_time_unix_nano: if with_start {
-                time(&point.getattr(name!(py, start_time_unix_nano))?)?
+                time(&point.get(name!(py, start_time_unix_nano))?)?
             } else {
                 0
             },
-            time_unix_nano: time(&point.getattr(name!(py, time_unix_nano))?)?,
-            exemplars: exemplars(&point.getattr(name!(py, exemplars))?)?,
+            time_unix_nano: time(&point.get(name!(py, time_unix_nano))?)?,
+            exemplars: exemplars(&point.get(name!(py, exemplars))?)?,
             flags: 0,
-            value: Some(match number(&point.getattr(name!(py, value))?)? {
+            value: Some(match number(&point.get(name!(py, value))?)? {
                 Number::Int(value) => number_data_point::Value::AsInt(value),
                 Number::Double(value) => number_data_point::Value::AsDouble(value),
             }),
@@ -227,39 +253,39 @@ fn number_points(points: &Bound<'_, PyAny>, with_start: bool) -> PyResult<Vec<Nu
     })
 }
 
-fn histogram_point(point: &Bound<'_, PyAny>) -> PyResult<HistogramDataPoint> {
-    let py = point.py();
+fn histogram_point(point: &Fields<'_>) -> PyResult<HistogramDataPoint> {
+    let py = point.object.py();
     Ok(HistogramDataPoint {
-        attributes: key_values(&point.getattr(name!(py, attributes))?)?,
-        start_time_unix_nano: time(&point.getattr(name!(py, start_time_unix_nano))?)?,
-        time_unix_nano: time(&point.getattr(name!(py, time_unix_nano))?)?,
-        count: point.getattr(name!(py, count))?.extract()?,
-        sum: point.getattr(name!(py, sum))?.extract()?,
-        bucket_counts: point.getattr(name!(py, bucket_counts))?.extract()?,
-        explicit_bounds: point.getattr(name!(py, explicit_bounds))?.extract()?,
-        exemplars: exemplars(&point.getattr(name!(py, exemplars))?)?,
+        attributes: key_values(&point.get(name!(py, attributes))?)?,
+        start_time_unix_nano: time(&point.get(name!(py, start_time_unix_nano))?)?,
+        time_unix_nano: time(&point.get(name!(py, time_unix_nano))?)?,
+        count: point.get(name!(py, count))?.extract()?,
+        sum: point.get(name!(py, sum))?.extract()?,
+        bucket_counts: point.get(name!(py, bucket_counts))?.extract()?,
+        explicit_bounds: point.get(name!(py, explicit_bounds))?.extract()?,
+        exemplars: exemplars(&point.get(name!(py, exemplars))?)?,
         flags: 0,
-        min: point.getattr(name!(py, min))?.extract()?,
-        max: point.getattr(name!(py, max))?.extract()?,
+        min: point.get(name!(py, min))?.extract()?,
+        max: point.get(name!(py, max))?.extract()?,
     })
 }
 
-fn exponential_point(point: &Bound<'_, PyAny>) -> PyResult<ExponentialHistogramDataPoint> {
-    let py = point.py();
+fn exponential_point(point: &Fields<'_>) -> PyResult<ExponentialHistogramDataPoint> {
+    let py = point.object.py();
     Ok(ExponentialHistogramDataPoint {
-        attributes: key_values(&point.getattr(name!(py, attributes))?)?,
-        start_time_unix_nano: time(&point.getattr(name!(py, start_time_unix_nano))?)?,
-        time_unix_nano: time(&point.getattr(name!(py, time_unix_nano))?)?,
-        count: point.getattr(name!(py, count))?.extract()?,
-        sum: point.getattr(name!(py, sum))?.extract()?,
-        scale: point.getattr(name!(py, scale))?.extract()?,
-        zero_count: point.getattr(name!(py, zero_count))?.extract()?,
-        positive: buckets(&point.getattr(name!(py, positive))?)?,
-        negative: buckets(&point.getattr(name!(py, negative))?)?,
-        flags: point.getattr(name!(py, flags))?.extract()?,
-        exemplars: exemplars(&point.getattr(name!(py, exemplars))?)?,
-        min: point.getattr(name!(py, min))?.extract()?,
-        max: point.getattr(name!(py, max))?.extract()?,
+        attributes: key_values(&point.get(name!(py, attributes))?)?,
+        start_time_unix_nano: time(&point.get(name!(py, start_time_unix_nano))?)?,
+        time_unix_nano: time(&point.get(name!(py, time_unix_nano))?)?,
+        count: point.get(name!(py, count))?.extract()?,
+        sum: point.get(name!(py, sum))?.extract()?,
+        scale: point.get(name!(py, scale))?.extract()?,
+        zero_count: point.get(name!(py, zero_count))?.extract()?,
+        positive: buckets(&point.get(name!(py, positive))?)?,
+        negative: buckets(&point.get(name!(py, negative))?)?,
+        flags: point.get(name!(py, flags))?.extract()?,
+        exemplars: exemplars(&point.get(name!(py, exemplars))?)?,
+        min: point.get(name!(py, min))?.extract()?,
+        max: point.get(name!(py, max))?.extract()?,
         // The SDK has no zero threshold; the stock encoder leaves it 0.
         zero_threshold: 0.0,
     })
@@ -283,9 +309,9 @@ fn exemplars(exemplars: &Bound<'_, PyAny>) -> PyResult<Vec<Exemplar>> {
         return Ok(Vec::new());
     }
     points_of(exemplars, |exemplar| {
-        let py = exemplar.py();
-        let span_id = exemplar.getattr(name!(py, span_id))?;
-        let trace_id = exemplar.getattr(name!(py, trace_id))?;
+        let py = exemplars.py();
+        let span_id = exemplar.get(name!(py, span_id))?;
+        let trace_id = exemplar.get(name!(py, trace_id))?;
         // Ids only when both are known, as the stock encoder does.
         let (span_id, trace_id) = if span_id.is_none() || trace_id.is_none() {
             (Vec::new(), Vec::new())
@@ -296,11 +322,11 @@ fn exemplars(exemplars: &Bound<'_, PyAny>) -> PyResult<Vec<Exemplar>> {
             )
         };
         Ok(Exemplar {
-            filtered_attributes: key_values(&exemplar.getattr(name!(py, filtered_attributes))?)?,
-            time_unix_nano: time(&exemplar.getattr(name!(py, time_unix_nano))?)?,
+            filtered_attributes: key_values(&exemplar.get(name!(py, filtered_attributes))?)?,
+            time_unix_nano: time(&exemplar.get(name!(py, time_unix_nano))?)?,
             span_id,
             trace_id,
-            value: Some(match number(&exemplar.getattr(name!(py, value))?)? {
+            value: Some(match number(&exemplar.get(name!(py, value))?)? {
                 Number::Int(value) => exemplar::Value::AsInt(value),
                 Number::Double(value) => exemplar::Value::AsDouble(value),
             }),
