@@ -46,6 +46,16 @@ pub enum Protocol {
     Grpc,
 }
 
+impl Protocol {
+    /// As `OTEL_EXPORTER_OTLP_PROTOCOL` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     None,

@@ -13,7 +13,6 @@ pub mod pipeline;
 pub mod python;
 pub mod retry;
 pub mod runtime;
-pub mod trace;
 pub mod transform;
 pub mod transport;
 

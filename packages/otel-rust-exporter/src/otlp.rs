@@ -1,7 +1,11 @@
 //! Sends encoded OTLP requests of any signal: retry within the export deadline, partial
 //! success counted and warned, failures logged once per kind.
 
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
@@ -12,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::config::{OtlpConfig, Signal};
 use crate::diagnostics::{self, OncePerKind, RateLimited};
+use crate::pipeline::BatchExport;
 use crate::retry::{retry, Backoff};
 use crate::transport::Transport;
 
@@ -141,5 +146,40 @@ impl OtlpExporter {
                 self.signal.item_name()
             ));
         }
+    }
+}
+
+/// Converted records that batch into one OTLP request.
+pub trait OtlpBatch: Sized + Send + 'static {
+    type Response: ExportResponse;
+    fn encode(batch: Vec<Self>) -> Vec<u8>;
+}
+
+/// Exports batches of `T` as OTLP requests: the signal's `BatchExport` for the pipeline.
+pub struct BatchExporter<T> {
+    pub otlp: OtlpExporter,
+    records: PhantomData<fn(T)>,
+}
+
+impl<T: OtlpBatch> BatchExporter<T> {
+    pub fn new(otlp: OtlpExporter) -> Self {
+        Self {
+            otlp,
+            records: PhantomData,
+        }
+    }
+
+    pub async fn export_batch(&self, batch: Vec<T>) -> bool {
+        let count = batch.len();
+        let encoded = T::encode(batch);
+        self.otlp.send::<T::Response>(encoded, count).await
+    }
+}
+
+impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
+    type Item = T;
+
+    fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        Box::pin(async move { self.export_batch(batch).await })
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod attributes;
 pub mod metrics;
+mod fields;
+pub mod log_record;
 pub mod names;
 pub mod scope;
 pub mod span;

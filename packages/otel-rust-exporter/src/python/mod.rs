@@ -1,8 +1,10 @@
 //! The Python-facing classes. Every entry point catches errors and panics: telemetry
 //! problems are logged and counted, never raised into the application.
 
+mod batching;
 mod guard;
 mod metrics;
+mod logs;
 mod options;
 mod trace;
 
@@ -13,6 +15,8 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
     module.add_class::<metrics::MetricExporterCore>()?;
+    module.add_class::<logs::LogRecordProcessorCore>()?;
+    module.add_class::<logs::LogExporterCore>()?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     Ok(())
 }
