@@ -14,9 +14,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyType};
+use pyo3::types::{PyFloat, PyInt, PyType};
 
 use super::attributes::{key_values, optional_str};
+use super::fields::{time, Fields};
 use super::names::name;
 use super::scope::{ScopeCache, ScopeGroup};
 use crate::diagnostics::{self, RateLimited};
@@ -44,6 +45,9 @@ pub struct MetricKinds {
     pub exponential_histogram: Py<PyType>,
 }
 
+/// A converted scope, with the group it was keyed by.
+type ScopeEntry = (Arc<ScopeGroup>, ScopeMetrics);
+
 /// Reads `metrics_data`; the GIL is needed only for this.
 pub fn export_request(
     metrics_data: &Bound<'_, PyAny>,
@@ -55,7 +59,7 @@ pub fn export_request(
     // The stock encoder keys a dict by SDK `Resource`, then by `InstrumentationScope`: a
     // resource (or scope) equal to an earlier one keeps the earlier one's place and
     // encoding, but its contents replace the earlier contents.
-    let mut resources: Vec<(Arc<ScopeGroup>, Vec<(Arc<ScopeGroup>, ScopeMetrics)>)> = Vec::new();
+    let mut resources: Vec<(Arc<ScopeGroup>, Vec<ScopeEntry>)> = Vec::new();
     for resource_metrics in metrics_data
         .getattr(name!(py, resource_metrics))?
         .try_iter()?
@@ -63,7 +67,7 @@ pub fn export_request(
         let resource_metrics = resource_metrics?;
         let resource = resource_metrics.getattr(name!(py, resource))?;
         let resource_group = scopes.group(&resource, &none)?;
-        let mut scope_entries: Vec<(Arc<ScopeGroup>, ScopeMetrics)> = Vec::new();
+        let mut scope_entries: Vec<ScopeEntry> = Vec::new();
         for scope_metrics in resource_metrics
             .getattr(name!(py, scope_metrics))?
             .try_iter()?
@@ -189,63 +193,39 @@ fn data_of(data: &Bound<'_, PyAny>, kinds: &MetricKinds) -> PyResult<Option<Data
     Ok(None)
 }
 
-/// A data point's fields. The SDK's points are dataclasses: one lookup in the instance
-/// `__dict__` each is cheaper than attribute lookup through the type.
-struct Fields<'py> {
-    object: Bound<'py, PyAny>,
-    dict: Option<Bound<'py, PyDict>>,
-}
-
-impl<'py> Fields<'py> {
-    fn of(object: Bound<'py, PyAny>) -> Self {
-        let dict = object
-            .getattr(name!(object.py(), __dict__))
-            .ok()
-            .and_then(|dict| dict.cast_into::<PyDict>().ok());
-        Self { object, dict }
-    }
-
-    fn get(&self, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(dict) = &self.dict {
-            if let Some(value) = dict.get_item(name)? {
-                return Ok(value);
-            }
-        }
-        self.object.getattr(name)
-    }
-}
-
 fn temporality(data: &Bound<'_, PyAny>) -> PyResult<i32> {
     data.getattr(name!(data.py(), aggregation_temporality))?
         .extract()
 }
 
+/// Converts each point; the SDK's points are dataclasses, read through their `__dict__`.
 fn points_of<'py, T>(
     points: &Bound<'py, PyAny>,
-    convert: impl Fn(&Fields<'py>) -> PyResult<T>,
+    convert: impl Fn(Python<'py>, &Fields<'_, 'py>) -> PyResult<T>,
 ) -> PyResult<Vec<T>> {
+    let py = points.py();
     let mut out = Vec::with_capacity(points.len().unwrap_or(0));
     for point in points.try_iter()? {
-        out.push(convert(&Fields::of(point?))?);
+        let point = point?;
+        out.push(convert(py, &Fields::of(&point))?);
     }
     Ok(out)
 }
 
 /// Gauge points carry no start time in the stock encoding, even when the SDK sets one.
 fn number_points(points: &Bound<'_, PyAny>, with_start: bool) -> PyResult<Vec<NumberDataPoint>> {
-    points_of(points, |point| {
-        let py = points.py();
+    points_of(points, |py, point| {
         Ok(NumberDataPoint {
-            attributes: key_values(&point.get(name!(py, attributes))?)?,
+            attributes: key_values(&point.attr(name!(py, attributes))?)?,
             start_time_unix_nano: if with_start {
-                time(&point.get(name!(py, start_time_unix_nano))?)?
+                time(&point.attr(name!(py, start_time_unix_nano))?)?
             } else {
                 0
             },
-            time_unix_nano: time(&point.get(name!(py, time_unix_nano))?)?,
-            exemplars: exemplars(&point.get(name!(py, exemplars))?)?,
+            time_unix_nano: time(&point.attr(name!(py, time_unix_nano))?)?,
+            exemplars: exemplars(&point.attr(name!(py, exemplars))?)?,
             flags: 0,
-            value: Some(match number(&point.get(name!(py, value))?)? {
+            value: Some(match number(&point.attr(name!(py, value))?)? {
                 Number::Int(value) => number_data_point::Value::AsInt(value),
                 Number::Double(value) => number_data_point::Value::AsDouble(value),
             }),
@@ -253,39 +233,40 @@ fn number_points(points: &Bound<'_, PyAny>, with_start: bool) -> PyResult<Vec<Nu
     })
 }
 
-fn histogram_point(point: &Fields<'_>) -> PyResult<HistogramDataPoint> {
-    let py = point.object.py();
+fn histogram_point<'py>(py: Python<'py>, point: &Fields<'_, 'py>) -> PyResult<HistogramDataPoint> {
     Ok(HistogramDataPoint {
-        attributes: key_values(&point.get(name!(py, attributes))?)?,
-        start_time_unix_nano: time(&point.get(name!(py, start_time_unix_nano))?)?,
-        time_unix_nano: time(&point.get(name!(py, time_unix_nano))?)?,
-        count: point.get(name!(py, count))?.extract()?,
-        sum: point.get(name!(py, sum))?.extract()?,
-        bucket_counts: point.get(name!(py, bucket_counts))?.extract()?,
-        explicit_bounds: point.get(name!(py, explicit_bounds))?.extract()?,
-        exemplars: exemplars(&point.get(name!(py, exemplars))?)?,
+        attributes: key_values(&point.attr(name!(py, attributes))?)?,
+        start_time_unix_nano: time(&point.attr(name!(py, start_time_unix_nano))?)?,
+        time_unix_nano: time(&point.attr(name!(py, time_unix_nano))?)?,
+        count: point.attr(name!(py, count))?.extract()?,
+        sum: point.attr(name!(py, sum))?.extract()?,
+        bucket_counts: point.attr(name!(py, bucket_counts))?.extract()?,
+        explicit_bounds: point.attr(name!(py, explicit_bounds))?.extract()?,
+        exemplars: exemplars(&point.attr(name!(py, exemplars))?)?,
         flags: 0,
-        min: point.get(name!(py, min))?.extract()?,
-        max: point.get(name!(py, max))?.extract()?,
+        min: point.attr(name!(py, min))?.extract()?,
+        max: point.attr(name!(py, max))?.extract()?,
     })
 }
 
-fn exponential_point(point: &Fields<'_>) -> PyResult<ExponentialHistogramDataPoint> {
-    let py = point.object.py();
+fn exponential_point<'py>(
+    py: Python<'py>,
+    point: &Fields<'_, 'py>,
+) -> PyResult<ExponentialHistogramDataPoint> {
     Ok(ExponentialHistogramDataPoint {
-        attributes: key_values(&point.get(name!(py, attributes))?)?,
-        start_time_unix_nano: time(&point.get(name!(py, start_time_unix_nano))?)?,
-        time_unix_nano: time(&point.get(name!(py, time_unix_nano))?)?,
-        count: point.get(name!(py, count))?.extract()?,
-        sum: point.get(name!(py, sum))?.extract()?,
-        scale: point.get(name!(py, scale))?.extract()?,
-        zero_count: point.get(name!(py, zero_count))?.extract()?,
-        positive: buckets(&point.get(name!(py, positive))?)?,
-        negative: buckets(&point.get(name!(py, negative))?)?,
-        flags: point.get(name!(py, flags))?.extract()?,
-        exemplars: exemplars(&point.get(name!(py, exemplars))?)?,
-        min: point.get(name!(py, min))?.extract()?,
-        max: point.get(name!(py, max))?.extract()?,
+        attributes: key_values(&point.attr(name!(py, attributes))?)?,
+        start_time_unix_nano: time(&point.attr(name!(py, start_time_unix_nano))?)?,
+        time_unix_nano: time(&point.attr(name!(py, time_unix_nano))?)?,
+        count: point.attr(name!(py, count))?.extract()?,
+        sum: point.attr(name!(py, sum))?.extract()?,
+        scale: point.attr(name!(py, scale))?.extract()?,
+        zero_count: point.attr(name!(py, zero_count))?.extract()?,
+        positive: buckets(&point.attr(name!(py, positive))?)?,
+        negative: buckets(&point.attr(name!(py, negative))?)?,
+        flags: point.attr(name!(py, flags))?.extract()?,
+        exemplars: exemplars(&point.attr(name!(py, exemplars))?)?,
+        min: point.attr(name!(py, min))?.extract()?,
+        max: point.attr(name!(py, max))?.extract()?,
         // The SDK has no zero threshold; the stock encoder leaves it 0.
         zero_threshold: 0.0,
     })
@@ -308,10 +289,9 @@ fn exemplars(exemplars: &Bound<'_, PyAny>) -> PyResult<Vec<Exemplar>> {
     if exemplars.is_none() {
         return Ok(Vec::new());
     }
-    points_of(exemplars, |exemplar| {
-        let py = exemplars.py();
-        let span_id = exemplar.get(name!(py, span_id))?;
-        let trace_id = exemplar.get(name!(py, trace_id))?;
+    points_of(exemplars, |py, exemplar| {
+        let span_id = exemplar.attr(name!(py, span_id))?;
+        let trace_id = exemplar.attr(name!(py, trace_id))?;
         // Ids only when both are known, as the stock encoder does.
         let (span_id, trace_id) = if span_id.is_none() || trace_id.is_none() {
             (Vec::new(), Vec::new())
@@ -322,11 +302,11 @@ fn exemplars(exemplars: &Bound<'_, PyAny>) -> PyResult<Vec<Exemplar>> {
             )
         };
         Ok(Exemplar {
-            filtered_attributes: key_values(&exemplar.get(name!(py, filtered_attributes))?)?,
-            time_unix_nano: time(&exemplar.get(name!(py, time_unix_nano))?)?,
+            filtered_attributes: key_values(&exemplar.attr(name!(py, filtered_attributes))?)?,
+            time_unix_nano: time(&exemplar.attr(name!(py, time_unix_nano))?)?,
             span_id,
             trace_id,
-            value: Some(match number(&exemplar.get(name!(py, value))?)? {
+            value: Some(match number(&exemplar.attr(name!(py, value))?)? {
                 Number::Int(value) => exemplar::Value::AsInt(value),
                 Number::Double(value) => exemplar::Value::AsDouble(value),
             }),
@@ -358,11 +338,4 @@ fn number(value: &Bound<'_, PyAny>) -> PyResult<Number> {
         });
     }
     Ok(Number::Double(value.extract()?))
-}
-
-fn time(value: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if value.is_none() {
-        return Ok(0);
-    }
-    value.extract()
 }

@@ -3,9 +3,9 @@
 //! This is the only code that reads Python objects; everything downstream is plain Rust.
 
 pub mod attributes;
-pub mod metrics;
 mod fields;
 pub mod log_record;
+pub mod metrics;
 pub mod names;
 pub mod scope;
 pub mod span;

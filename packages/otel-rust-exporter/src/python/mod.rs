@@ -3,8 +3,8 @@
 
 mod batching;
 mod guard;
-mod metrics;
 mod logs;
+mod metrics;
 mod options;
 mod trace;
 
