@@ -7,6 +7,7 @@
 pub mod config;
 pub mod convert;
 pub mod diagnostics;
+pub mod metrics;
 pub mod otlp;
 pub mod pipeline;
 pub mod python;

@@ -5,6 +5,7 @@ mod batching;
 pub mod finalizing;
 mod guard;
 mod logs;
+mod metrics;
 mod options;
 mod trace;
 
@@ -14,6 +15,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<options::OtlpOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
+    module.add_class::<metrics::MetricExporterCore>()?;
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
