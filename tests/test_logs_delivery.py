@@ -155,11 +155,13 @@ def test_blrp_and_logs_variables_configure_the_processor(http_receiver, monkeypa
     emit(provider.get_logger("env-test"), 10)
 
     assert processor.force_flush(10_000) is True
-    sizes = sorted(
+    sizes = [
         sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
         for request in http_receiver.logs.requests
-    )
-    assert sizes == [2, 4, 4]
+    ]
+    # Where batches are cut depends on timing; their size limit does not.
+    assert sum(sizes) == 10
+    assert max(sizes) == 4
     assert processor._core.endpoint == http_receiver.endpoint_for("logs")
 
 
