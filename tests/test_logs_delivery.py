@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustLogRecordProcessor, RustSpanProcessor
 
 from tests.apps import PYTHON, app, clean_env, run
-from tests.otlp_receivers import Reply
+from tests.otlp_receivers import Reply, TcpTap
 from tests.test_delivery import NEVER_ON_SCHEDULE_MS, records, transient_failure
 from tests.test_gil import Counter as CountingThread
 
@@ -231,3 +231,25 @@ def test_records_still_queued_at_exit_and_after_fork_are_delivered_once_each(rec
     # Each record carries the span it was emitted in.
     span_ids = {span.name: span.span_id for span in receiver.received.spans()}
     assert all(record.span_id == span_ids[record.body.string_value] for record in receiver.logs.log_records())
+
+
+def test_signals_to_one_grpc_collector_share_one_connection(grpc_receiver):
+    tap = TcpTap(grpc_receiver.port)
+    try:
+        endpoint = f"http://127.0.0.1:{tap.port}"
+        log_processor = RustLogRecordProcessor(endpoint=endpoint, protocol="grpc")
+        span_processor = RustSpanProcessor(endpoint=endpoint, protocol="grpc")
+        logger_provider = LoggerProvider(shutdown_on_exit=False)
+        logger_provider.add_log_record_processor(log_processor)
+        tracer_provider = TracerProvider(shutdown_on_exit=False)
+        tracer_provider.add_span_processor(span_processor)
+        with tracer_provider.get_tracer("shared").start_as_current_span("span"):
+            logger_provider.get_logger("shared").emit(body="record")
+        assert log_processor.force_flush(10_000) and span_processor.force_flush(10_000)
+        log_processor.shutdown()
+        span_processor.shutdown()
+    finally:
+        tap.close()
+    assert len(grpc_receiver.logs.log_records()) == 1
+    assert len(grpc_receiver.received.spans()) == 1
+    assert len(tap.sent) == 1
