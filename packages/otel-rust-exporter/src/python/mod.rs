@@ -1,6 +1,7 @@
 //! The Python-facing classes. Every entry point catches errors and panics: telemetry
 //! problems are logged and counted, never raised into the application.
 
+mod bridge;
 mod guard;
 mod options;
 mod trace;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyCapsule, PyDict};
 
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{BatchConfig, BatchOverrides, OtlpConfig, ProcessEnv, Signal};
-use crate::convert::scope::ScopeCache;
+use crate::convert::scope::{ScopeCache, ScopeGroup};
 use crate::convert::span::convert;
 use crate::pipeline::Pipeline;
 use crate::runtime::{self, PerProcess};
@@ -41,8 +41,16 @@ impl SpanProcessorCore {
         Pipeline::start("span", *batch, exporter, &handle)
     }
 
-    fn pipeline(&self) -> Arc<Pipeline<TraceExporter>> {
+    pub(super) fn pipeline(&self) -> Arc<Pipeline<TraceExporter>> {
         self.pipeline.get(|| Self::start(&self.otlp, &self.batch))
+    }
+
+    pub(super) fn scope_group(
+        &self,
+        resource: &Bound<'_, PyAny>,
+        scope: &Bound<'_, PyAny>,
+    ) -> PyResult<Arc<ScopeGroup>> {
+        self.scopes.group(resource, scope)
     }
 }
 
@@ -108,6 +116,18 @@ impl SpanProcessorCore {
             let pipeline = self.pipeline();
             let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
             Ok(py.detach(|| pipeline.shutdown(timeout)))
+        })
+    }
+
+    /// A capsule through which `otel_rust_bridge` in other extension modules queues Rust
+    /// spans with this resource and scope, without the GIL (see `bridge.rs`).
+    fn span_sink<'py>(
+        slf: &Bound<'py, Self>,
+        resource: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyAny>,
+    ) -> Option<Bound<'py, PyCapsule>> {
+        guarded("span_sink", None, || {
+            super::bridge::span_sink(slf, resource, scope).map(Some)
         })
     }
 
