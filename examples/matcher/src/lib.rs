@@ -171,10 +171,14 @@ fn best_fit_parallel(
 ) -> PyResult<HashMap<String, String>> {
     validate(&tasks, &offers).map_err(PyValueError::new_err)?;
     let pairs = py.detach(|| match threads {
+        // `install` runs on a pool thread: the parent has to be carried there.
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()
-            .map(|pool| pool.install(|| match_parallel(&tasks, &offers))),
+            .map(|pool| {
+                let parent = CarriedContext::current();
+                pool.install(|| parent.in_scope(|| match_parallel(&tasks, &offers)))
+            }),
         None => Ok(match_parallel(&tasks, &offers)),
     });
     let pairs = pairs.map_err(|error| PyValueError::new_err(error.to_string()))?;
@@ -204,6 +208,7 @@ fn bridge_stats() -> HashMap<&'static str, u64> {
 }
 
 #[pymodule]
+#[pyo3(name = "_native")]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     otel_rust_bridge::init(
         m.py(),
