@@ -8,16 +8,15 @@ import sys
 import textwrap
 import threading
 
+import matcher
 import pytest
+from matcher import _native, best_fit, best_fit_parallel, best_fit_python, generate
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import StatusCode
-
-import matcher
-from matcher import _native, best_fit, best_fit_parallel, best_fit_python, generate
 from otel_rust_exporter import RustSpanProcessor
 
 RESOURCE = Resource.create({"service.name": "matcher-test"})
@@ -121,9 +120,7 @@ def test_one_trace_through_the_stock_sdk_pipeline(processor_type):
     before = _native.bridge_stats()
     caller = _run_parallel_match(provider)
     spans = exporter.get_finished_spans()
-    _check_tree(
-        [_sdk_view(span) for span in spans], caller.context.trace_id, caller.context.span_id
-    )
+    _check_tree([_sdk_view(span) for span in spans], caller.context.trace_id, caller.context.span_id)
     rust_spans = [span for span in spans if span.name != "python caller"]
     assert {span.resource for span in rust_spans} == {provider.resource}
     assert {span.instrumentation_scope.name for span in rust_spans} == {"matcher"}
@@ -243,7 +240,8 @@ def test_without_a_python_span_rust_spans_are_roots_of_the_global_provider():
         trace.set_tracer_provider(provider)
         matcher.best_fit(tasks, offers)
         spans = {span.name: span for span in exporter.get_finished_spans()}
-        print(spans["best_fit"].parent, spans["match_single"].parent.span_id == spans["best_fit"].context.span_id)
+        entry, inner = spans["best_fit"], spans["match_single"]
+        print(entry.parent, inner.parent.span_id == entry.context.span_id)
         """
     )
     assert out.splitlines() == [

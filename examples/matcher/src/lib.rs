@@ -32,7 +32,7 @@ fn best_available(task: &Item, offers: &[Item], used: &[bool]) -> Option<usize> 
             continue;
         }
         if let Some(score) = score(task, offer) {
-            if best.is_none_or(|(lowest, _)| score < lowest) {
+            if best.map_or(true, |(lowest, _)| score < lowest) {
                 best = Some((score, index));
             }
         }
@@ -131,13 +131,21 @@ fn assign(
         }
     }
     tracing::Span::current().record("full_scans", full_scans as i64);
-    tracing::info!(matched = pairs.len() as i64, full_scans = full_scans as i64, "assigned");
+    tracing::info!(
+        matched = pairs.len() as i64,
+        full_scans = full_scans as i64,
+        "assigned"
+    );
     pairs
 }
 
 #[tracing::instrument(skip_all, err)]
 fn validate(tasks: &[Item], offers: &[Item]) -> Result<(), String> {
-    match tasks.iter().chain(offers).find(|item| item.1 < 0 || item.2 < 0) {
+    match tasks
+        .iter()
+        .chain(offers)
+        .find(|item| item.1 < 0 || item.2 < 0)
+    {
         Some(item) => Err(format!("{} has negative resources", item.0)),
         None => Ok(()),
     }
@@ -153,7 +161,11 @@ fn to_dict(tasks: &[Item], offers: &[Item], pairs: Vec<(usize, usize)>) -> HashM
 /// Single-threaded best fit, without the GIL.
 #[pyfunction]
 #[otel_rust_bridge::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64))]
-fn best_fit(py: Python<'_>, tasks: Vec<Item>, offers: Vec<Item>) -> PyResult<HashMap<String, String>> {
+fn best_fit(
+    py: Python<'_>,
+    tasks: Vec<Item>,
+    offers: Vec<Item>,
+) -> PyResult<HashMap<String, String>> {
     validate(&tasks, &offers).map_err(PyValueError::new_err)?;
     let pairs = py.detach(|| match_single(&tasks, &offers));
     Ok(to_dict(&tasks, &offers, pairs))
@@ -250,6 +262,9 @@ mod tests {
         let offers: Vec<Item> = (0..200)
             .map(|index| (format!("o{index}"), (index * 37) % 11, (index * 53) % 9))
             .collect();
-        assert_eq!(match_parallel(&tasks, &offers), match_single(&tasks, &offers));
+        assert_eq!(
+            match_parallel(&tasks, &offers),
+            match_single(&tasks, &offers)
+        );
     }
 }

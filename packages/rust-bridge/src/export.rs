@@ -12,12 +12,11 @@ use std::thread::{self, Thread};
 use std::time::{Duration, UNIX_EPOCH};
 
 use crossbeam_queue::ArrayQueue;
-use opentelemetry::trace::{
-SpanKind, Status, TraceContextExt, TraceId, TraceState};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Array, Context, KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
@@ -99,9 +98,8 @@ impl ShouldSample for FollowPython {
                 SamplingDecision::Drop
             },
             attributes: Vec::new(),
-            trace_state: parent.map_or_else(TraceState::default, |parent| {
-                parent.trace_state().clone()
-            }),
+            trace_state: parent
+                .map_or_else(TraceState::default, |parent| parent.trace_state().clone()),
         }
     }
 }
@@ -198,7 +196,9 @@ fn deliver_periodically(delay: Duration) {
         if python::exiting() || crate::fork::generation() != born_in {
             return;
         }
-        let waiting = OUTBOX.existing().is_some_and(|outbox| !outbox.queue.is_empty());
+        let waiting = OUTBOX
+            .existing()
+            .is_some_and(|outbox| !outbox.queue.is_empty());
         if waiting {
             // `None` while the interpreter shuts down: nothing left to deliver to.
             Python::try_attach(deliver_pending);
@@ -251,11 +251,7 @@ fn report_drops(py: Python<'_>) {
     }
 }
 
-fn emit(
-    py: Python<'_>,
-    target: &Target,
-    spans: impl Iterator<Item = SpanData>,
-) -> PyResult<()> {
+fn emit(py: Python<'_>, target: &Target, spans: impl Iterator<Item = SpanData>) -> PyResult<()> {
     let records = PyList::empty(py);
     for span in spans {
         records.append(record(py, span)?)?;

@@ -70,6 +70,8 @@ impl<T> PerProcess<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<(u64, Arc<T>)>> {
-        self.slot.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.slot
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }

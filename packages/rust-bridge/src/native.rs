@@ -58,6 +58,8 @@ impl NativeSink {
     pub(crate) fn push(&self, span: SpanData) -> bool {
         let encoded = Span::from(span).encode_to_vec();
         // SAFETY: `abi` stays valid while `_capsule` lives; the callee catches its panics.
-        unsafe { ((*self.abi).push_span)((*self.abi).sink, encoded.as_ptr(), encoded.len()) == QUEUED }
+        unsafe {
+            ((*self.abi).push_span)((*self.abi).sink, encoded.as_ptr(), encoded.len()) == QUEUED
+        }
     }
 }

@@ -1,8 +1,6 @@
 //! The current Python span as the OpenTelemetry parent of Rust spans.
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, ContextGuard};
 use pyo3::prelude::*;
 
@@ -21,7 +19,10 @@ pub fn python_context(py: Python<'_>) -> Context {
     match read(py) {
         Ok(context) => context,
         Err(error) => {
-            python::warn(py, &format!("could not read the current Python span: {error}"));
+            python::warn(
+                py,
+                &format!("could not read the current Python span: {error}"),
+            );
             Context::new()
         }
     }

@@ -107,7 +107,11 @@ impl PythonSpanContext {
         let trace_state = if state.is_none() || state.len()? == 0 {
             Vec::new()
         } else {
-            state.call_method0("items")?.try_iter()?.map(|item| item?.extract()).collect::<PyResult<_>>()?
+            state
+                .call_method0("items")?
+                .try_iter()?
+                .map(|item| item?.extract())
+                .collect::<PyResult<_>>()?
         };
         Ok(Self {
             trace_id: fields.get_item(0)?.extract()?,

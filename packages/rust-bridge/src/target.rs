@@ -74,7 +74,9 @@ fn register(
     let processors = processor.getattr("_span_processors").ok();
     let identity = [
         processor.as_ptr() as usize,
-        processors.as_ref().map_or(0, |tuple| tuple.as_ptr() as usize),
+        processors
+            .as_ref()
+            .map_or(0, |tuple| tuple.as_ptr() as usize),
         resource.as_ptr() as usize,
     ];
     let current = TARGETS.load_full();
@@ -91,10 +93,10 @@ fn register(
         return Ok(None);
     }
     let config = crate::config();
-    let scope = python::api(py)?.instrumentation_scope.bind(py).call1((
-        config.scope_name.as_str(),
-        config.scope_version.as_deref(),
-    ))?;
+    let scope = python::api(py)?
+        .instrumentation_scope
+        .bind(py)
+        .call1((config.scope_name.as_str(), config.scope_version.as_deref()))?;
     let native = processors
         .as_ref()
         .and_then(|tuple| native_sink(py, tuple, resource, &scope));

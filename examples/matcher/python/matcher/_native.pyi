@@ -1,7 +1,9 @@
 from collections.abc import Sequence
 from typing import Optional
 
-def best_fit(tasks: Sequence[tuple[str, int, int]], offers: Sequence[tuple[str, int, int]]) -> dict[str, str]: ...
+def best_fit(
+    tasks: Sequence[tuple[str, int, int]], offers: Sequence[tuple[str, int, int]]
+) -> dict[str, str]: ...
 def best_fit_parallel(
     tasks: Sequence[tuple[str, int, int]],
     offers: Sequence[tuple[str, int, int]],

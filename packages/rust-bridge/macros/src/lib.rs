@@ -78,10 +78,9 @@ fn expand(
     };
 
     let name = signature.ident.to_string();
+    let args = skip_python_token(args, &python);
     let instrument_args = if names_the_span(&args) {
         args
-    } else if args.is_empty() {
-        quote!(name = #name)
     } else {
         quote!(name = #name, #args)
     };
@@ -118,6 +117,45 @@ fn is_python_token(ty: &Type) -> bool {
             .last()
             .is_some_and(|segment| segment.ident == "Python"),
         _ => false,
+    }
+}
+
+/// The token is no span field (it has no `Debug`): add it to `skip(...)`, unless the
+/// arguments say `skip_all`.
+fn skip_python_token(
+    args: proc_macro2::TokenStream,
+    python: &syn::Ident,
+) -> proc_macro2::TokenStream {
+    let mut tokens: Vec<TokenTree> = args.into_iter().collect();
+    if tokens
+        .iter()
+        .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "skip_all"))
+    {
+        return tokens.into_iter().collect();
+    }
+    let skip_list = tokens.windows(2).position(|pair| {
+        matches!(&pair[0], TokenTree::Ident(ident) if ident == "skip")
+            && matches!(&pair[1], TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Parenthesis)
+    });
+    match skip_list {
+        Some(index) => {
+            let TokenTree::Group(group) = &tokens[index + 1] else {
+                unreachable!("matched above")
+            };
+            let inner = group.stream();
+            let mut extended = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote!(#python, #inner),
+            );
+            extended.set_span(group.span());
+            tokens[index + 1] = TokenTree::Group(extended);
+            tokens.into_iter().collect()
+        }
+        None if tokens.is_empty() => quote!(skip(#python)),
+        None => {
+            let args: proc_macro2::TokenStream = tokens.into_iter().collect();
+            quote!(skip(#python), #args)
+        }
     }
 }
 
