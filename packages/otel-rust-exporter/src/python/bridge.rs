@@ -102,7 +102,9 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
                 }
             }
             Err(error) => {
-                pipeline.count_drop(&format!("a bridged Rust span could not be decoded ({error})"));
+                pipeline.count_drop(&format!(
+                    "a bridged Rust span could not be decoded ({error})"
+                ));
                 UNDECODABLE
             }
         }
@@ -157,7 +159,10 @@ mod tests {
             let pipeline = core.get().pipeline();
             assert_eq!(pipeline.queued(), 1);
             assert_eq!(
-                pipeline.stats.dropped.load(std::sync::atomic::Ordering::SeqCst),
+                pipeline
+                    .stats
+                    .dropped
+                    .load(std::sync::atomic::Ordering::SeqCst),
                 1
             );
         });
