@@ -44,15 +44,10 @@ fn best_available(task: &Item, offers: &[Item], used: &[bool]) -> Option<usize> 
 #[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64))]
 pub fn match_single(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
     let mut used = vec![false; offers.len()];
-    let mut available = offers.len();
     let mut pairs = Vec::new();
     for (task_index, task) in tasks.iter().enumerate() {
-        if available == 0 {
-            break;
-        }
         if let Some(offer_index) = best_available(task, offers, &used) {
             used[offer_index] = true;
-            available -= 1;
             pairs.push((task_index, offer_index));
         }
     }
@@ -60,33 +55,63 @@ pub fn match_single(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
 }
 
 /// The same result with the scan spread over rayon workers: each worker shortlists the
-/// best offers for its share of the tasks (ignoring availability), then one pass assigns
-/// in task order from the shortlists, scanning all offers only for a task whose whole
-/// (full) shortlist was taken already.
-#[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64, workers = tracing::field::Empty))]
+/// best offers for its share of the tasks (ignoring availability), then one pass assigns in
+/// task order from the shortlists. The first shortlisted offer not taken yet is the exact
+/// answer; only a task whose full shortlist was taken scans all offers again.
+#[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64, workers = tracing::field::Empty, full_scans = tracing::field::Empty))]
 pub fn match_parallel(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
     let workers = rayon::current_num_threads().max(1);
-    tracing::Span::current().record("workers", workers as i64);
-    let chunk = tasks.len().div_ceil(workers).max(1);
     let parent = CarriedContext::current();
-    let shortlists: Vec<Vec<Vec<(i64, usize)>>> = tasks
+    let everything: Vec<usize> = (0..offers.len()).collect();
+    let chunk = tasks.len().div_ceil(workers).max(1);
+    let shortlists: Vec<Vec<(i64, usize)>> = tasks
         .par_chunks(chunk)
         .enumerate()
-        .map(|(worker, share)| parent.in_scope(|| shortlist(worker, share, offers)))
+        .map(|(worker, share)| parent.in_scope(|| shortlist(worker, share, offers, &everything)))
+        .flatten()
         .collect();
-    assign(tasks, offers, shortlists.into_iter().flatten())
+    let mut used = vec![false; offers.len()];
+    let mut available = offers.len();
+    let mut full_scans = 0_i64;
+    let mut pairs = Vec::new();
+    for (task_index, candidates) in shortlists.iter().enumerate() {
+        let choice = match candidates.iter().find(|(_, index)| !used[*index]) {
+            Some(&(_, index)) => Some(index),
+            // A short list held every fitting offer; with none left nothing fits either.
+            None if candidates.len() < SHORTLIST || available == 0 => None,
+            None => {
+                full_scans += 1;
+                best_available(&tasks[task_index], offers, &used)
+            }
+        };
+        if let Some(offer_index) = choice {
+            used[offer_index] = true;
+            available -= 1;
+            pairs.push((task_index, offer_index));
+        }
+    }
+    let span = tracing::Span::current();
+    span.record("workers", workers as i64);
+    span.record("full_scans", full_scans);
+    tracing::info!(matched = pairs.len() as i64, full_scans, "matched");
+    pairs
 }
 
-/// For each task of `share`, its `SHORTLIST` best fitting offers as (score, index), best
-/// first.
+/// For each task of `share`, its `SHORTLIST` best fitting `available` offers as (score,
+/// index), best first.
 #[tracing::instrument(skip_all, fields(worker = worker as i64, tasks = share.len() as i64))]
-fn shortlist(worker: usize, share: &[Item], offers: &[Item]) -> Vec<Vec<(i64, usize)>> {
+fn shortlist(
+    worker: usize,
+    share: &[Item],
+    offers: &[Item],
+    available: &[usize],
+) -> Vec<Vec<(i64, usize)>> {
     share
         .iter()
         .map(|task| {
             let mut best: Vec<(i64, usize)> = Vec::with_capacity(SHORTLIST + 1);
-            for (index, offer) in offers.iter().enumerate() {
-                let Some(score) = score(task, offer) else {
+            for &index in available {
+                let Some(score) = score(task, &offers[index]) else {
                     continue;
                 };
                 if best.len() == SHORTLIST && (score, index) >= best[SHORTLIST - 1] {
@@ -99,44 +124,6 @@ fn shortlist(worker: usize, share: &[Item], offers: &[Item]) -> Vec<Vec<(i64, us
             best
         })
         .collect()
-}
-
-#[tracing::instrument(skip_all, fields(full_scans = tracing::field::Empty))]
-fn assign(
-    tasks: &[Item],
-    offers: &[Item],
-    shortlists: impl Iterator<Item = Vec<(i64, usize)>>,
-) -> Vec<(usize, usize)> {
-    let mut used = vec![false; offers.len()];
-    let mut available = offers.len();
-    let mut full_scans = 0_u64;
-    let mut pairs = Vec::new();
-    for (task_index, candidates) in shortlists.enumerate() {
-        if available == 0 {
-            break;
-        }
-        let choice = match candidates.iter().find(|(_, index)| !used[*index]) {
-            Some((_, index)) => Some(*index),
-            // A short list held every fitting offer: none is left.
-            None if candidates.len() < SHORTLIST => None,
-            None => {
-                full_scans += 1;
-                best_available(&tasks[task_index], offers, &used)
-            }
-        };
-        if let Some(offer_index) = choice {
-            used[offer_index] = true;
-            available -= 1;
-            pairs.push((task_index, offer_index));
-        }
-    }
-    tracing::Span::current().record("full_scans", full_scans as i64);
-    tracing::info!(
-        matched = pairs.len() as i64,
-        full_scans = full_scans as i64,
-        "assigned"
-    );
-    pairs
 }
 
 #[tracing::instrument(skip_all, err)]

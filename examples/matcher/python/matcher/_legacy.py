@@ -12,11 +12,8 @@ def best_fit(tasks: Sequence[Task], offers: Sequence[Offer]) -> dict[str, str]:
     """In task order, each task takes the fitting offer that leaves the least cpu + memory
     unused (the earlier offer on ties); each offer is used once. Maps offer to task name."""
     used = [False] * len(offers)
-    available = len(offers)
     result: dict[str, str] = {}
     for task in tasks:
-        if available == 0:
-            break
         best_index = -1
         best_score = 0
         for index, offer in enumerate(offers):
@@ -27,6 +24,5 @@ def best_fit(tasks: Sequence[Task], offers: Sequence[Offer]) -> dict[str, str]:
                 best_index, best_score = index, score
         if best_index >= 0:
             used[best_index] = True
-            available -= 1
             result[offers[best_index].name] = task.name
     return result
