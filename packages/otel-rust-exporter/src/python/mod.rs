@@ -2,6 +2,7 @@
 //! problems are logged and counted, never raised into the application.
 
 mod batching;
+mod bridge;
 pub mod finalizing;
 mod guard;
 mod logs;

@@ -5,16 +5,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyCapsule, PyDict};
 
 use super::batching::{batch_config, Batching};
 use super::finalizing;
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
-use crate::convert::scope::ScopeCache;
+use crate::convert::scope::{ScopeCache, ScopeGroup};
 use crate::convert::span::{convert, QueuedSpan};
 use crate::otlp::{BatchExporter, OtlpExporter};
+use crate::pipeline::Pipeline;
 use crate::runtime::{self, PerProcess};
 
 type TraceExporter = BatchExporter<QueuedSpan>;
@@ -24,6 +25,20 @@ pub struct SpanProcessorCore {
     otlp: OtlpConfig,
     scopes: ScopeCache,
     batching: Batching<TraceExporter>,
+}
+
+impl SpanProcessorCore {
+    pub(super) fn pipeline(&self) -> Arc<Pipeline<TraceExporter>> {
+        self.batching.pipeline()
+    }
+
+    pub(super) fn scope_group(
+        &self,
+        resource: &Bound<'_, PyAny>,
+        scope: &Bound<'_, PyAny>,
+    ) -> PyResult<Arc<ScopeGroup>> {
+        self.scopes.group(resource, scope)
+    }
 }
 
 #[pymethods]
@@ -89,6 +104,18 @@ impl SpanProcessorCore {
     fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         guarded("shutdown", false, || {
             Ok(self.batching.shutdown(py, timeout_millis))
+        })
+    }
+
+    /// A capsule through which `otel_rust_bridge` in other extension modules queues Rust
+    /// spans with this resource and scope, without the GIL (see `bridge.rs`).
+    fn span_sink<'py>(
+        slf: &Bound<'py, Self>,
+        resource: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyAny>,
+    ) -> Option<Bound<'py, PyCapsule>> {
+        guarded("span_sink", None, || {
+            super::bridge::span_sink(slf, resource, scope).map(Some)
         })
     }
 
