@@ -14,30 +14,17 @@ next to the JSON instead, so a quick run never replaces the published numbers.
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
-import importlib.metadata
 import json
-import os
-import platform
-import resource
 import shlex
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any, Optional
 
 import traces_report
+from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, machine, rotated, run_measured_child
 from trace_worker import MODES, SHAPES
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-RESULTS = BENCH / "results"
-NATIVE_MODULE = ROOT / "packages/otel-rust-exporter/python/otel_rust_exporter/_native.abi3.so"
 PACKAGES = [
     "opentelemetry-sdk",
     "opentelemetry-exporter-otlp-proto-http",
@@ -50,64 +37,6 @@ PACKAGES = [
     "otel-rust-exporter",
 ]
 WARMUP_SPANS = 200
-PASS_TIMEOUT_SECONDS = 900
-# The VM is shared: before each pass, wait (a bounded time) for other processes to go quiet.
-QUIET_CPU_SHARE = 0.15
-QUIET_MAX_WAIT_SECONDS = 20
-
-
-class Sink:
-    """The sink process; its counters are cumulative, so each pass reads a difference."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(BENCH / "sink.py")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        ports = json.loads(self.process.stdout.readline())
-        self.http_port = ports["http_port"]
-        self.http_endpoint = f"http://127.0.0.1:{ports['http_port']}/v1/traces"
-        self.grpc_endpoint = f"http://127.0.0.1:{ports['grpc_port']}"
-
-    def stats(self) -> dict[str, float]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/stats", timeout=60) as response:
-            return json.load(response)
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
-def busy_cpu_seconds() -> float:
-    """Busy time of all CPUs since boot (steal included: another VM had the CPU)."""
-    fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for_quiet_cpu() -> float:
-    """Waits until a second passes with the CPUs mostly idle; returns how long it waited."""
-    start = time.monotonic()
-    while time.monotonic() - start < QUIET_MAX_WAIT_SECONDS:
-        before = busy_cpu_seconds()
-        time.sleep(1)
-        if busy_cpu_seconds() - before < QUIET_CPU_SHARE * (os.cpu_count() or 1):
-            break
-    return time.monotonic() - start
-
-
-def child_environment() -> dict[str, str]:
-    """Default settings for every pipeline, and bytecode cached the same way for all of them."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("OTEL_") and name != "PYTHONDONTWRITEBYTECODE"
-    }
-    # Compiled once by the warm-up and reused, as after a normal pip install; kept out of the repo.
-    environment["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "otel-rust-exporter-bench-pycache")
-    return environment
 
 
 def run_pass(
@@ -125,58 +54,21 @@ def run_pass(
         f"--pass={pass_name}",
         f"--shape={shape}",
         f"--spans={spans}",
-        f"--http-endpoint={sink.http_endpoint}",
+        f"--http-endpoint={sink.http_endpoint('/v1/traces')}",
         f"--grpc-endpoint={sink.grpc_endpoint}",
     ]
     if idle_seconds is not None:
         command.append(f"--idle-seconds={idle_seconds:.6f}")
-    quiet_wait = wait_for_quiet_cpu()
-    before = sink.stats()
-    busy_before, children_before, wall_before = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
-    child = subprocess.run(
-        command,
-        env=child_environment(),
-        capture_output=True,
-        text=True,
-        timeout=PASS_TIMEOUT_SECONDS,
-    )
-    busy, child_cpu, wall = (
-        busy_cpu_seconds() - busy_before,
-        children_cpu_seconds() - children_before,
-        time.monotonic() - wall_before,
-    )
-    if child.returncode != 0:
-        raise RuntimeError(f"{mode} {pass_name} pass failed:\n{child.stderr}")
-    after = sink.stats()
-    sink_cpu = after["cpu_seconds"] - before["cpu_seconds"]
-    result = json.loads(child.stdout.splitlines()[-1])
+    result, before, after = run_measured_child(sink, command, f"{mode} {pass_name}")
     result.update(
         mode=mode,
         shape=shape,
         spans=spans,
-        quiet_wait_seconds=quiet_wait,
-        # CPUs' worth of work by everything but the child and the sink: the noise in this pass.
-        other_load_cpus=max(0.0, busy - child_cpu - sink_cpu) / wall,
         received_spans=after["spans"] - before["spans"],
         received_attributes=after["attributes"] - before["attributes"],
         received_events=after["events"] - before["events"],
-        bad_requests=after["bad_requests"] - before["bad_requests"],
-        sink_cpu_seconds=sink_cpu,
-        # Enough of the child's stderr to see what a pipeline complained about.
-        stderr_tail=child.stderr[-1500:],
     )
     return result
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def rotated(items: list[str], by: int) -> list[str]:
-    """Each repeat starts with a different mode, so no mode always runs first or last."""
-    by %= len(items)
-    return items[by:] + items[:by]
 
 
 def run_all(sink: Sink, counts: dict[str, int], repeats: int) -> list[dict[str, Any]]:
@@ -267,49 +159,6 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
     return summary
 
 
-def git(*arguments: str) -> str:
-    return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-
-def machine() -> dict[str, Any]:
-    cpu_model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    native = NATIVE_MODULE.read_bytes() if NATIVE_MODULE.exists() else b""
-    return {
-        "cpu_model": cpu_model,
-        "cpus": os.cpu_count(),
-        "memory_gib": round(memory_kib / 1024 / 1024, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "packages": versions,
-        "git_commit": git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "packages")),
-        "native_module_sha256": hashlib.sha256(native).hexdigest()[:12],
-        "native_module_built": datetime.datetime.fromtimestamp(
-            NATIVE_MODULE.stat().st_mtime, datetime.timezone.utc
-        ).isoformat(timespec="seconds")
-        if native
-        else None,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -325,7 +174,7 @@ def main() -> None:
 
     started = time.time()
     command = shlex.join([".venv/bin/python", "bench/bench_traces.py", *sys.argv[1:]])
-    setup = machine()
+    setup = machine(PACKAGES)
     sink = Sink()
     try:
         runs = run_all(sink, {"light": light, "heavy": heavy}, repeats)
@@ -333,7 +182,7 @@ def main() -> None:
         sink.close()
     # The package may be rebuilt while a long run goes on; such a run mixes two builds.
     setup["native_module_changed_during_run"] = (
-        machine()["native_module_sha256"] != setup["native_module_sha256"]
+        machine(PACKAGES)["native_module_sha256"] != setup["native_module_sha256"]
     )
     if setup["native_module_changed_during_run"]:
         print("WARNING: the native module was rebuilt during the run; its numbers mix two builds")
@@ -344,7 +193,7 @@ def main() -> None:
         "duration_minutes": round((time.time() - started) / 60, 1),
         "spans": {"light": light, "heavy": heavy},
         "repeats": repeats,
-        "quiet_gate": {"cpu_share": QUIET_CPU_SHARE, "max_wait_seconds": QUIET_MAX_WAIT_SECONDS},
+        "quiet_gate": QUIET_GATE,
         "machine": setup,
         "summary": summarize(runs),
         "runs": runs,
