@@ -8,27 +8,34 @@
 //! the oracle) computes it.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crossbeam_utils::{Backoff, CachePadded};
 use otel_rust_bridge::{BridgeConfig, CarriedContext};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
 /// `(name, cpu, memory)`, as the Python `Task` and `Offer` named tuples hold them.
 pub type Item = (String, i64, i64);
 
-/// How many best offers per task the parallel phase keeps.
-const SHORTLIST: usize = 16;
+/// A fitting offer as (score, offer index). Their order is the sequential loop's choice:
+/// the lowest score, then the earliest offer.
+type Candidate = (u64, usize);
 
-fn score(task: &Item, offer: &Item) -> Option<i64> {
-    (offer.1 >= task.1 && offer.2 >= task.2).then(|| (offer.1 - task.1) + (offer.2 - task.2))
+/// The resources `offer` would leave unused, if it fits `task`. With the non-negative
+/// resources `validate` enforces, the sum fits `u64`.
+fn score(task: &Item, offer: &Item) -> Option<u64> {
+    (offer.1 >= task.1 && offer.2 >= task.2)
+        .then(|| offer.1.abs_diff(task.1) + offer.2.abs_diff(task.2))
 }
 
-/// The best available fitting offer: the lowest score, then the lowest index.
-fn best_available(task: &Item, offers: &[Item], used: &[bool]) -> Option<usize> {
-    let mut best: Option<(i64, usize)> = None;
-    for (index, offer) in offers.iter().enumerate() {
-        if used[index] {
+/// The best available fitting offer of `offers`, its index relative to `offers`.
+fn best_available(task: &Item, offers: &[Item], used: &[bool]) -> Option<Candidate> {
+    let mut best: Option<Candidate> = None;
+    for (index, (offer, &taken)) in offers.iter().zip(used).enumerate() {
+        if taken {
             continue;
         }
         if let Some(score) = score(task, offer) {
@@ -37,7 +44,7 @@ fn best_available(task: &Item, offers: &[Item], used: &[bool]) -> Option<usize> 
             }
         }
     }
-    best.map(|(_, index)| index)
+    best
 }
 
 /// The straight port of the Python loop: `(task index, offer index)` pairs.
@@ -46,7 +53,7 @@ pub fn match_single(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
     let mut used = vec![false; offers.len()];
     let mut pairs = Vec::new();
     for (task_index, task) in tasks.iter().enumerate() {
-        if let Some(offer_index) = best_available(task, offers, &used) {
+        if let Some((_, offer_index)) = best_available(task, offers, &used) {
             used[offer_index] = true;
             pairs.push((task_index, offer_index));
         }
@@ -54,76 +61,241 @@ pub fn match_single(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// The same result with the scan spread over rayon workers: each worker shortlists the
-/// best offers for its share of the tasks (ignoring availability), then one pass assigns in
-/// task order from the shortlists. The first shortlisted offer not taken yet is the exact
-/// answer; only a task whose full shortlist was taken scans all offers again.
-#[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64, workers = tracing::field::Empty, full_scans = tracing::field::Empty))]
-pub fn match_parallel(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
-    let workers = rayon::current_num_threads().max(1);
+/// The same result with the offers split into one contiguous chunk per worker (`workers`
+/// threads, or rayon's default count). The workers take the tasks a round at a time: each
+/// shortlists, for every task of the round, the best offers of its chunk still available,
+/// publishes the shortlists, waits for the others' and then resolves the round in task
+/// order exactly as [`match_single`] would. Every worker resolves the whole round the same
+/// way, so each keeps its own copy of which offers are used, and they meet once a round.
+#[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64, workers = tracing::field::Empty))]
+pub fn match_parallel(
+    tasks: &[Item],
+    offers: &[Item],
+    workers: Option<usize>,
+) -> Result<Vec<(usize, usize)>, rayon::ThreadPoolBuildError> {
+    // The workers wait for each other every round, so they get a pool of their own: in a
+    // shared pool, two concurrent matches could each hold a thread the other is waiting for.
+    // 0 threads means rayon's default (RAYON_NUM_THREADS, else one per core).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers.map_or(0, |workers| workers.max(1)))
+        .build()?;
+    let workers = pool.current_num_threads();
+    tracing::Span::current().record("workers", workers as i64);
+    let board = Board::new(workers, offers.len());
     let parent = CarriedContext::current();
-    let everything: Vec<usize> = (0..offers.len()).collect();
-    let chunk = tasks.len().div_ceil(workers).max(1);
-    let shortlists: Vec<Vec<(i64, usize)>> = tasks
-        .par_chunks(chunk)
-        .enumerate()
-        .map(|(worker, share)| parent.in_scope(|| shortlist(worker, share, offers, &everything)))
-        .flatten()
-        .collect();
+    let wins = pool.broadcast(|context| {
+        let _abandon_on_panic = AbandonOnPanic(&board);
+        parent.in_scope(|| match_worker(context.index(), tasks, offers, &board))
+    });
+    let mut pairs: Vec<(usize, usize)> = wins.into_iter().flatten().collect();
+    pairs.sort_unstable();
+    tracing::info!(matched = pairs.len() as i64, "matched");
+    Ok(pairs)
+}
+
+/// Tasks per round of [`match_parallel`]: the workers meet once a round.
+const ROUND: usize = 32;
+
+/// The fewest offers a worker shortlists per task. When a round takes all of a task's
+/// shortlist, the workers scan that chunk again; the chunk's owner then lengthens its
+/// shortlists (up to `ROUND`, which makes a rescan impossible) and shortens them again
+/// after rounds without any.
+const SHORTLIST: usize = 4;
+
+/// One worker of [`match_parallel`]: returns the pairs won by its chunk of offers.
+#[tracing::instrument(skip_all, fields(worker = worker as i64, tasks = tasks.len() as i64, offers = tracing::field::Empty, matched = tracing::field::Empty, rescans = tracing::field::Empty))]
+fn match_worker(
+    worker: usize,
+    tasks: &[Item],
+    offers: &[Item],
+    board: &Board,
+) -> Vec<(usize, usize)> {
+    let chunk = board.chunks[worker].clone();
     let mut used = vec![false; offers.len()];
-    let mut available = offers.len();
-    let mut full_scans = 0_i64;
-    let mut pairs = Vec::new();
-    for (task_index, candidates) in shortlists.iter().enumerate() {
-        let choice = match candidates.iter().find(|(_, index)| !used[*index]) {
-            Some(&(_, index)) => Some(index),
-            // A short list held every fitting offer; with none left nothing fits either.
-            None if candidates.len() < SHORTLIST || available == 0 => None,
-            None => {
-                full_scans += 1;
-                best_available(&tasks[task_index], offers, &used)
+    let mut wins = Vec::new();
+    let mut rescans = 0_i64;
+    let mut shortlist = SHORTLIST;
+    for (round, round_tasks) in tasks.chunks(ROUND).enumerate() {
+        {
+            let mut mine = board.shortlists(worker, round);
+            mine.clear(shortlist);
+            for (position, task) in round_tasks.iter().enumerate() {
+                // The round takes at most `position` offers before this task: one more
+                // than that is sure to leave the chunk's best available offer listed.
+                let length = shortlist.min(position + 1);
+                mine.add(
+                    task,
+                    &offers[chunk.clone()],
+                    &used[chunk.clone()],
+                    chunk.start,
+                    length,
+                );
             }
-        };
-        if let Some(offer_index) = choice {
-            used[offer_index] = true;
-            available -= 1;
-            pairs.push((task_index, offer_index));
         }
+        board.publish(worker, round);
+        let Some(all) = board.all_shortlists(round) else {
+            break; // a worker panicked; the pool re-raises it
+        };
+        let mut rescanned_mine = false;
+        for (position, task) in round_tasks.iter().enumerate() {
+            let winner = all
+                .iter()
+                .zip(&board.chunks)
+                .filter_map(|(lists, other)| {
+                    let listed = lists.of(position);
+                    match listed.iter().find(|(_, offer)| !used[*offer]) {
+                        Some(&candidate) => Some(candidate),
+                        // A short list held every fitting offer of the chunk.
+                        None if listed.len() < lists.longest => None,
+                        None => {
+                            rescans += 1;
+                            rescanned_mine |= *other == chunk;
+                            best_available(task, &offers[other.clone()], &used[other.clone()])
+                                .map(|(score, index)| (score, other.start + index))
+                        }
+                    }
+                })
+                .min();
+            if let Some((_, offer)) = winner {
+                used[offer] = true;
+                if chunk.contains(&offer) {
+                    wins.push((round * ROUND + position, offer));
+                }
+            }
+        }
+        shortlist = match rescanned_mine {
+            true => (shortlist * 2).min(ROUND),
+            false => (shortlist - 1).max(SHORTLIST),
+        };
     }
     let span = tracing::Span::current();
-    span.record("workers", workers as i64);
-    span.record("full_scans", full_scans);
-    tracing::info!(matched = pairs.len() as i64, full_scans, "matched");
-    pairs
+    span.record("offers", chunk.len() as i64);
+    span.record("matched", wins.len() as i64);
+    span.record("rescans", rescans);
+    wins
 }
 
-/// For each task of `share`, its `SHORTLIST` best fitting `available` offers as (score,
-/// index), best first.
-#[tracing::instrument(skip_all, fields(worker = worker as i64, tasks = share.len() as i64))]
-fn shortlist(
-    worker: usize,
-    share: &[Item],
-    offers: &[Item],
-    available: &[usize],
-) -> Vec<Vec<(i64, usize)>> {
-    share
-        .iter()
-        .map(|task| {
-            let mut best: Vec<(i64, usize)> = Vec::with_capacity(SHORTLIST + 1);
-            for &index in available {
-                let Some(score) = score(task, &offers[index]) else {
-                    continue;
-                };
-                if best.len() == SHORTLIST && (score, index) >= best[SHORTLIST - 1] {
-                    continue;
-                }
-                let at = best.partition_point(|entry| *entry < (score, index));
-                best.insert(at, (score, index));
-                best.truncate(SHORTLIST);
+/// One worker's shortlists for the tasks of one round, best first.
+#[derive(Default)]
+struct Shortlists {
+    /// The most offers listed per task.
+    longest: usize,
+    candidates: Vec<Candidate>,
+    /// Where each task's shortlist ends in `candidates`.
+    ends: Vec<usize>,
+}
+
+impl Shortlists {
+    fn clear(&mut self, longest: usize) {
+        self.longest = longest;
+        self.candidates.clear();
+        self.ends.clear();
+    }
+
+    /// Shortlists the `length` best available fitting offers of `chunk` for `task`.
+    fn add(&mut self, task: &Item, chunk: &[Item], used: &[bool], first: usize, length: usize) {
+        let start = self.candidates.len();
+        // The score a new candidate has to beat once the list is full: in index order, an
+        // equal score comes later and loses.
+        let mut bar = u64::MAX;
+        for (index, (offer, &taken)) in chunk.iter().zip(used).enumerate() {
+            if taken {
+                continue;
             }
-            best
-        })
-        .collect()
+            // Whether an offer fits is a coin flip for the branch predictor: no branch on
+            // it, only on the rare better score.
+            let score = score(task, offer).unwrap_or(u64::MAX);
+            if score >= bar {
+                continue;
+            }
+            let list = &self.candidates[start..];
+            let at = start + list.partition_point(|(listed, _)| *listed <= score);
+            if list.len() == length {
+                self.candidates.pop();
+            }
+            self.candidates.insert(at, (score, first + index));
+            if self.candidates.len() - start == length {
+                bar = self.candidates[self.candidates.len() - 1].0;
+            }
+        }
+        self.ends.push(self.candidates.len());
+    }
+
+    fn of(&self, position: usize) -> &[Candidate] {
+        let start = position
+            .checked_sub(1)
+            .map_or(0, |before| self.ends[before]);
+        &self.candidates[start..self.ends[position]]
+    }
+}
+
+/// Where the workers publish their shortlists round by round and read each other's.
+struct Board {
+    /// Each worker's offers: contiguous, in order.
+    chunks: Vec<Range<usize>>,
+    /// Per worker, how many rounds it has published.
+    published: Vec<CachePadded<AtomicUsize>>,
+    /// Set when a worker panics, so that the others stop waiting for it.
+    abandoned: AtomicBool,
+    /// Per worker, the shortlists of even and odd rounds: a worker rewrites a round's lists
+    /// only after everyone published the next round, so after everyone resolved this one.
+    /// The locks are never contended.
+    shortlists: Vec<[Mutex<Shortlists>; 2]>,
+}
+
+impl Board {
+    fn new(workers: usize, offers: usize) -> Self {
+        let chunk = offers.div_ceil(workers);
+        Self {
+            chunks: (0..workers)
+                .map(|worker| (worker * chunk).min(offers)..((worker + 1) * chunk).min(offers))
+                .collect(),
+            published: (0..workers).map(|_| CachePadded::default()).collect(),
+            abandoned: AtomicBool::new(false),
+            shortlists: (0..workers).map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn shortlists(&self, worker: usize, round: usize) -> MutexGuard<'_, Shortlists> {
+        // Poisoned only by a panicking worker, and then nobody reads on.
+        let lists = &self.shortlists[worker][round % 2];
+        lists.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, worker: usize, round: usize) {
+        self.published[worker].store(round + 1, Ordering::Release);
+    }
+
+    /// Every worker's shortlists of `round` once all are published, or `None` if a worker
+    /// panicked.
+    fn all_shortlists(&self, round: usize) -> Option<Vec<MutexGuard<'_, Shortlists>>> {
+        for published in &self.published {
+            // Spins briefly, then yields: another worker may have been descheduled.
+            let backoff = Backoff::new();
+            while published.load(Ordering::Acquire) <= round {
+                if self.abandoned.load(Ordering::Relaxed) {
+                    return None;
+                }
+                backoff.snooze();
+            }
+        }
+        Some(
+            (0..self.published.len())
+                .map(|worker| self.shortlists(worker, round))
+                .collect(),
+        )
+    }
+}
+
+/// Marks the board abandoned if the worker holding it unwinds.
+struct AbandonOnPanic<'a>(&'a Board);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abandoned.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -169,18 +341,9 @@ fn best_fit_parallel(
     threads: Option<usize>,
 ) -> PyResult<HashMap<String, String>> {
     validate(&tasks, &offers).map_err(PyValueError::new_err)?;
-    let pairs = py.detach(|| match threads {
-        // `install` runs on a pool thread: the parent has to be carried there.
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map(|pool| {
-                let parent = CarriedContext::current();
-                pool.install(|| parent.in_scope(|| match_parallel(&tasks, &offers)))
-            }),
-        None => Ok(match_parallel(&tasks, &offers)),
-    });
-    let pairs = pairs.map_err(|error| PyValueError::new_err(error.to_string()))?;
+    let pairs = py
+        .detach(|| match_parallel(&tasks, &offers, threads))
+        .map_err(|error| PyValueError::new_err(error.to_string()))?;
     Ok(to_dict(&tasks, &offers, pairs))
 }
 
@@ -241,17 +404,48 @@ mod tests {
     }
 
     #[test]
-    fn parallel_equals_single_even_when_shortlists_run_out() {
-        // Many identical tasks exhaust every shortlist, forcing full scans.
+    fn parallel_equals_single_for_any_number_of_workers() {
+        // Few distinct sizes: many equal scores, also across chunk boundaries, and many
+        // tasks that find nothing once the big offers are gone.
         let tasks: Vec<Item> = (0..300)
             .map(|index| (format!("t{index}"), 1 + index % 7, 1 + index % 5))
             .collect();
         let offers: Vec<Item> = (0..200)
             .map(|index| (format!("o{index}"), (index * 37) % 11, (index * 53) % 9))
             .collect();
+        let expected = match_single(&tasks, &offers);
+        assert!(expected.len() > 50 && expected.len() < 200);
+        for workers in [1, 2, 3, 7] {
+            let parallel = match_parallel(&tasks, &offers, Some(workers)).unwrap();
+            assert_eq!(parallel, expected, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn parallel_equals_single_when_a_round_exhausts_the_shortlists() {
+        // Identical tasks in a round all want the same offers: every shortlist runs out
+        // and the chunks are scanned again.
+        let tasks: Vec<Item> = (0..100).map(|index| (format!("t{index}"), 2, 2)).collect();
+        let offers: Vec<Item> = (0..150)
+            .map(|index| (format!("o{index}"), 2 + index % 3, 2 + index % 2))
+            .collect();
+        let expected = match_single(&tasks, &offers);
+        assert_eq!(expected.len(), 100);
+        for workers in [1, 2, 3] {
+            let parallel = match_parallel(&tasks, &offers, Some(workers)).unwrap();
+            assert_eq!(parallel, expected, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn more_workers_than_offers_and_empty_inputs() {
+        let tasks = items("t", &[(1, 1), (1, 1), (1, 1)]);
+        let offers = items("o", &[(5, 5), (1, 1)]);
         assert_eq!(
-            match_parallel(&tasks, &offers),
-            match_single(&tasks, &offers)
+            match_parallel(&tasks, &offers, Some(4)).unwrap(),
+            vec![(0, 1), (1, 0)]
         );
+        assert_eq!(match_parallel(&tasks, &[], Some(2)).unwrap(), vec![]);
+        assert_eq!(match_parallel(&[], &offers, Some(2)).unwrap(), vec![]);
     }
 }
