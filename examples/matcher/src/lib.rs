@@ -10,12 +10,13 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, OnceLock};
 
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::Backoff;
 use otel_rust_bridge::{BridgeConfig, CarriedContext};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuildError, ThreadPoolBuilder};
 
 /// `(name, cpu, memory)`, as the Python `Task` and `Offer` named tuples hold them.
 pub type Item = (String, i64, i64);
@@ -61,122 +62,152 @@ pub fn match_single(tasks: &[Item], offers: &[Item]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// The same result with the offers split into one contiguous chunk per worker (`workers`
-/// threads, or rayon's default count). The workers take the tasks a round at a time: each
-/// shortlists, for every task of the round, the best offers of its chunk still available,
-/// publishes the shortlists, waits for the others' and then resolves the round in task
-/// order exactly as [`match_single`] would. Every worker resolves the whole round the same
-/// way, so each keeps its own copy of which offers are used, and they meet once a round.
-#[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64, workers = tracing::field::Empty))]
+/// The same result with the scan spread over `workers` threads (or rayon's default count).
+///
+/// The tasks go a round at a time, the offers are cut into contiguous chunks. For each
+/// chunk, one worker shortlists the best offers still available for every task of the
+/// round; workers claim chunks as they come, so a worker the OS has parked does not hold
+/// up the round. Then every worker resolves the round from the shortlists, in task order
+/// exactly as [`match_single`] would, and so keeps its own identical copy of which offers
+/// are used: the workers meet only to wait for a round's last chunk.
+#[tracing::instrument(skip_all, fields(tasks = tasks.len() as i64, offers = offers.len() as i64, workers = tracing::field::Empty, rounds = tracing::field::Empty, chunks = tracing::field::Empty))]
 pub fn match_parallel(
     tasks: &[Item],
     offers: &[Item],
     workers: Option<usize>,
-) -> Result<Vec<(usize, usize)>, rayon::ThreadPoolBuildError> {
-    // The workers wait for each other every round, so they get a pool of their own: in a
-    // shared pool, two concurrent matches could each hold a thread the other is waiting for.
-    // 0 threads means rayon's default (RAYON_NUM_THREADS, else one per core).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers.map_or(0, |workers| workers.max(1)))
-        .build()?;
-    let workers = pool.current_num_threads();
-    tracing::Span::current().record("workers", workers as i64);
-    let board = Board::new(workers, offers.len());
-    let parent = CarriedContext::current();
-    let wins = pool.broadcast(|context| {
-        let _abandon_on_panic = AbandonOnPanic(&board);
-        parent.in_scope(|| match_worker(context.index(), tasks, offers, &board))
-    });
-    let mut pairs: Vec<(usize, usize)> = wins.into_iter().flatten().collect();
-    pairs.sort_unstable();
-    tracing::info!(matched = pairs.len() as i64, "matched");
-    Ok(pairs)
+) -> Result<Vec<(usize, usize)>, ThreadPoolBuildError> {
+    with_pool(workers, |pool| {
+        let workers = pool.current_num_threads();
+        let board = Board::new(tasks.len(), offers.len(), workers * CHUNKS_PER_WORKER);
+        let span = tracing::Span::current();
+        span.record("workers", workers as i64);
+        span.record("rounds", board.rounds.len() as i64);
+        span.record("chunks", board.chunks.len() as i64);
+        let parent = CarriedContext::current();
+        let results = pool.broadcast(|context| {
+            let _abandon_on_panic = AbandonOnPanic(&board);
+            parent.in_scope(|| match_worker(context.index(), tasks, offers, &board))
+        });
+        // Every worker resolved every round alike.
+        let pairs = results.into_iter().next().unwrap_or_default();
+        tracing::info!(matched = pairs.len() as i64, "matched");
+        pairs
+    })
 }
 
-/// Tasks per round of [`match_parallel`]: the workers meet once a round.
+/// The default pool (one thread per core, or RAYON_NUM_THREADS) and the process that built
+/// it: `fork()` keeps the pool but not its threads.
+static SHARED_POOL: Mutex<Option<(u32, ThreadPool)>> = Mutex::new(None);
+
+/// Runs `run` on a pool of `threads` threads, or on the shared default one.
+///
+/// The workers wait for each other every round, so one match needs a pool to itself: two
+/// matches sharing threads could each hold one the other is waiting for. A match finding the
+/// shared pool busy (or locked by a thread lost in `fork()`) builds its own, as does one
+/// asking for a thread count; reusing the pool saves starting threads on every call.
+fn with_pool<R>(
+    threads: Option<usize>,
+    run: impl FnOnce(&ThreadPool) -> R,
+) -> Result<R, ThreadPoolBuildError> {
+    let build = |threads: usize| ThreadPoolBuilder::new().num_threads(threads).build();
+    if threads.is_none() {
+        if let Ok(mut shared) = SHARED_POOL.try_lock() {
+            let process = std::process::id();
+            if shared
+                .as_ref()
+                .map_or(true, |(built_in, _)| *built_in != process)
+            {
+                // A pool from before fork() is leaked: its threads are gone, and dropping it
+                // could wait on locks they held.
+                std::mem::forget(shared.replace((process, build(0)?)));
+            }
+            if let Some((_, pool)) = shared.as_ref() {
+                return Ok(run(pool));
+            }
+        }
+    }
+    Ok(run(&build(threads.map_or(0, |threads| threads.max(1)))?))
+}
+
+/// Tasks per round of [`match_parallel`].
 const ROUND: usize = 32;
 
-/// The fewest offers a worker shortlists per task. When a round takes all of a task's
-/// shortlist, the workers scan that chunk again; the chunk's owner then lengthens its
-/// shortlists (up to `ROUND`, which makes a rescan impossible) and shortens them again
-/// after rounds without any.
-const SHORTLIST: usize = 4;
+/// Chunks of offers per worker: smaller chunks spread a round more evenly.
+const CHUNKS_PER_WORKER: usize = 2;
 
-/// One worker of [`match_parallel`]: returns the pairs won by its chunk of offers.
-#[tracing::instrument(skip_all, fields(worker = worker as i64, tasks = tasks.len() as i64, offers = tracing::field::Empty, matched = tracing::field::Empty, rescans = tracing::field::Empty))]
+/// The fewest offers shortlisted per task and chunk. When a round takes all of a task's
+/// shortlist, the workers scan that chunk again; the chunk then gets longer shortlists (up
+/// to `ROUND`, which makes a rescan impossible), shorter again after rounds without any.
+const SHORTLIST: usize = 2;
+
+/// One worker of [`match_parallel`]: returns all `(task index, offer index)` pairs.
+#[tracing::instrument(skip_all, fields(worker = worker as i64, shortlisted = tracing::field::Empty, rescans = tracing::field::Empty))]
 fn match_worker(
     worker: usize,
     tasks: &[Item],
     offers: &[Item],
     board: &Board,
 ) -> Vec<(usize, usize)> {
-    let chunk = board.chunks[worker].clone();
     let mut used = vec![false; offers.len()];
-    let mut wins = Vec::new();
-    let mut rescans = 0_i64;
-    let mut shortlist = SHORTLIST;
+    let mut lengths = vec![SHORTLIST; board.chunks.len()];
+    let mut pairs = Vec::new();
+    let (mut shortlisted, mut rescans) = (0_i64, 0_i64);
     for (round, round_tasks) in tasks.chunks(ROUND).enumerate() {
-        {
-            let mut mine = board.shortlists(worker, round);
-            mine.clear(shortlist);
-            for (position, task) in round_tasks.iter().enumerate() {
-                // The round takes at most `position` offers before this task: one more
-                // than that is sure to leave the chunk's best available offer listed.
-                let length = shortlist.min(position + 1);
-                mine.add(
-                    task,
-                    &offers[chunk.clone()],
-                    &used[chunk.clone()],
-                    chunk.start,
-                    length,
-                );
-            }
+        while let Some(chunk_index) = board.claim(round) {
+            let chunk = board.chunks[chunk_index].clone();
+            let lists = Shortlists::new(
+                round_tasks,
+                &offers[chunk.clone()],
+                &used[chunk.clone()],
+                chunk.start,
+                lengths[chunk_index],
+            );
+            board.post(round, chunk_index, lists);
+            shortlisted += 1;
         }
-        board.publish(worker, round);
-        let Some(all) = board.all_shortlists(round) else {
+        let Some(all) = board.wait_for(round) else {
             break; // a worker panicked; the pool re-raises it
         };
-        let mut rescanned_mine = false;
+        let mut rescanned = vec![false; all.len()];
         for (position, task) in round_tasks.iter().enumerate() {
             let winner = all
                 .iter()
                 .zip(&board.chunks)
-                .filter_map(|(lists, other)| {
+                .zip(&mut rescanned)
+                .filter_map(|((lists, chunk), rescanned)| {
                     let listed = lists.of(position);
                     match listed.iter().find(|(_, offer)| !used[*offer]) {
                         Some(&candidate) => Some(candidate),
                         // A short list held every fitting offer of the chunk.
                         None if listed.len() < lists.longest => None,
                         None => {
+                            *rescanned = true;
                             rescans += 1;
-                            rescanned_mine |= *other == chunk;
-                            best_available(task, &offers[other.clone()], &used[other.clone()])
-                                .map(|(score, index)| (score, other.start + index))
+                            best_available(task, &offers[chunk.clone()], &used[chunk.clone()])
+                                .map(|(score, index)| (score, chunk.start + index))
                         }
                     }
                 })
                 .min();
             if let Some((_, offer)) = winner {
                 used[offer] = true;
-                if chunk.contains(&offer) {
-                    wins.push((round * ROUND + position, offer));
-                }
+                pairs.push((round * ROUND + position, offer));
             }
         }
-        shortlist = match rescanned_mine {
-            true => (shortlist * 2).min(ROUND),
-            false => (shortlist - 1).max(SHORTLIST),
-        };
+        for (length, rescanned) in lengths.iter_mut().zip(rescanned) {
+            *length = match rescanned {
+                true => (*length * 2).min(ROUND),
+                false => (*length - 1).max(SHORTLIST),
+            };
+        }
     }
     let span = tracing::Span::current();
-    span.record("offers", chunk.len() as i64);
-    span.record("matched", wins.len() as i64);
+    span.record("shortlisted", shortlisted);
     span.record("rescans", rescans);
-    wins
+    pairs
 }
 
-/// One worker's shortlists for the tasks of one round, best first.
-#[derive(Default)]
+/// One chunk's shortlists for the tasks of one round, best first.
 struct Shortlists {
     /// The most offers listed per task.
     longest: usize,
@@ -186,13 +217,22 @@ struct Shortlists {
 }
 
 impl Shortlists {
-    fn clear(&mut self, longest: usize) {
-        self.longest = longest;
-        self.candidates.clear();
-        self.ends.clear();
+    /// `chunk` starts at offer index `first`.
+    fn new(tasks: &[Item], chunk: &[Item], used: &[bool], first: usize, longest: usize) -> Self {
+        let mut lists = Self {
+            longest,
+            candidates: Vec::with_capacity(tasks.len() * longest),
+            ends: Vec::with_capacity(tasks.len()),
+        };
+        for (position, task) in tasks.iter().enumerate() {
+            // The round takes at most `position` offers before this task: one more than
+            // that is sure to leave the chunk's best available offer listed.
+            lists.add(task, chunk, used, first, longest.min(position + 1));
+        }
+        lists
     }
 
-    /// Shortlists the `length` best available fitting offers of `chunk` for `task`.
+    /// Lists the `length` best available fitting offers of `chunk` for `task`.
     fn add(&mut self, task: &Item, chunk: &[Item], used: &[bool], first: usize, length: usize) {
         let start = self.candidates.len();
         // The score a new candidate has to beat once the list is full: in index order, an
@@ -229,61 +269,67 @@ impl Shortlists {
     }
 }
 
-/// Where the workers publish their shortlists round by round and read each other's.
+/// What the workers share: the chunks of offers and, per round, their shortlists.
 struct Board {
-    /// Each worker's offers: contiguous, in order.
+    /// Contiguous, in offer order.
     chunks: Vec<Range<usize>>,
-    /// Per worker, how many rounds it has published.
-    published: Vec<CachePadded<AtomicUsize>>,
+    rounds: Vec<Round>,
     /// Set when a worker panics, so that the others stop waiting for it.
     abandoned: AtomicBool,
-    /// Per worker, the shortlists of even and odd rounds: a worker rewrites a round's lists
-    /// only after everyone published the next round, so after everyone resolved this one.
-    /// The locks are never contended.
-    shortlists: Vec<[Mutex<Shortlists>; 2]>,
+}
+
+struct Round {
+    /// How many chunks workers have taken on: the next one to shortlist.
+    claimed: AtomicUsize,
+    /// How many chunks are shortlisted.
+    posted: AtomicUsize,
+    lists: Vec<OnceLock<Shortlists>>,
 }
 
 impl Board {
-    fn new(workers: usize, offers: usize) -> Self {
-        let chunk = offers.div_ceil(workers);
+    fn new(tasks: usize, offers: usize, chunks: usize) -> Self {
+        let chunk = offers.div_ceil(chunks);
         Self {
-            chunks: (0..workers)
-                .map(|worker| (worker * chunk).min(offers)..((worker + 1) * chunk).min(offers))
+            chunks: (0..chunks)
+                .map(|index| (index * chunk).min(offers)..((index + 1) * chunk).min(offers))
                 .collect(),
-            published: (0..workers).map(|_| CachePadded::default()).collect(),
+            rounds: (0..tasks.div_ceil(ROUND))
+                .map(|_| Round {
+                    claimed: AtomicUsize::new(0),
+                    posted: AtomicUsize::new(0),
+                    lists: (0..chunks).map(|_| OnceLock::new()).collect(),
+                })
+                .collect(),
             abandoned: AtomicBool::new(false),
-            shortlists: (0..workers).map(|_| Default::default()).collect(),
         }
     }
 
-    fn shortlists(&self, worker: usize, round: usize) -> MutexGuard<'_, Shortlists> {
-        // Poisoned only by a panicking worker, and then nobody reads on.
-        let lists = &self.shortlists[worker][round % 2];
-        lists.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A chunk of `round` nobody has shortlisted yet, now this caller's.
+    fn claim(&self, round: usize) -> Option<usize> {
+        let chunk = self.rounds[round].claimed.fetch_add(1, Ordering::Relaxed);
+        (chunk < self.chunks.len()).then_some(chunk)
     }
 
-    fn publish(&self, worker: usize, round: usize) {
-        self.published[worker].store(round + 1, Ordering::Release);
+    fn post(&self, round: usize, chunk: usize, lists: Shortlists) {
+        let round = &self.rounds[round];
+        // Only the claimant sets it.
+        let _ = round.lists[chunk].set(lists);
+        round.posted.fetch_add(1, Ordering::Release);
     }
 
-    /// Every worker's shortlists of `round` once all are published, or `None` if a worker
+    /// Every chunk's shortlists of `round` once all are posted, or `None` if a worker
     /// panicked.
-    fn all_shortlists(&self, round: usize) -> Option<Vec<MutexGuard<'_, Shortlists>>> {
-        for published in &self.published {
-            // Spins briefly, then yields: another worker may have been descheduled.
-            let backoff = Backoff::new();
-            while published.load(Ordering::Acquire) <= round {
-                if self.abandoned.load(Ordering::Relaxed) {
-                    return None;
-                }
-                backoff.snooze();
+    fn wait_for(&self, round: usize) -> Option<Vec<&Shortlists>> {
+        let round = &self.rounds[round];
+        // Spins briefly, then yields: the worker finishing the last chunk may be parked.
+        let backoff = Backoff::new();
+        while round.posted.load(Ordering::Acquire) < self.chunks.len() {
+            if self.abandoned.load(Ordering::Relaxed) {
+                return None;
             }
+            backoff.snooze();
         }
-        Some(
-            (0..self.published.len())
-                .map(|worker| self.shortlists(worker, round))
-                .collect(),
-        )
+        round.lists.iter().map(OnceLock::get).collect()
     }
 }
 
