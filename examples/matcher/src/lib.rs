@@ -101,10 +101,10 @@ static SHARED_POOL: Mutex<Option<(u32, ThreadPool)>> = Mutex::new(None);
 
 /// Runs `run` on a pool of `threads` threads, or on the shared default one.
 ///
-/// The workers wait for each other every round, so one match needs a pool to itself: two
-/// matches sharing threads could each hold one the other is waiting for. A match finding the
-/// shared pool busy (or locked by a thread lost in `fork()`) builds its own, as does one
-/// asking for a thread count; reusing the pool saves starting threads on every call.
+/// Reusing the pool saves starting threads on every call. A match finding it busy builds its
+/// own rather than queue: a pool thread runs one match's worker at a time, so a second
+/// match would get its threads only as the first lets them go. So does a match asking for
+/// a thread count, or finding the lock held by a thread that `fork()` left behind.
 fn with_pool<R>(
     threads: Option<usize>,
     run: impl FnOnce(&ThreadPool) -> R,
