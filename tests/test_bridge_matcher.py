@@ -56,20 +56,23 @@ def _run_parallel_match(provider, threads=2):
 
 
 def _check_tree(spans, trace_id, caller_id, threads=2):
-    """Python caller -> best_fit_parallel -> match_parallel -> one shortlist per worker."""
+    """Python caller -> best_fit_parallel -> match_parallel -> one match_worker per worker."""
     by_name: dict[str, list] = {}
     for span in spans:
         by_name.setdefault(span["name"], []).append(span)
     assert {span["trace_id"] for span in spans} == {trace_id}
     (entry,) = by_name["best_fit_parallel"]
     (matching,) = by_name["match_parallel"]
-    workers = by_name["shortlist"]
+    workers = by_name["match_worker"]
     assert entry["parent_id"] == caller_id
     assert matching["parent_id"] == entry["span_id"]
     assert len(workers) == threads
     assert {worker["parent_id"] for worker in workers} == {matching["span_id"]}
     assert {worker["attributes"]["worker"] for worker in workers} == set(range(threads))
-    assert sum(worker["attributes"]["tasks"] for worker in workers) == 2_000
+    # Between them the workers shortlisted every chunk of offers for every round of tasks.
+    rounds, chunks = matching["attributes"]["rounds"], matching["attributes"]["chunks"]
+    assert rounds > 1 and chunks >= threads
+    assert sum(worker["attributes"]["shortlisted"] for worker in workers) == rounds * chunks
     # The workers ran on rayon threads, not on the calling thread.
     assert {worker["attributes"]["thread.id"] for worker in workers}.isdisjoint(
         {entry["attributes"]["thread.id"]}
@@ -81,7 +84,8 @@ def _check_tree(spans, trace_id, caller_id, threads=2):
         assert parent["start"] <= child["start"] <= child["end"] <= parent["end"]
     (event_name, event_attributes) = matching["events"][0]
     assert event_name == "matched" and event_attributes["matched"] == 1_000
-    assert matching["attributes"]["full_scans"] == event_attributes["full_scans"]
+    # Every worker resolves every round, so all count the same rescans.
+    assert len({worker["attributes"]["rescans"] for worker in workers}) == 1
 
 
 def _sdk_view(span) -> dict:
@@ -262,14 +266,14 @@ def test_a_forked_child_exports_its_own_rust_spans():
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         tracer = provider.get_tracer("fork")
         tasks, offers = matcher.generate(200, 100)
-        # rayon's global pool does not survive fork(): use a pool per call (threads=2).
+        # Each call builds its own rayon pool: the default works in a forked child too.
         with tracer.start_as_current_span("parent process"):
-            matcher.best_fit_parallel(tasks, offers, 2)
+            matcher.best_fit_parallel(tasks, offers)
         pid = os.fork()
         if pid == 0:
             exporter.clear()
             with tracer.start_as_current_span("child process"):
-                matcher.best_fit_parallel(tasks, offers, 2)
+                matcher.best_fit_parallel(tasks, offers)
             names = sorted({span.name for span in exporter.get_finished_spans()})
             os.write(1, (" ".join(names) + "\\n").encode())
             os._exit(0)
@@ -277,4 +281,4 @@ def test_a_forked_child_exports_its_own_rust_spans():
         assert status == 0
         """
     )
-    assert out == "best_fit_parallel child process match_parallel shortlist validate"
+    assert out == "best_fit_parallel child process match_parallel match_worker validate"
