@@ -1,7 +1,9 @@
 """Loopback OTLP receivers for tests: a plain HTTP server and a real grpcio server.
 
-Both decode requests with the official ``opentelemetry-proto`` stubs and can be told to
-answer the next requests with failures (status codes, Retry-After, partial success).
+Both take all three signals, decode requests with the official ``opentelemetry-proto``
+stubs and can be told to answer the next requests with failures (status codes,
+Retry-After, partial success). ``receiver.received`` holds traces, ``receiver.logs``
+logs and ``receiver.metrics`` metrics.
 """
 
 from __future__ import annotations
@@ -17,7 +19,40 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    request: type
+    response: type
+    # The response's partial_success field counting rejected items.
+    rejected_field: str
+
+
+SIGNALS = {
+    "traces": Signal(
+        "traces",
+        trace_service_pb2.ExportTraceServiceRequest,
+        trace_service_pb2.ExportTraceServiceResponse,
+        "rejected_spans",
+    ),
+    "logs": Signal(
+        "logs",
+        logs_service_pb2.ExportLogsServiceRequest,
+        logs_service_pb2.ExportLogsServiceResponse,
+        "rejected_log_records",
+    ),
+    "metrics": Signal(
+        "metrics",
+        metrics_service_pb2.ExportMetricsServiceRequest,
+        metrics_service_pb2.ExportMetricsServiceResponse,
+        "rejected_data_points",
+    ),
+}
 
 
 @dataclass
@@ -27,7 +62,8 @@ class Reply:
     http_status: int = 200
     grpc_code: Optional[grpc.StatusCode] = None
     retry_after: Optional[str] = None
-    rejected_spans: int = 0
+    # Items reported as rejected in partial_success, whatever the signal.
+    rejected: int = 0
     error_message: str = ""
     delay: float = 0.0
 
@@ -51,16 +87,42 @@ class Received:
         ]
 
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> list:
+        return self._wait_for(self.spans, count, timeout)
+
+    def log_records(self) -> list:
+        return [
+            record
+            for request in self.requests
+            for resource_logs in request.resource_logs
+            for scope_logs in resource_logs.scope_logs
+            for record in scope_logs.log_records
+        ]
+
+    def wait_for_log_records(self, count: int, timeout: float = 10.0) -> list:
+        return self._wait_for(self.log_records, count, timeout)
+
+    def _wait_for(self, items, count: int, timeout: float) -> list:
         deadline = time.monotonic() + timeout
         with self.condition:
-            while len(self.spans()) < count and time.monotonic() < deadline:
+            while len(items()) < count and time.monotonic() < deadline:
                 self.condition.wait(0.05)
-        return self.spans()
+        return items()
+
+
+def _response(signal: Signal, reply: Reply):
+    response = signal.response()
+    if reply.rejected or reply.error_message:
+        setattr(response.partial_success, signal.rejected_field, reply.rejected)
+        response.partial_success.error_message = reply.error_message
+    return response
 
 
 class _Base:
     def __init__(self) -> None:
-        self.received = Received()
+        self.by_signal = {name: Received() for name in SIGNALS}
+        self.received = self.by_signal["traces"]
+        self.logs = self.by_signal["logs"]
+        self.metrics = self.by_signal["metrics"]
         self.script: list[Reply] = []
         self._lock = threading.Lock()
 
@@ -73,17 +135,18 @@ class _Base:
             self.received.attempts += 1
             return self.script.pop(0) if self.script else Reply()
 
-    def _record(self, request, headers: dict, body: Optional[bytes] = None) -> None:
-        with self.received.condition:
+    def _record(self, signal: Signal, request, headers: dict, body: Optional[bytes] = None) -> None:
+        received = self.by_signal[signal.name]
+        with received.condition:
             if body is not None:
-                self.received.bodies.append(body)
-            self.received.requests.append(request)
-            self.received.headers.append(headers)
-            self.received.condition.notify_all()
+                received.bodies.append(body)
+            received.requests.append(request)
+            received.headers.append(headers)
+            received.condition.notify_all()
 
 
 class HttpReceiver(_Base):
-    """``POST /v1/traces`` with binary protobuf, optionally gzip-compressed."""
+    """``POST /v1/{traces,logs,metrics}`` with binary protobuf, optionally gzip-compressed."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,16 +166,13 @@ class HttpReceiver(_Base):
                     return
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                request = trace_service_pb2.ExportTraceServiceRequest()
+                signal = SIGNALS.get(self.path.rsplit("/", 1)[-1], SIGNALS["traces"])
+                request = signal.request()
                 request.ParseFromString(body)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 headers[":path"] = self.path
-                receiver._record(request, headers, body)
-                response = trace_service_pb2.ExportTraceServiceResponse()
-                if reply.rejected_spans or reply.error_message:
-                    response.partial_success.rejected_spans = reply.rejected_spans
-                    response.partial_success.error_message = reply.error_message
-                payload = response.SerializeToString()
+                receiver._record(signal, request, headers, body)
+                payload = _response(signal, reply).SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(payload)))
@@ -124,9 +184,12 @@ class HttpReceiver(_Base):
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_port
-        self.endpoint = f"http://127.0.0.1:{self.port}/v1/traces"
+        self.endpoint = self.endpoint_for("traces")
         # A short poll interval: `close` waits for the serving loop to notice, up to one interval.
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def endpoint_for(self, signal: str) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/{signal}"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -134,30 +197,42 @@ class HttpReceiver(_Base):
 
 
 class GrpcReceiver(_Base):
-    """A grpcio ``TraceService`` on an insecure loopback port."""
+    """grpcio trace, logs and metrics services on an insecure loopback port."""
 
     def __init__(self) -> None:
         super().__init__()
         receiver = self
 
-        class Service(trace_service_pb2_grpc.TraceServiceServicer):
+        def export(signal: Signal, request, context):
+            reply = receiver._next_reply()
+            time.sleep(reply.delay)
+            if reply.grpc_code is not None:
+                context.abort(reply.grpc_code, reply.error_message or "scripted failure")
+            receiver._record(signal, request, dict(context.invocation_metadata()))
+            return _response(signal, reply)
+
+        class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             def Export(self, request, context):
-                reply = receiver._next_reply()
-                time.sleep(reply.delay)
-                if reply.grpc_code is not None:
-                    context.abort(reply.grpc_code, reply.error_message or "scripted failure")
-                receiver._record(request, dict(context.invocation_metadata()))
-                response = trace_service_pb2.ExportTraceServiceResponse()
-                if reply.rejected_spans or reply.error_message:
-                    response.partial_success.rejected_spans = reply.rejected_spans
-                    response.partial_success.error_message = reply.error_message
-                return response
+                return export(SIGNALS["traces"], request, context)
+
+        class LogsService(logs_service_pb2_grpc.LogsServiceServicer):
+            def Export(self, request, context):
+                return export(SIGNALS["logs"], request, context)
+
+        class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
+            def Export(self, request, context):
+                return export(SIGNALS["metrics"], request, context)
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self.server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), self.server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), self.server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), self.server)
         self.port = self._add_port("127.0.0.1:0")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server.start()
+
+    def endpoint_for(self, signal: str) -> str:
+        return self.endpoint
 
     def _add_port(self, address: str) -> int:
         return self.server.add_insecure_port(address)
@@ -174,7 +249,10 @@ class TlsHttpReceiver(HttpReceiver):
         # No client knows the port yet, so swapping the listening socket here is safe;
         # handshakes then happen in `accept`, and a failed one just drops that connection.
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.endpoint = f"https://127.0.0.1:{self.port}/v1/traces"
+        self.endpoint = self.endpoint_for("traces")
+
+    def endpoint_for(self, signal: str) -> str:
+        return f"https://127.0.0.1:{self.port}/v1/{signal}"
 
 
 class TlsGrpcReceiver(GrpcReceiver):

@@ -158,7 +158,7 @@ def test_a_permanent_failure_is_not_retried_counted_and_logged_once(receiver, ca
 
 def test_partial_success_is_counted_as_rejected_and_warned(receiver, caplog):
     caplog.set_level(logging.WARNING, logger="otel_rust_exporter")
-    receiver.reply_with(Reply(rejected_spans=2, error_message="attribute too large"))
+    receiver.reply_with(Reply(rejected=2, error_message="attribute too large"))
     processor, tracer = start(receiver)
     end_spans(tracer, 5)
 

@@ -22,6 +22,15 @@ impl Signal {
         }
     }
 
+    /// What one exported item is called, for messages.
+    pub fn item_name(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Logs => "log records",
+            Signal::Metrics => "data points",
+        }
+    }
+
     fn http_path(self) -> &'static str {
         match self {
             Signal::Traces => "v1/traces",
@@ -35,6 +44,16 @@ impl Signal {
 pub enum Protocol {
     HttpProtobuf,
     Grpc,
+}
+
+impl Protocol {
+    /// As `OTEL_EXPORTER_OTLP_PROTOCOL` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,6 +3,9 @@
 //! Messages never carry header values or credentials; callers pass only kinds, counts,
 //! endpoints and server replies.
 
+/// The Python logger our messages go to.
+pub const LOGGER_NAME: &str = "otel_rust_exporter";
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -27,7 +30,7 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
 fn logger(py: Python<'_>) -> PyResult<Py<PyAny>> {
     Ok(py
         .import("logging")?
-        .call_method1("getLogger", ("otel_rust_exporter",))?
+        .call_method1("getLogger", (LOGGER_NAME,))?
         .unbind())
 }
 
@@ -45,7 +48,7 @@ pub fn error(message: &str) {
 
 fn emit(level: u8, message: &str) {
     if PYTHON_EXITING.load(Ordering::Relaxed) {
-        eprintln!("otel_rust_exporter: {message}");
+        eprintln!("{LOGGER_NAME}: {message}");
         return;
     }
     let logged = Python::try_attach(|py| -> PyResult<()> {
@@ -54,7 +57,7 @@ fn emit(level: u8, message: &str) {
         Ok(())
     });
     if !matches!(logged, Some(Ok(()))) {
-        eprintln!("otel_rust_exporter: {message}");
+        eprintln!("{LOGGER_NAME}: {message}");
     }
 }
 

@@ -7,11 +7,11 @@
 pub mod config;
 pub mod convert;
 pub mod diagnostics;
+pub mod otlp;
 pub mod pipeline;
 pub mod python;
 pub mod retry;
 pub mod runtime;
-pub mod trace;
 pub mod transform;
 pub mod transport;
 

@@ -1,26 +1,40 @@
 """OpenTelemetry SDK plugins whose batching, OTLP encoding and transport run in Rust.
 
-``RustSpanProcessor`` replaces ``BatchSpanProcessor`` + ``OTLPSpanExporter``;
-``RustOTLPSpanExporter`` is the exporter alone, for processors you compose yourself.
-With ``opentelemetry-instrument``, set ``OTEL_TRACES_EXPORTER=rust_otlp``.
+``RustSpanProcessor`` replaces ``BatchSpanProcessor`` + ``OTLPSpanExporter`` and
+``RustLogRecordProcessor`` replaces ``BatchLogRecordProcessor`` + ``OTLPLogExporter``;
+``RustOTLPSpanExporter`` and ``RustOTLPLogExporter`` are the exporters alone, for
+processors you compose yourself. With ``opentelemetry-instrument``, set
+``OTEL_TRACES_EXPORTER=rust_otlp`` and ``OTEL_LOGS_EXPORTER=rust_otlp``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from otel_rust_exporter._logs import RustLogRecordProcessor, RustOTLPLogExporter
     from otel_rust_exporter._trace import RustOTLPSpanExporter, RustSpanProcessor
 
-__all__ = ["RustOTLPSpanExporter", "RustSpanProcessor"]
+_MODULES = {
+    "RustOTLPSpanExporter": "_trace",
+    "RustSpanProcessor": "_trace",
+    "RustOTLPLogExporter": "_logs",
+    "RustLogRecordProcessor": "_logs",
+}
+__all__ = [
+    "RustLogRecordProcessor",
+    "RustOTLPLogExporter",
+    "RustOTLPSpanExporter",
+    "RustSpanProcessor",
+]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
     # Loaded on first use, so that the entry points can still fall back to the stock
     # exporters when the native module is missing.
-    if name in __all__:
-        from otel_rust_exporter import _trace
-
-        return getattr(_trace, name)
+    if name in _MODULES:
+        module = importlib.import_module(f"otel_rust_exporter.{_MODULES[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

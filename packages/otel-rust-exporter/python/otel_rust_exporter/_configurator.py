@@ -1,7 +1,8 @@
 """The ``rust_otlp`` configurator for ``opentelemetry-instrument``.
 
-It is the SDK's own configurator with one change: an exporter named ``rust_otlp`` gets
-``RustSpanProcessor`` (batching in Rust) instead of being wrapped in ``BatchSpanProcessor``.
+It is the SDK's own configurator with one change: exporters that batch natively get their
+native processor (``RustSpanProcessor``, ``RustLogRecordProcessor``, the SLS processor)
+instead of being wrapped in ``BatchSpanProcessor`` / ``BatchLogRecordProcessor``.
 Every other part of SDK auto-configuration (sampler, resource, limits, other exporters)
 is untouched.
 """
@@ -13,6 +14,8 @@ import sys
 from typing import Any
 
 from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator
+from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
@@ -33,11 +36,21 @@ def export_span_processor(exporter: SpanExporter) -> SpanProcessor:
     return BatchSpanProcessor(exporter)
 
 
+def export_log_record_processor(exporter: LogRecordExporter) -> LogRecordProcessor:
+    native_processor = getattr(exporter, "_native_log_record_processor", None)
+    if native_processor is not None:
+        return native_processor()
+    return BatchLogRecordProcessor(exporter)
+
+
 class RustConfigurator(_OTelSDKConfigurator):
     def _configure(self, **kwargs: Any) -> None:
         global _active
-        if "export_span_processor" in inspect.signature(_initialize_components).parameters:
+        parameters = inspect.signature(_initialize_components).parameters
+        if "export_span_processor" in parameters:
             kwargs.setdefault("export_span_processor", export_span_processor)
+        if "export_log_record_processor" in parameters:
+            kwargs.setdefault("export_log_record_processor", export_log_record_processor)
         _active = True
         try:
             super()._configure(**kwargs)

@@ -20,27 +20,47 @@ def _protocol(signal: str) -> str:
     return value.strip().lower() or "http/protobuf"
 
 
-def _stock_span_exporter(reason: BaseException) -> type:
-    if _protocol("TRACES") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+def _fallback(reason: BaseException, stock: type) -> type:
     _logger.warning(
         "otel_rust_exporter's native module could not be loaded (%s); rust_otlp falls back to "
         "the stock %s.%s",
         reason,
-        OTLPSpanExporter.__module__,
-        OTLPSpanExporter.__name__,
+        stock.__module__,
+        stock.__name__,
     )
-    return OTLPSpanExporter
+    return stock
 
 
 def _load_span_exporter() -> type:
     try:
         from otel_rust_exporter._trace import RustOTLPSpanExporter
     except ImportError as error:
-        return _stock_span_exporter(error)
+        if _protocol("TRACES") == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        return _fallback(error, OTLPSpanExporter)
     return RustOTLPSpanExporter
 
 
-traces_exporter = _load_span_exporter()
+def _load_log_exporter() -> type:
+    try:
+        from otel_rust_exporter._logs import RustOTLPLogExporter
+    except ImportError as error:
+        if _protocol("LOGS") == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        return _fallback(error, OTLPLogExporter)
+    return RustOTLPLogExporter
+
+
+def __getattr__(name: str) -> type:
+    # Each signal's exporter loads only when its entry point is used, so a fallback
+    # warning is about a signal that was configured.
+    loaders = {"traces_exporter": _load_span_exporter, "logs_exporter": _load_log_exporter}
+    if name in loaders:
+        exporter = loaders[name]()
+        globals()[name] = exporter
+        return exporter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

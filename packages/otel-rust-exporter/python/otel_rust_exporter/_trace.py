@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import sys
-import weakref
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -15,52 +12,10 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_rust_exporter import _native
+from otel_rust_exporter._lifecycle import track
 from otel_rust_exporter._options import Headers, otlp_kwargs
 
 _logger = logging.getLogger("otel_rust_exporter")
-
-_live_processors: weakref.WeakSet[RustSpanProcessor] = weakref.WeakSet()
-
-
-def _flush_live_processors() -> None:
-    for processor in list(_live_processors):
-        processor.force_flush()
-
-
-def _shutdown_live_processors() -> None:
-    for processor in list(_live_processors):
-        processor.shutdown()
-
-
-# atexit runs last-registered first: shut down, then send later messages to stderr.
-atexit.register(_native.mark_python_exiting)
-atexit.register(_shutdown_live_processors)
-
-
-class _ForkHook:
-    """A weak-referenceable key for multiprocessing's after-fork registry."""
-
-
-_FORK_HOOK = _ForkHook()
-
-
-def _flush_when_forked_child_exits() -> None:
-    # multiprocessing children leave through os._exit(), which skips atexit: they run
-    # multiprocessing's exit finalizers instead. Process start-up clears those, then runs
-    # the after-fork hooks, so register from there too.
-    process_utilities = sys.modules.get("multiprocessing.util")
-    if process_utilities is None:
-        return
-
-    def register(_: object) -> None:
-        process_utilities.Finalize(None, _flush_live_processors, exitpriority=100)
-
-    process_utilities.register_after_fork(_FORK_HOOK, register)
-    register(_FORK_HOOK)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_flush_when_forked_child_exits)
 
 
 class RustSpanProcessor(SpanProcessor):
@@ -111,7 +66,7 @@ class RustSpanProcessor(SpanProcessor):
         # The SDK calls `processor.on_end(span)`: bind the native method directly, so a
         # finished span costs one call and no Python frame.
         self.on_end = self._core.on_end  # type: ignore[method-assign]
-        _live_processors.add(self)
+        track(self)
 
     @classmethod
     def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:

@@ -98,7 +98,7 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
             .map(|k| k.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let value = any_value(&key, value, 0);
+    let value = any_value(Place::Attribute(&key), value, 0);
     KeyValue {
         key,
         value: Some(value),
@@ -106,14 +106,18 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
     }
 }
 
-pub fn any_value(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> AnyValue {
+/// A value outside any attribute, such as a log body; `field` names it in warnings.
+pub fn field_value(field: &'static str, value: &Bound<'_, PyAny>) -> AnyValue {
+    any_value(Place::Field(field), value, 0)
+}
+
+fn any_value(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> AnyValue {
     AnyValue {
-        value: value_of(key, value, depth),
+        value: value_of(place, value, depth),
     }
 }
 
-fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
-    let place = Place::Attribute(key);
+fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
     if value.is_none() {
         return None;
     }
@@ -149,10 +153,10 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
         return None;
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
-        return Some(array(key, tuple.iter(), depth));
+        return Some(array(place, tuple.iter(), depth));
     }
     if let Ok(list) = value.cast::<PyList>() {
-        return Some(array(key, list.iter(), depth));
+        return Some(array(place, list.iter(), depth));
     }
     if let Ok(dict) = value.cast::<PyDict>() {
         let values = dict
@@ -162,7 +166,7 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
                     .str()
                     .map(|k| k.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let value = any_value(key, &inner_value, depth + 1);
+                let value = any_value(place, &inner_value, depth + 1);
                 KeyValue {
                     key: inner_key,
                     value: Some(value),
@@ -188,8 +192,14 @@ fn value_of(key: &str, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> 
     Some(Value::StringValue(shown))
 }
 
-fn array<'py>(key: &str, items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> Value {
-    let values = items.map(|item| any_value(key, &item, depth + 1)).collect();
+fn array<'py>(
+    place: Place<'_>,
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+) -> Value {
+    let values = items
+        .map(|item| any_value(place, &item, depth + 1))
+        .collect();
     Value::ArrayValue(ArrayValue { values })
 }
 

@@ -3,6 +3,8 @@
 //! This is the only code that reads Python objects; everything downstream is plain Rust.
 
 pub mod attributes;
+mod fields;
+pub mod log_record;
 pub mod names;
 pub mod scope;
 pub mod span;

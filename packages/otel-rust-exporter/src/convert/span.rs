@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::names::name;
 use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::PyTuple;
 
 use super::attributes::{key_values, optional_str};
+use super::fields::{dropped, enum_value, field, time, Fields};
 use super::scope::{ScopeCache, ScopeGroup};
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
@@ -20,48 +21,6 @@ pub struct QueuedSpan {
     pub span: Span,
 }
 
-/// Reads the SDK's own fields, falling back to the public properties for other
-/// `ReadableSpan` implementations.
-fn field<'py>(
-    object: &Bound<'py, PyAny>,
-    private: &Bound<'py, PyString>,
-    public: &Bound<'py, PyString>,
-) -> PyResult<Bound<'py, PyAny>> {
-    object.getattr(private).or_else(|_| object.getattr(public))
-}
-
-/// The span's fields: a dict lookup each when the span has an instance `__dict__` (the SDK's
-/// does), which is cheaper than attribute lookup through the type.
-struct Fields<'a, 'py> {
-    span: &'a Bound<'py, PyAny>,
-    dict: Option<Bound<'py, PyDict>>,
-}
-
-impl<'a, 'py> Fields<'a, 'py> {
-    fn of(span: &'a Bound<'py, PyAny>) -> Self {
-        let dict = span
-            .getattr(name!(span.py(), __dict__))
-            .ok()
-            .and_then(|dict| dict.cast_into::<PyDict>().ok());
-        Self { span, dict }
-    }
-
-    fn get(
-        &self,
-        private: &Bound<'py, PyString>,
-        public: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(dict) = &self.dict {
-            if let Some(value) = dict.get_item(private)? {
-                return Ok(value);
-            }
-        }
-        field(self.span, private, public)
-    }
-}
-
-/// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
-/// SDK's batch processor skips those too).
 /// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).
 pub fn convert(
@@ -166,15 +125,6 @@ impl<'py> SpanContext<'py> {
     }
 }
 
-/// An `enum.Enum` member's value; `_value_` is a plain attribute, `value` a slow descriptor.
-fn enum_value(member: &Bound<'_, PyAny>) -> PyResult<i32> {
-    let py = member.py();
-    member
-        .getattr(name!(py, _value_))
-        .or_else(|_| member.getattr(name!(py, value)))?
-        .extract()
-}
-
 /// W3C `key=value,key=value`; the SDK's empty TraceState is the common case.
 fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
     if state.is_none() {
@@ -200,22 +150,6 @@ fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
         encoded.push_str(&value);
     }
     Ok(encoded)
-}
-
-fn time(value: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if value.is_none() {
-        return Ok(0);
-    }
-    value.extract()
-}
-
-/// `BoundedAttributes` and `BoundedList` count what their limits dropped.
-fn dropped(container: &Bound<'_, PyAny>) -> u32 {
-    container
-        .getattr(name!(container.py(), dropped))
-        .and_then(|count| count.extract::<u64>())
-        .map(|count| count.min(u32::MAX as u64) as u32)
-        .unwrap_or(0)
 }
 
 /// `BoundedList` iterates in Python under a lock; its deque iterates in C.

@@ -1,7 +1,9 @@
 //! The Python-facing classes. Every entry point catches errors and panics: telemetry
 //! problems are logged and counted, never raised into the application.
 
+mod batching;
 mod guard;
+mod logs;
 mod options;
 mod trace;
 
@@ -11,6 +13,8 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<options::OtlpOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
+    module.add_class::<logs::LogRecordProcessorCore>()?;
+    module.add_class::<logs::LogExporterCore>()?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     Ok(())
 }

@@ -3,47 +3,26 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::batching::{batch_config, Batching};
 use super::guard::guarded;
 use super::options::OtlpOptions;
-use crate::config::{BatchConfig, BatchOverrides, OtlpConfig, ProcessEnv, Signal};
+use crate::config::{OtlpConfig, ProcessEnv, Signal};
 use crate::convert::scope::ScopeCache;
-use crate::convert::span::convert;
-use crate::pipeline::Pipeline;
+use crate::convert::span::{convert, QueuedSpan};
+use crate::otlp::{BatchExporter, OtlpExporter};
 use crate::runtime::{self, PerProcess};
-use crate::trace::TraceExporter;
 
-const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn millis(value: Option<f64>) -> Option<Duration> {
-    value
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(|v| Duration::from_secs_f64(v / 1000.0))
-}
+type TraceExporter = BatchExporter<QueuedSpan>;
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SpanProcessorCore {
     otlp: OtlpConfig,
-    batch: BatchConfig,
     scopes: ScopeCache,
-    pipeline: PerProcess<Pipeline<TraceExporter>>,
-}
-
-impl SpanProcessorCore {
-    fn start(otlp: &OtlpConfig, batch: &BatchConfig) -> Arc<Pipeline<TraceExporter>> {
-        let handle = runtime::handle();
-        let timeout = otlp.timeout.min(batch.export_timeout);
-        let exporter = Arc::new(TraceExporter::new(otlp, timeout, &handle));
-        Pipeline::start("span", *batch, exporter, &handle)
-    }
-
-    fn pipeline(&self) -> Arc<Pipeline<TraceExporter>> {
-        self.pipeline.get(|| Self::start(&self.otlp, &self.batch))
-    }
+    batching: Batching<TraceExporter>,
 }
 
 #[pymethods]
@@ -59,29 +38,34 @@ impl SpanProcessorCore {
         export_timeout_millis: Option<f64>,
     ) -> Self {
         let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
-        let batch = BatchConfig::resolve(
+        let batch = batch_config(
             "OTEL_BSP",
-            BatchOverrides {
-                max_queue_size,
-                schedule_delay: millis(schedule_delay_millis),
-                max_export_batch_size,
-                export_timeout: millis(export_timeout_millis),
-            },
-            &ProcessEnv,
+            max_queue_size,
+            schedule_delay_millis,
+            max_export_batch_size,
+            export_timeout_millis,
         );
-        let pipeline = PerProcess::new(Self::start(&otlp, &batch));
+        let timeout = otlp.timeout.min(batch.export_timeout);
+        let config = otlp.clone();
+        let batching = Batching::start("span", batch, move || {
+            BatchExporter::new(OtlpExporter::new(
+                &config,
+                Signal::Traces,
+                timeout,
+                &runtime::handle(),
+            ))
+        });
         Self {
             otlp,
-            batch,
             scopes: ScopeCache::default(),
-            pipeline,
+            batching,
         }
     }
 
     /// Copies the finished span into the queue; never raises.
     fn on_end(&self, span: &Bound<'_, PyAny>) {
         guarded("on_end", (), || {
-            let pipeline = self.pipeline();
+            let pipeline = self.batching.pipeline();
             match convert(span, &self.scopes, true) {
                 Ok(Some(item)) => {
                     pipeline.push(item);
@@ -96,36 +80,22 @@ impl SpanProcessorCore {
     #[pyo3(signature = (timeout_millis=None))]
     fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         guarded("force_flush", false, || {
-            let pipeline = self.pipeline();
-            let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
-            Ok(py.detach(|| pipeline.force_flush(timeout)))
+            Ok(self.batching.force_flush(py, timeout_millis))
         })
     }
 
     #[pyo3(signature = (timeout_millis=None))]
     fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         guarded("shutdown", false, || {
-            let pipeline = self.pipeline();
-            let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
-            Ok(py.detach(|| pipeline.shutdown(timeout)))
+            Ok(self.batching.shutdown(py, timeout_millis))
         })
     }
 
     /// Counters since start (or since the fork that made this process).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let pipeline = self.pipeline();
-        let stats = &pipeline.stats;
-        let dict = PyDict::new(py);
-        dict.set_item("queued", pipeline.queued())?;
-        dict.set_item("accepted", stats.accepted.load(Ordering::Relaxed))?;
-        dict.set_item("dropped", stats.dropped.load(Ordering::Relaxed))?;
-        dict.set_item("exported", stats.exported.load(Ordering::Relaxed))?;
-        dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
-        dict.set_item(
-            "rejected",
-            pipeline.exporter().rejected.load(Ordering::Relaxed),
-        )?;
-        Ok(dict)
+        self.batching.stats(py, |exporter| {
+            exporter.otlp.rejected.load(Ordering::Relaxed)
+        })
     }
 
     /// The resolved endpoint and protocol, for diagnostics (never headers).
@@ -136,10 +106,7 @@ impl SpanProcessorCore {
 
     #[getter]
     fn protocol(&self) -> &'static str {
-        match self.otlp.protocol {
-            crate::config::Protocol::Grpc => "grpc",
-            crate::config::Protocol::HttpProtobuf => "http/protobuf",
-        }
+        self.otlp.protocol.name()
     }
 }
 
@@ -153,7 +120,12 @@ pub struct SpanExporterCore {
 
 impl SpanExporterCore {
     fn start(otlp: &OtlpConfig) -> Arc<TraceExporter> {
-        Arc::new(TraceExporter::new(otlp, otlp.timeout, &runtime::handle()))
+        Arc::new(BatchExporter::new(OtlpExporter::new(
+            otlp,
+            Signal::Traces,
+            otlp.timeout,
+            &runtime::handle(),
+        )))
     }
 }
 
@@ -188,7 +160,7 @@ impl SpanExporterCore {
             }
             let exporter = self.exporter.get(|| Self::start(&self.otlp));
             let handle = runtime::handle();
-            Ok(py.detach(|| handle.block_on(exporter.export_spans(batch))))
+            Ok(py.detach(|| handle.block_on(exporter.export_batch(batch))))
         })
     }
 

@@ -1,3 +1,5 @@
 //! Batches of converted records to OTLP export requests.
 
+pub mod group;
+pub mod logs;
 pub mod trace;

@@ -1,76 +1,51 @@
-//! Groups a batch of spans by resource, then by scope, in first-seen order (as the stock
-//! exporter does).
+//! A batch of spans to one `ExportTraceServiceRequest`.
 
-use std::sync::Arc;
-
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+use prost::Message;
 
-use crate::convert::scope::ScopeGroup;
+use super::group::by_resource_and_scope;
 use crate::convert::span::QueuedSpan;
+use crate::otlp::OtlpBatch;
 
 pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
-    let mut resource_spans: Vec<ResourceSpans> = Vec::new();
-    // The group behind each ScopeSpans, parallel to the nested vectors.
-    let mut groups: Vec<Vec<Arc<ScopeGroup>>> = Vec::new();
-
-    for QueuedSpan { group, span } in batch {
-        let (resource_index, scope_index) = match locate(&groups, &group) {
-            (Some(resource), scope) => (resource, scope),
-            (None, _) => {
-                resource_spans.push(ResourceSpans {
-                    resource: Some(group.resource.clone()),
-                    scope_spans: Vec::new(),
-                    schema_url: group.resource_schema_url.clone(),
-                });
-                groups.push(Vec::new());
-                (groups.len() - 1, None)
-            }
-        };
-        let entry = &mut resource_spans[resource_index];
-        match scope_index {
-            Some(scope_index) => entry.scope_spans[scope_index].spans.push(span),
-            None => {
-                entry.scope_spans.push(ScopeSpans {
-                    scope: Some(group.scope.clone()),
-                    spans: vec![span],
-                    schema_url: group.scope_schema_url.clone(),
-                });
-                groups[resource_index].push(group);
-            }
-        }
-    }
+    let grouped =
+        by_resource_and_scope(batch.into_iter().map(|queued| (queued.group, queued.span)));
+    let resource_spans = grouped
+        .into_iter()
+        .map(|resource| ResourceSpans {
+            resource: Some(resource.group.resource.clone()),
+            schema_url: resource.group.resource_schema_url.clone(),
+            scope_spans: resource
+                .scopes
+                .into_iter()
+                .map(|(scope, spans)| ScopeSpans {
+                    scope: Some(scope.scope.clone()),
+                    spans,
+                    schema_url: scope.scope_schema_url.clone(),
+                })
+                .collect(),
+        })
+        .collect();
     ExportTraceServiceRequest { resource_spans }
 }
 
-/// Where `group` goes: by pointer first (the common case), then by content, since the
-/// scope cache makes a new `Arc` for a scope it had evicted.
-fn locate(
-    groups: &[Vec<Arc<ScopeGroup>>],
-    group: &Arc<ScopeGroup>,
-) -> (Option<usize>, Option<usize>) {
-    for (resource_index, scopes) in groups.iter().enumerate() {
-        if let Some(scope_index) = scopes.iter().position(|known| Arc::ptr_eq(known, group)) {
-            return (Some(resource_index), Some(scope_index));
-        }
-    }
-    match groups
-        .iter()
-        .position(|scopes| scopes[0].same_resource(group))
-    {
-        Some(resource_index) => {
-            let scope_index = groups[resource_index]
-                .iter()
-                .position(|known| known.same_scope(group));
-            (Some(resource_index), scope_index)
-        }
-        None => (None, None),
+impl OtlpBatch for QueuedSpan {
+    type Response = ExportTraceServiceResponse;
+
+    fn encode(batch: Vec<Self>) -> Vec<u8> {
+        export_request(batch).encode_to_vec()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::convert::scope::ScopeGroup;
     use opentelemetry_proto::tonic::common::v1::{
         any_value, AnyValue, InstrumentationScope, KeyValue,
     };

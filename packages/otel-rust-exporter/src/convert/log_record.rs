@@ -1,0 +1,82 @@
+//! An SDK log record (`ReadWriteLogRecord` / `ReadableLogRecord`) to an OTLP `LogRecord`,
+//! field for field as `opentelemetry-exporter-otlp-proto-common` encodes it.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use pyo3::prelude::*;
+
+use super::attributes::{field_value, key_values, optional_str};
+use super::fields::{dropped, enum_value, time, Fields};
+use super::names::name;
+use super::scope::{ScopeCache, ScopeGroup};
+use crate::diagnostics::LOGGER_NAME;
+
+pub struct QueuedLogRecord {
+    pub group: Arc<ScopeGroup>,
+    pub record: LogRecord,
+}
+
+/// Converts an emitted record; `None` for records of our own logger, which would otherwise
+/// feed export problems back into the export.
+pub fn convert(
+    readable: &Bound<'_, PyAny>,
+    scopes: &ScopeCache,
+) -> PyResult<Option<QueuedLogRecord>> {
+    let py = readable.py();
+    let outer = Fields::of(readable);
+    let scope = outer.get(
+        name!(py, instrumentation_scope),
+        name!(py, instrumentation_scope),
+    )?;
+    let group = scopes.group(
+        &outer.get(name!(py, resource), name!(py, resource))?,
+        &scope,
+    )?;
+    if group.scope.name == LOGGER_NAME {
+        return Ok(None);
+    }
+    let log_record = outer.get(name!(py, log_record), name!(py, log_record))?;
+    let fields = Fields::of(&log_record);
+    let read = |field| fields.get(field, field);
+
+    let attributes = read(name!(py, attributes))?;
+    let severity = read(name!(py, severity_number))?;
+    let record = LogRecord {
+        time_unix_nano: time(&read(name!(py, timestamp))?)?,
+        observed_time_unix_nano: time(&read(name!(py, observed_timestamp))?)?,
+        severity_number: if severity.is_none() {
+            0
+        } else {
+            enum_value(&severity)?
+        },
+        severity_text: optional_str(&read(name!(py, severity_text))?, "log severity_text"),
+        body: Some(field_value("log body", &read(name!(py, body))?)),
+        attributes: key_values(&attributes)?,
+        dropped_attributes_count: dropped(&attributes),
+        flags: optional_int(&read(name!(py, trace_flags))?)?,
+        trace_id: id_bytes::<16>(&read(name!(py, trace_id))?)?,
+        span_id: id_bytes::<8>(&read(name!(py, span_id))?)?,
+        event_name: optional_str(&read(name!(py, event_name))?, "log event_name"),
+    };
+    Ok(Some(QueuedLogRecord { group, record }))
+}
+
+fn optional_int(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    if value.is_none() {
+        return Ok(0);
+    }
+    value.extract()
+}
+
+/// A trace or span id; 0 (no active span) is left out, as the stock exporter does.
+fn id_bytes<const N: usize>(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if value.is_none() {
+        return Ok(Vec::new());
+    }
+    let id: u128 = value.extract()?;
+    if id == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(id.to_be_bytes()[16 - N..].to_vec())
+}

@@ -1,0 +1,185 @@
+//! Sends encoded OTLP requests of any signal: retry within the export deadline, partial
+//! success counted and warned, failures logged once per kind.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use tokio::runtime::Handle;
+use tokio::time::Instant;
+
+use crate::config::{OtlpConfig, Signal};
+use crate::diagnostics::{self, OncePerKind, RateLimited};
+use crate::pipeline::BatchExport;
+use crate::retry::{retry, Backoff};
+use crate::transport::Transport;
+
+/// An `Export*ServiceResponse`, which may report that the collector rejected some items.
+pub trait ExportResponse: prost::Message + Default + Send + 'static {
+    /// The rejected count and the collector's message, when it reported either.
+    fn rejected(&self) -> Option<(i64, &str)>;
+}
+
+impl ExportResponse for ExportTraceServiceResponse {
+    fn rejected(&self) -> Option<(i64, &str)> {
+        let partial = self.partial_success.as_ref()?;
+        Some((partial.rejected_spans, &partial.error_message))
+    }
+}
+
+impl ExportResponse for ExportLogsServiceResponse {
+    fn rejected(&self) -> Option<(i64, &str)> {
+        let partial = self.partial_success.as_ref()?;
+        Some((partial.rejected_log_records, &partial.error_message))
+    }
+}
+
+impl ExportResponse for ExportMetricsServiceResponse {
+    fn rejected(&self) -> Option<(i64, &str)> {
+        let partial = self.partial_success.as_ref()?;
+        Some((partial.rejected_data_points, &partial.error_message))
+    }
+}
+
+pub struct OtlpExporter {
+    signal: Signal,
+    /// `Err` when the configuration cannot make a transport (reported once, at start).
+    transport: Result<Transport, String>,
+    endpoint: String,
+    timeout: Duration,
+    backoff: Backoff,
+    failures: OncePerKind,
+    partial_success: RateLimited,
+    /// Set while the endpoint is failing transiently (the last request ran out of retries):
+    /// then each request gets one attempt, as retrying every batch through an outage would
+    /// only hold up the queue (and the application's exit) without delivering more.
+    last_export_failed: AtomicBool,
+    /// Items the collector reported as rejected (partial success).
+    pub rejected: AtomicU64,
+}
+
+impl OtlpExporter {
+    /// `timeout` bounds one export including its retries.
+    pub fn new(config: &OtlpConfig, signal: Signal, timeout: Duration, runtime: &Handle) -> Self {
+        let transport = {
+            let _inside = runtime.enter();
+            Transport::new(config, signal)
+        };
+        if let Err(reason) = &transport {
+            diagnostics::error(&format!(
+                "export of {} disabled: {reason}",
+                signal.item_name()
+            ));
+        }
+        Self {
+            signal,
+            transport,
+            endpoint: config.display_endpoint(),
+            timeout,
+            backoff: Backoff::default(),
+            failures: OncePerKind::default(),
+            partial_success: RateLimited::new(Duration::from_secs(60)),
+            last_export_failed: AtomicBool::new(false),
+            rejected: AtomicU64::new(0),
+        }
+    }
+
+    /// Sends one encoded request of `count` items; `true` when the collector accepted it.
+    pub async fn send<R: ExportResponse>(&self, encoded: Vec<u8>, count: usize) -> bool {
+        let Ok(transport) = &self.transport else {
+            return false;
+        };
+        let outcome = match transport.prepare(encoded) {
+            Ok(payload) => {
+                let deadline = Instant::now() + self.timeout;
+                let send = |remaining| transport.send::<R>(payload.clone(), remaining);
+                if self.last_export_failed.load(Ordering::Relaxed) {
+                    send(self.timeout).await
+                } else {
+                    retry(deadline, self.backoff, send).await
+                }
+            }
+            Err(failure) => Err(failure),
+        };
+        self.last_export_failed
+            .store(outcome.is_err(), Ordering::Relaxed);
+        match outcome {
+            Ok(response) => {
+                self.report_partial_success(&response);
+                true
+            }
+            Err(failure) => {
+                if self.failures.first_time(&failure.kind) {
+                    diagnostics::error(&format!(
+                        "failed to export {count} {} to {}: {} (further {} failures are counted, not logged)",
+                        self.signal.item_name(),
+                        self.endpoint,
+                        failure.message,
+                        failure.kind
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    fn report_partial_success(&self, response: &impl ExportResponse) {
+        let Some((rejected, message)) = response.rejected() else {
+            return;
+        };
+        if rejected <= 0 && message.is_empty() {
+            return;
+        }
+        let rejected = rejected.max(0) as u64;
+        let total = self.rejected.fetch_add(rejected, Ordering::Relaxed) + rejected;
+        if let Some(held_back) = self.partial_success.admit() {
+            let reason: String = message.chars().take(200).collect();
+            diagnostics::warn(&format!(
+                "the collector rejected {rejected} {}: {reason:?} ({total} rejected so far; \
+                 {held_back} such warnings suppressed)",
+                self.signal.item_name()
+            ));
+        }
+    }
+}
+
+/// Converted records that batch into one OTLP request.
+pub trait OtlpBatch: Sized + Send + 'static {
+    type Response: ExportResponse;
+    fn encode(batch: Vec<Self>) -> Vec<u8>;
+}
+
+/// Exports batches of `T` as OTLP requests: the signal's `BatchExport` for the pipeline.
+pub struct BatchExporter<T> {
+    pub otlp: OtlpExporter,
+    records: PhantomData<fn(T)>,
+}
+
+impl<T: OtlpBatch> BatchExporter<T> {
+    pub fn new(otlp: OtlpExporter) -> Self {
+        Self {
+            otlp,
+            records: PhantomData,
+        }
+    }
+
+    pub async fn export_batch(&self, batch: Vec<T>) -> bool {
+        let count = batch.len();
+        let encoded = T::encode(batch);
+        self.otlp.send::<T::Response>(encoded, count).await
+    }
+}
+
+impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
+    type Item = T;
+
+    fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        Box::pin(async move { self.export_batch(batch).await })
+    }
+}
