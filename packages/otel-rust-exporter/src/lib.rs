@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod python;
 pub mod retry;
 pub mod runtime;
+pub mod sls;
 pub mod transform;
 pub mod transport;
 

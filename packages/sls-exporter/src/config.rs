@@ -18,6 +18,9 @@ pub const ACCESS_KEY_ID_VAR: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
 pub const ACCESS_KEY_SECRET_VAR: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
 pub const SECURITY_TOKEN_VAR: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
 
+/// AccessKey ids are 16+ characters, secrets 30, STS tokens hundreds.
+const MIN_SCRUBBED_LENGTH: usize = 8;
+
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A value that must never be shown: `Debug` and `Display` print `***`.
@@ -56,7 +59,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// `text` with every credential value replaced by `***` (server replies may echo them).
+    /// `text` with every credential value replaced by `***`, for server replies, which may
+    /// echo them. Values shorter than real keys are left alone: replacing a one-letter test
+    /// secret would garble the message and hide nothing.
     pub fn scrub(&self, text: &str) -> String {
         let mut scrubbed = text.to_owned();
         let secrets = [
@@ -65,7 +70,7 @@ impl Credentials {
             Some(&self.access_key_id),
         ];
         for secret in secrets.into_iter().flatten() {
-            if !secret.expose().is_empty() {
+            if secret.expose().len() >= MIN_SCRUBBED_LENGTH {
                 scrubbed = scrubbed.replace(secret.expose(), "***");
             }
         }
@@ -453,7 +458,9 @@ mod tests {
     fn secrets_are_redacted_in_debug_and_scrubbed_from_text() {
         let config = resolve(
             SlsOverrides {
-                security_token: Some("tok3n".into()),
+                access_key_id: Some("LTAI5tAbCdEf".into()),
+                access_key_secret: Some("s3cretS3cret".into()),
+                security_token: Some("tok3ntok3n".into()),
                 ..Default::default()
             },
             FULL,
@@ -461,14 +468,21 @@ mod tests {
         .0
         .unwrap();
         let shown = format!("{config:?}");
-        for secret in ["LTAIid", "s3cret", "tok3n"] {
+        for secret in ["LTAI5tAbCdEf", "s3cretS3cret", "tok3ntok3n"] {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert_eq!(
             config
                 .credentials
-                .scrub("key LTAIid secret s3cret token tok3n"),
+                .scrub("key LTAI5tAbCdEf secret s3cretS3cret token tok3ntok3n"),
             "key *** secret *** token ***"
         );
+        // Too short to be a real key: scrubbing would garble the text.
+        let short = Credentials {
+            access_key_id: Secret::new("a"),
+            access_key_secret: Secret::new("b"),
+            security_token: None,
+        };
+        assert_eq!(short.scrub("a bad reply"), "a bad reply");
     }
 }

@@ -5,6 +5,7 @@ mod batching;
 mod guard;
 mod logs;
 mod options;
+mod sls;
 mod trace;
 
 use pyo3::prelude::*;
@@ -15,6 +16,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<trace::SpanExporterCore>()?;
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
+    sls::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     Ok(())
 }
