@@ -31,20 +31,17 @@ class FakeSls:
         self.access_key_secret = secrets.token_urlsafe(24)
         self.security_token = security_token
         self.region = region
+        # `--name=value`: a random secret may start with "-".
         command = [
             str(SLS_PYTHON),
             str(SERVER),
-            "--project",
-            project,
-            "--access-key-id",
-            self.access_key_id,
-            "--access-key-secret",
-            self.access_key_secret,
-            "--region",
-            region,
+            f"--project={project}",
+            f"--access-key-id={self.access_key_id}",
+            f"--access-key-secret={self.access_key_secret}",
+            f"--region={region}",
         ]
         if security_token:
-            command += ["--security-token", security_token]
+            command.append(f"--security-token={security_token}")
         if summary_only:
             command.append("--summary-only")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
