@@ -12,8 +12,8 @@ from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-
 from otel_sls_exporter import SLSLogExporter, SLSLogRecordProcessor
+
 from tests.fake_sls import FakeSls, contents
 
 RFC1123 = "%a, %d %b %Y %H:%M:%S GMT"
@@ -35,9 +35,7 @@ def credentials(fake: FakeSls) -> dict:
 
 
 def sls_processor(fake: FakeSls, **arguments) -> SLSLogRecordProcessor:
-    return SLSLogRecordProcessor(
-        fake.endpoint, fake.project, "store", **credentials(fake), **arguments
-    )
+    return SLSLogRecordProcessor(fake.endpoint, fake.project, "store", **credentials(fake), **arguments)
 
 
 class Pipeline:
@@ -164,9 +162,7 @@ def test_hash_key_routes_to_a_shard(fake, pipelines):
 
 
 def test_v4_signature_is_accepted(fake, pipelines):
-    pipeline = pipelines(
-        sls_processor(fake, signature_version="v4", region=fake.region, hash_key="k ✓/x")
-    )
+    pipeline = pipelines(sls_processor(fake, signature_version="v4", region=fake.region, hash_key="k ✓/x"))
     pipeline.logger.info("v4 ✓")
     assert pipeline.processor.force_flush()
     [request] = fake.requests()
@@ -284,9 +280,7 @@ def test_secrets_never_appear_in_logs_reprs_or_errors(pipelines, caplog):
         fake.close()
 
 
-def test_missing_configuration_names_the_variable_and_the_app_runs_on(
-    monkeypatch, pipelines, caplog
-):
+def test_missing_configuration_names_the_variable_and_the_app_runs_on(monkeypatch, pipelines, caplog):
     for name in ("OTEL_EXPORTER_SLS_ENDPOINT", "OTEL_EXPORTER_SLS_PROJECT", "OTEL_EXPORTER_SLS_LOGSTORE"):
         monkeypatch.setenv(name, "x" if name != "OTEL_EXPORTER_SLS_LOGSTORE" else "")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI1234567890")
@@ -295,10 +289,14 @@ def test_missing_configuration_names_the_variable_and_the_app_runs_on(
         processor = SLSLogRecordProcessor()
         exporter = SLSLogExporter()
     messages = [record.getMessage() for record in caplog.records]
-    assert messages == [
-        "SLS log export is disabled: set OTEL_EXPORTER_SLS_LOGSTORE, "
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or pass the matching constructor argument)"
-    ] * 2
+    assert (
+        messages
+        == [
+            "SLS log export is disabled: set OTEL_EXPORTER_SLS_LOGSTORE, "
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or pass the matching constructor argument)"
+        ]
+        * 2
+    )
     pipeline = pipelines(processor)
     pipeline.logger.info("goes nowhere")
     assert processor.force_flush()
