@@ -13,6 +13,7 @@ pub mod python;
 pub mod retry;
 pub mod runtime;
 pub mod sls;
+pub mod sls_preset;
 pub mod transform;
 pub mod transport;
 
