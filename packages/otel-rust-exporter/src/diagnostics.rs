@@ -38,6 +38,11 @@ pub fn mark_python_exiting() {
     PYTHON_EXITING.store(true, Ordering::Relaxed);
 }
 
+/// Whether our `atexit` hook has run: the interpreter is about to finalize.
+pub fn python_exiting() -> bool {
+    PYTHON_EXITING.load(Ordering::Relaxed)
+}
+
 pub fn warn(message: &str) {
     emit(WARNING, message);
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::guard::detach;
+
 use crate::config::{BatchConfig, BatchOverrides, ProcessEnv};
 use crate::pipeline::{BatchExport, Pipeline};
 use crate::runtime::{self, PerProcess};
@@ -76,13 +78,13 @@ impl<E: BatchExport> Batching<E> {
     pub fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         let pipeline = self.pipeline();
         let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
-        py.detach(|| pipeline.force_flush(timeout))
+        detach(py, || pipeline.force_flush(timeout))
     }
 
     pub fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         let pipeline = self.pipeline();
         let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
-        py.detach(|| pipeline.shutdown(timeout))
+        detach(py, || pipeline.shutdown(timeout))
     }
 
     /// Counters since start (or since the fork that made this process); `rejected` reads

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::batching::{batch_config, Batching};
-use super::guard::guarded;
+use super::guard::{detach, guarded};
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
 use crate::convert::log_record::{convert, QueuedLogRecord};
@@ -162,7 +162,9 @@ impl LogExporterCore {
             }
             let exporter = self.exporter.get(|| Self::start(&self.otlp));
             let handle = runtime::handle();
-            Ok(py.detach(|| handle.block_on(exporter.export_batch(records))))
+            Ok(detach(py, || {
+                handle.block_on(exporter.export_batch(records))
+            }))
         })
     }
 

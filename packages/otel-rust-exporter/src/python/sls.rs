@@ -13,7 +13,7 @@ use pyo3::types::PyDict;
 use sls_exporter::config::{SlsConfig, SlsOverrides};
 
 use super::batching::{batch_config, Batching};
-use super::guard::guarded;
+use super::guard::{detach, guarded};
 use crate::config::{Env, ProcessEnv};
 use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
@@ -254,7 +254,9 @@ impl SlsLogExporterCore {
             }
             let exporter = exporter.get(|| Arc::new(SlsExporter::new(config.clone())));
             let handle = runtime::handle();
-            Ok(py.detach(|| handle.block_on(exporter.export_records(records))))
+            Ok(detach(py, || {
+                handle.block_on(exporter.export_records(records))
+            }))
         })
     }
 

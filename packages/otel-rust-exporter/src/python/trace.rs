@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::batching::{batch_config, Batching};
-use super::guard::guarded;
+use super::guard::{detach, guarded};
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
 use crate::convert::scope::ScopeCache;
@@ -160,7 +160,7 @@ impl SpanExporterCore {
             }
             let exporter = self.exporter.get(|| Self::start(&self.otlp));
             let handle = runtime::handle();
-            Ok(py.detach(|| handle.block_on(exporter.export_batch(batch))))
+            Ok(detach(py, || handle.block_on(exporter.export_batch(batch))))
         })
     }
 
