@@ -1,6 +1,6 @@
 import pytest
 
-from tests.otlp_receivers import GrpcReceiver, HttpReceiver
+from tests.otlp_receivers import GrpcReceiver, HttpReceiver, MetricsGrpcReceiver, MetricsHttpReceiver
 
 
 @pytest.fixture
@@ -21,6 +21,15 @@ def grpc_receiver():
 def receiver(request):
     """Each test using this runs once per transport; ``receiver.protocol`` says which."""
     receiver = HttpReceiver() if request.param == "http/protobuf" else GrpcReceiver()
+    receiver.protocol = request.param
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(params=["http/protobuf", "grpc"])
+def metrics_receiver(request):
+    """A metrics receiver per transport; ``metrics_receiver.protocol`` says which."""
+    receiver = MetricsHttpReceiver() if request.param == "http/protobuf" else MetricsGrpcReceiver()
     receiver.protocol = request.param
     yield receiver
     receiver.close()

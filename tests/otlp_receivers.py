@@ -89,6 +89,9 @@ class Received:
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> list:
         return self._wait_for(self.spans, count, timeout)
 
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> list:
+        return self._wait_for(lambda: self.requests, count, timeout)
+
     def log_records(self) -> list:
         return [
             record
@@ -148,6 +151,8 @@ class _Base:
 class HttpReceiver(_Base):
     """``POST /v1/{traces,logs,metrics}`` with binary protobuf, optionally gzip-compressed."""
 
+    protocol = "http/protobuf"
+
     def __init__(self) -> None:
         super().__init__()
         receiver = self
@@ -199,6 +204,8 @@ class HttpReceiver(_Base):
 class GrpcReceiver(_Base):
     """grpcio trace, logs and metrics services on an insecure loopback port."""
 
+    protocol = "grpc"
+
     def __init__(self) -> None:
         super().__init__()
         receiver = self
@@ -239,6 +246,23 @@ class GrpcReceiver(_Base):
 
     def close(self) -> None:
         self.server.stop(grace=None)
+
+
+class MetricsHttpReceiver(HttpReceiver):
+    """An ``HttpReceiver`` whose ``endpoint``, ``received`` and attempt count are metrics'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.endpoint = self.endpoint_for("metrics")
+        self.received = self.metrics
+
+
+class MetricsGrpcReceiver(GrpcReceiver):
+    """A ``GrpcReceiver`` whose ``received`` and attempt count are metrics'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received = self.metrics
 
 
 class TlsHttpReceiver(HttpReceiver):

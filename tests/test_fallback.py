@@ -53,3 +53,20 @@ def test_auto_instrumentation_keeps_exporting_through_the_stock_exporter(receive
     assert len(receiver.received.wait_for_spans(WORKLOAD_SPANS)) == WORKLOAD_SPANS
     assert len(our_warnings(stderr)) == 1, stderr
     assert not [line for line in stderr if line.startswith("LOG ERROR")], stderr
+
+
+STOCK_LOG_EXPORTERS = {
+    "http/protobuf": "opentelemetry.exporter.otlp.proto.http._log_exporter.OTLPLogExporter",
+    "grpc": "opentelemetry.exporter.otlp.proto.grpc._log_exporter.OTLPLogExporter",
+}
+
+
+def test_logs_entry_point_resolves_to_the_stock_log_exporter_of_the_configured_protocol(receiver):
+    report, stderr = run_blocked(
+        "logs-entry-point", receiver, OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=receiver.protocol
+    )
+
+    assert report["exporter"] == STOCK_LOG_EXPORTERS[receiver.protocol]
+    assert report["flushed"] is True
+    assert len(receiver.logs.wait_for_log_records(3)) == 3
+    assert len(our_warnings(stderr)) == 1, stderr

@@ -3,6 +3,8 @@
 ``instrument``: configure the SDK exactly as ``opentelemetry-instrument``'s sitecustomize
 does (its own sitecustomize would shadow one of ours, so the blocker is installed here).
 ``entry-point``: load the ``rust_otlp`` traces exporter entry point and use it directly.
+``logs-entry-point``: the same for the logs exporter entry point (records go to
+``/v1/logs`` of the traces endpoint's host).
 Warnings go to stderr as ``LOG <level> <logger>: <message>``; a JSON report to stdout.
 """
 
@@ -26,6 +28,28 @@ from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 from workload import emit_spans  # noqa: E402
+
+if sys.argv[1] == "logs-entry-point":
+    import os
+
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    exporter_class = entry_points(group="opentelemetry_logs_exporter")["rust_otlp"].load()
+    logs_endpoint = os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"].replace("/v1/traces", "/v1/logs")
+    log_kwargs = {"endpoint": logs_endpoint}
+    if "grpc" in exporter_class.__module__:
+        log_kwargs["insecure"] = True
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporter_class(**log_kwargs)))
+    for index in range(3):
+        logger_provider.get_logger("fallback-test").emit(body=f"record-{index}")
+    report = {
+        "exporter": f"{exporter_class.__module__}.{exporter_class.__name__}",
+        "flushed": logger_provider.force_flush(10_000),
+    }
+    print(json.dumps(report))
+    sys.exit(0)
 
 if sys.argv[1] == "instrument":
     from opentelemetry.instrumentation.auto_instrumentation import initialize

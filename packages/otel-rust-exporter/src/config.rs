@@ -91,6 +91,15 @@ pub struct OtlpConfig {
     pub insecure: bool,
 }
 
+/// The specification's defaults: 5 s for spans (`OTEL_BSP`), 1 s for log records (`OTEL_BLRP`).
+fn default_schedule_delay(prefix: &str) -> Duration {
+    if prefix == "OTEL_BLRP" {
+        Duration::from_millis(1000)
+    } else {
+        Duration::from_millis(5000)
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct BatchOverrides {
     pub max_queue_size: Option<usize>,
@@ -246,7 +255,7 @@ impl BatchConfig {
         let schedule_delay = given
             .schedule_delay
             .or_else(|| millis("SCHEDULE_DELAY"))
-            .unwrap_or(Duration::from_millis(5000));
+            .unwrap_or(default_schedule_delay(prefix));
         let mut max_export_batch_size = given
             .max_export_batch_size
             .filter(|size| *size > 0)
@@ -430,6 +439,27 @@ mod tests {
         assert_eq!(batch.schedule_delay, Duration::from_millis(5000));
         assert_eq!(batch.export_timeout, Duration::from_millis(30000));
         assert_eq!(batch.max_concurrent_exports, 4);
+    }
+
+    #[test]
+    fn log_records_default_to_a_one_second_schedule_and_read_their_own_variables() {
+        let vars = env(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "64"),
+        ]);
+        let batch = BatchConfig::resolve("OTEL_BLRP", BatchOverrides::default(), &vars);
+        assert_eq!(batch.schedule_delay, Duration::from_millis(1000));
+        assert_eq!(batch.max_queue_size, 2048);
+        assert_eq!(batch.max_export_batch_size, 64);
+        let logs = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://traces-only:4318/x",
+            ),
+        ]);
+        let config = OtlpConfig::resolve(Signal::Logs, OtlpOverrides::default(), &logs);
+        assert_eq!(config.endpoint, "http://collector:4318/v1/logs");
     }
 
     #[test]

@@ -38,7 +38,6 @@ pub fn mark_python_exiting() {
     PYTHON_EXITING.store(true, Ordering::Relaxed);
 }
 
-/// Whether our `atexit` hook has run: the interpreter is about to finalize.
 pub fn python_exiting() -> bool {
     PYTHON_EXITING.load(Ordering::Relaxed)
 }
@@ -52,7 +51,10 @@ pub fn error(message: &str) {
 }
 
 fn emit(level: u8, message: &str) {
-    if PYTHON_EXITING.load(Ordering::Relaxed) {
+    // A thread waiting for the GIL while the interpreter finalizes would be ended by
+    // Python (see `python::finalizing`).
+    if PYTHON_EXITING.load(Ordering::Relaxed) || crate::python::finalizing::interpreter_finalizing()
+    {
         eprintln!("{LOGGER_NAME}: {message}");
         return;
     }

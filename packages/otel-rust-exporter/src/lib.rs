@@ -7,6 +7,7 @@
 pub mod config;
 pub mod convert;
 pub mod diagnostics;
+pub mod metrics;
 pub mod otlp;
 pub mod pipeline;
 pub mod python;
@@ -22,6 +23,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::install_fork_handler();
+    python::finalizing::init();
     // Python-side caches are filled now, while importing is single-threaded for us:
     // filling them later can release the GIL, and a fork at that moment would leave the
     // child waiting on a half-filled cache.

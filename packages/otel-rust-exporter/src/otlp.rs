@@ -170,10 +170,15 @@ impl<T: OtlpBatch> BatchExporter<T> {
     }
 
     pub async fn export_batch(&self, batch: Vec<T>) -> bool {
-        let count = batch.len();
-        let encoded = T::encode(batch);
-        self.otlp.send::<T::Response>(encoded, count).await
+        export_batch(&self.otlp, batch).await
     }
+}
+
+/// Encodes `batch` as one request and sends it.
+pub async fn export_batch<T: OtlpBatch>(sender: &OtlpExporter, batch: Vec<T>) -> bool {
+    let count = batch.len();
+    let encoded = T::encode(batch);
+    sender.send::<T::Response>(encoded, count).await
 }
 
 impl<T: OtlpBatch> BatchExport for BatchExporter<T> {

@@ -138,6 +138,10 @@ impl<E: BatchExport> Pipeline<E> {
             && self.processed() >= target
     }
 
+    pub fn is_shut_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
     /// Exports what is queued, then stops the task. Idempotent.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         if self.shutting_down.swap(true, Ordering::SeqCst) {

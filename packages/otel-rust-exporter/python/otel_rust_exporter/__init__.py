@@ -5,6 +5,7 @@
 ``RustOTLPSpanExporter`` and ``RustOTLPLogExporter`` are the exporters alone, for
 processors you compose yourself. With ``opentelemetry-instrument``, set
 ``OTEL_TRACES_EXPORTER=rust_otlp`` and ``OTEL_LOGS_EXPORTER=rust_otlp``.
+``RustOTLPMetricExporter`` is the metric exporter (``OTEL_METRICS_EXPORTER=rust_otlp``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from otel_rust_exporter._logs import RustLogRecordProcessor, RustOTLPLogExporter
+    from otel_rust_exporter._metrics import RustOTLPMetricExporter
     from otel_rust_exporter._trace import RustOTLPSpanExporter, RustSpanProcessor
 
 _MODULES = {
@@ -21,10 +23,12 @@ _MODULES = {
     "RustSpanProcessor": "_trace",
     "RustOTLPLogExporter": "_logs",
     "RustLogRecordProcessor": "_logs",
+    "RustOTLPMetricExporter": "_metrics",
 }
 __all__ = [
     "RustLogRecordProcessor",
     "RustOTLPLogExporter",
+    "RustOTLPMetricExporter",
     "RustOTLPSpanExporter",
     "RustSpanProcessor",
 ]

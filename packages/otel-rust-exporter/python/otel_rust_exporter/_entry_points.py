@@ -55,10 +55,26 @@ def _load_log_exporter() -> type:
     return RustOTLPLogExporter
 
 
+def _load_metric_exporter() -> type:
+    try:
+        from otel_rust_exporter._metrics import RustOTLPMetricExporter
+    except ImportError as error:
+        if _protocol("METRICS") == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        return _fallback(error, OTLPMetricExporter)
+    return RustOTLPMetricExporter
+
+
 def __getattr__(name: str) -> type:
     # Each signal's exporter loads only when its entry point is used, so a fallback
     # warning is about a signal that was configured.
-    loaders = {"traces_exporter": _load_span_exporter, "logs_exporter": _load_log_exporter}
+    loaders = {
+        "traces_exporter": _load_span_exporter,
+        "logs_exporter": _load_log_exporter,
+        "metrics_exporter": _load_metric_exporter,
+    }
     if name in loaders:
         exporter = loaders[name]()
         globals()[name] = exporter

@@ -43,6 +43,11 @@ impl<'a, 'py> Fields<'a, 'py> {
         }
         field(self.object, private, public)
     }
+
+    /// A field of a dataclass, whose stored and public names are the same.
+    pub fn attr(&self, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        self.get(name, name)
+    }
 }
 
 /// An `enum.Enum` member's value; `_value_` is a plain attribute, `value` a slow descriptor.

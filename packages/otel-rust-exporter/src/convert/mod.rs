@@ -5,6 +5,7 @@
 pub mod attributes;
 mod fields;
 pub mod log_record;
+pub mod metrics;
 pub mod names;
 pub mod scope;
 pub mod span;

@@ -8,8 +8,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::guard::detach;
-
+use super::finalizing;
 use crate::config::{BatchConfig, BatchOverrides, ProcessEnv};
 use crate::pipeline::{BatchExport, Pipeline};
 use crate::runtime::{self, PerProcess};
@@ -75,16 +74,24 @@ impl<E: BatchExport> Batching<E> {
         self.pipeline.get(&self.start)
     }
 
+    /// After shutdown nothing new can arrive, so the answer is known without waiting (or
+    /// releasing the GIL, which a flush from a thread at interpreter exit must not do).
     pub fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         let pipeline = self.pipeline();
+        if pipeline.is_shut_down() {
+            return pipeline.force_flush(Duration::ZERO);
+        }
         let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
-        detach(py, || pipeline.force_flush(timeout))
+        finalizing::detach(py, || pipeline.force_flush(timeout))
     }
 
     pub fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
         let pipeline = self.pipeline();
+        if pipeline.is_shut_down() {
+            return true;
+        }
         let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
-        detach(py, || pipeline.shutdown(timeout))
+        finalizing::detach(py, || pipeline.shutdown(timeout))
     }
 
     /// Counters since start (or since the fork that made this process); `rejected` reads

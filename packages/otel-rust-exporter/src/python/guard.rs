@@ -1,7 +1,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use pyo3::{PyResult, Python};
+use pyo3::PyResult;
 
 use crate::diagnostics::{self, RateLimited};
 
@@ -23,27 +23,4 @@ pub fn guarded<R>(operation: &str, fallback: R, body: impl FnOnce() -> PyResult<
         diagnostics::warn(&format!("{operation} failed: {problem}"));
     }
     fallback
-}
-
-/// `py.detach(work)` for calls that may wait: a daemon thread still waiting when the
-/// interpreter finalizes (`logging.shutdown` flushes the SDK handler from such a thread)
-/// would be ended by CPython with a forced unwind on taking the GIL back, and `guarded`'s
-/// catch would turn that into an abort of the process. Such a thread parks instead; the
-/// process is exiting and never needs it again.
-pub fn detach<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> T {
-    py.detach(|| {
-        let result = work();
-        if diagnostics::python_exiting() && !is_main_thread() {
-            loop {
-                std::thread::park();
-            }
-        }
-        result
-    })
-}
-
-/// The process's main thread (whose id is the process id), which runs finalization itself.
-fn is_main_thread() -> bool {
-    // SAFETY: both calls only read ids of the calling process and thread.
-    unsafe { libc::getpid() == libc::syscall(libc::SYS_gettid) as libc::pid_t }
 }

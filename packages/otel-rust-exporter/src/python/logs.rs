@@ -1,20 +1,19 @@
 //! `LogRecordProcessorCore` (behind `RustLogRecordProcessor`) and `LogExporterCore` (behind
 //! `RustOTLPLogExporter`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::batching::{batch_config, Batching};
-use super::guard::{detach, guarded};
+use super::exporting::{start_pipeline, SyncExport};
+use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
 use crate::convert::log_record::{convert, QueuedLogRecord};
 use crate::convert::scope::ScopeCache;
-use crate::otlp::{BatchExporter, OtlpExporter};
-use crate::runtime::{self, PerProcess};
+use crate::otlp::BatchExporter;
 
 type LogExporter = BatchExporter<QueuedLogRecord>;
 
@@ -45,16 +44,7 @@ impl LogRecordProcessorCore {
             max_export_batch_size,
             export_timeout_millis,
         );
-        let timeout = otlp.timeout.min(batch.export_timeout);
-        let config = otlp.clone();
-        let batching = Batching::start("log record", batch, move || {
-            BatchExporter::new(OtlpExporter::new(
-                &config,
-                Signal::Logs,
-                timeout,
-                &runtime::handle(),
-            ))
-        });
+        let batching = start_pipeline(Signal::Logs, &otlp, batch, "log record");
         Self {
             otlp,
             scopes: ScopeCache::default(),
@@ -113,62 +103,22 @@ impl LogRecordProcessorCore {
 }
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
-pub struct LogExporterCore {
-    otlp: OtlpConfig,
-    scopes: ScopeCache,
-    exporter: PerProcess<LogExporter>,
-    shut_down: AtomicBool,
-}
-
-impl LogExporterCore {
-    fn start(otlp: &OtlpConfig) -> Arc<LogExporter> {
-        Arc::new(BatchExporter::new(OtlpExporter::new(
-            otlp,
-            Signal::Logs,
-            otlp.timeout,
-            &runtime::handle(),
-        )))
-    }
-}
+pub struct LogExporterCore(SyncExport);
 
 #[pymethods]
 impl LogExporterCore {
     #[new]
     fn new(options: &OtlpOptions) -> Self {
-        let otlp = OtlpConfig::resolve(Signal::Logs, options.given.clone(), &ProcessEnv);
-        let exporter = PerProcess::new(Self::start(&otlp));
-        Self {
-            otlp,
-            scopes: ScopeCache::default(),
-            exporter,
-            shut_down: AtomicBool::new(false),
-        }
+        Self(SyncExport::new(Signal::Logs, options))
     }
 
     /// Exports the records and waits for the result (without the GIL). `True` on delivery.
     fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
-        guarded("export", false, || {
-            if self.shut_down.load(Ordering::Relaxed) {
-                return Ok(false);
-            }
-            let mut records = Vec::new();
-            for record in batch.try_iter()? {
-                if let Some(item) = convert(&record?, &self.scopes)? {
-                    records.push(item);
-                }
-            }
-            if records.is_empty() {
-                return Ok(true);
-            }
-            let exporter = self.exporter.get(|| Self::start(&self.otlp));
-            let handle = runtime::handle();
-            Ok(detach(py, || {
-                handle.block_on(exporter.export_batch(records))
-            }))
-        })
+        guarded("export", false, || self.0.export_items(py, batch, convert))
     }
 
+    /// Only this exporter stops: the runtime and the other signals keep running.
     fn shutdown(&self) {
-        self.shut_down.store(true, Ordering::Relaxed);
+        self.0.shutdown();
     }
 }

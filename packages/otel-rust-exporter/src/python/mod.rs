@@ -2,8 +2,12 @@
 //! problems are logged and counted, never raised into the application.
 
 mod batching;
+mod bridge;
+mod exporting;
+pub mod finalizing;
 mod guard;
 mod logs;
+mod metrics;
 mod options;
 mod sls;
 mod trace;
@@ -14,6 +18,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<options::OtlpOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
+    module.add_class::<metrics::MetricExporterCore>()?;
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
     sls::register(module)?;

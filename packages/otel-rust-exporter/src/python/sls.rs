@@ -13,7 +13,8 @@ use pyo3::types::PyDict;
 use sls_exporter::config::{SlsConfig, SlsOverrides};
 
 use super::batching::{batch_config, Batching};
-use super::guard::{detach, guarded};
+use super::finalizing::detach;
+use super::guard::guarded;
 use crate::config::{Env, ProcessEnv};
 use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;

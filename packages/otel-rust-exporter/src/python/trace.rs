@@ -1,20 +1,21 @@
 //! `SpanProcessorCore` (behind `RustSpanProcessor`) and `SpanExporterCore` (behind
 //! `RustOTLPSpanExporter`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyCapsule, PyDict};
 
 use super::batching::{batch_config, Batching};
-use super::guard::{detach, guarded};
+use super::exporting::{start_pipeline, SyncExport};
+use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
-use crate::convert::scope::ScopeCache;
+use crate::convert::scope::{ScopeCache, ScopeGroup};
 use crate::convert::span::{convert, QueuedSpan};
-use crate::otlp::{BatchExporter, OtlpExporter};
-use crate::runtime::{self, PerProcess};
+use crate::otlp::BatchExporter;
+use crate::pipeline::Pipeline;
 
 type TraceExporter = BatchExporter<QueuedSpan>;
 
@@ -23,6 +24,20 @@ pub struct SpanProcessorCore {
     otlp: OtlpConfig,
     scopes: ScopeCache,
     batching: Batching<TraceExporter>,
+}
+
+impl SpanProcessorCore {
+    pub(super) fn pipeline(&self) -> Arc<Pipeline<TraceExporter>> {
+        self.batching.pipeline()
+    }
+
+    pub(super) fn scope_group(
+        &self,
+        resource: &Bound<'_, PyAny>,
+        scope: &Bound<'_, PyAny>,
+    ) -> PyResult<Arc<ScopeGroup>> {
+        self.scopes.group(resource, scope)
+    }
 }
 
 #[pymethods]
@@ -45,16 +60,7 @@ impl SpanProcessorCore {
             max_export_batch_size,
             export_timeout_millis,
         );
-        let timeout = otlp.timeout.min(batch.export_timeout);
-        let config = otlp.clone();
-        let batching = Batching::start("span", batch, move || {
-            BatchExporter::new(OtlpExporter::new(
-                &config,
-                Signal::Traces,
-                timeout,
-                &runtime::handle(),
-            ))
-        });
+        let batching = start_pipeline(Signal::Traces, &otlp, batch, "span");
         Self {
             otlp,
             scopes: ScopeCache::default(),
@@ -91,6 +97,18 @@ impl SpanProcessorCore {
         })
     }
 
+    /// A capsule through which `otel_rust_bridge` in other extension modules queues Rust
+    /// spans with this resource and scope, without the GIL (see `bridge.rs`).
+    fn span_sink<'py>(
+        slf: &Bound<'py, Self>,
+        resource: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyAny>,
+    ) -> Option<Bound<'py, PyCapsule>> {
+        guarded("span_sink", None, || {
+            super::bridge::span_sink(slf, resource, scope).map(Some)
+        })
+    }
+
     /// Counters since start (or since the fork that made this process).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.batching.stats(py, |exporter| {
@@ -111,60 +129,25 @@ impl SpanProcessorCore {
 }
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
-pub struct SpanExporterCore {
-    otlp: OtlpConfig,
-    scopes: ScopeCache,
-    exporter: PerProcess<TraceExporter>,
-    shut_down: AtomicBool,
-}
-
-impl SpanExporterCore {
-    fn start(otlp: &OtlpConfig) -> Arc<TraceExporter> {
-        Arc::new(BatchExporter::new(OtlpExporter::new(
-            otlp,
-            Signal::Traces,
-            otlp.timeout,
-            &runtime::handle(),
-        )))
-    }
-}
+pub struct SpanExporterCore(SyncExport);
 
 #[pymethods]
 impl SpanExporterCore {
     #[new]
     fn new(options: &OtlpOptions) -> Self {
-        let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
-        let exporter = PerProcess::new(Self::start(&otlp));
-        Self {
-            otlp,
-            scopes: ScopeCache::default(),
-            exporter,
-            shut_down: AtomicBool::new(false),
-        }
+        Self(SyncExport::new(Signal::Traces, options))
     }
 
     /// Exports the spans and waits for the result (without the GIL). `True` on delivery.
-    fn export(&self, py: Python<'_>, spans: &Bound<'_, PyAny>) -> bool {
+    fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
         guarded("export", false, || {
-            if self.shut_down.load(Ordering::Relaxed) {
-                return Ok(false);
-            }
-            let mut batch = Vec::new();
-            for span in spans.try_iter()? {
-                if let Some(item) = convert(&span?, &self.scopes, false)? {
-                    batch.push(item);
-                }
-            }
-            if batch.is_empty() {
-                return Ok(true);
-            }
-            let exporter = self.exporter.get(|| Self::start(&self.otlp));
-            let handle = runtime::handle();
-            Ok(detach(py, || handle.block_on(exporter.export_batch(batch))))
+            self.0
+                .export_items(py, batch, |item, scopes| convert(item, scopes, false))
         })
     }
 
+    /// Only this exporter stops: the runtime and the other signals keep running.
     fn shutdown(&self) {
-        self.shut_down.store(true, Ordering::Relaxed);
+        self.0.shutdown();
     }
 }

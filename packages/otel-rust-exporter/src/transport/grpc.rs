@@ -12,9 +12,12 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use super::read_file;
+use super::shared::{ConnectionKey, SharedConnections};
 use crate::config::{Compression, OtlpConfig, Signal};
 use crate::diagnostics;
 use crate::retry::Failure;
+
+static CHANNELS: SharedConnections<Channel> = SharedConnections::new();
 
 pub struct GrpcTransport {
     channel: Channel,
@@ -38,38 +41,14 @@ impl GrpcTransport {
                 config.endpoint
             ),
         };
-        let mut endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|error| {
-                format!(
-                    "invalid gRPC endpoint {:?}: {error}",
-                    config.display_endpoint()
-                )
-            })?
-            .connect_timeout(config.timeout)
-            .tcp_nodelay(true)
-            .user_agent(super::USER_AGENT)
-            .map_err(|error| format!("invalid user agent: {error}"))?;
-        if tls {
-            let mut tls_config = ClientTlsConfig::new().with_native_roots();
-            if let Some(path) = &config.certificate_file {
-                tls_config = tls_config
-                    .ca_certificate(Certificate::from_pem(read_file("certificate", path)?));
-            }
-            if let (Some(key), Some(cert)) =
-                (&config.client_key_file, &config.client_certificate_file)
-            {
-                tls_config = tls_config.identity(Identity::from_pem(
-                    read_file("client certificate", cert)?,
-                    read_file("client key", key)?,
-                ));
-            }
-            endpoint = endpoint.tls_config(tls_config).map_err(|error| {
-                format!(
-                    "invalid TLS settings for {}: {error}",
-                    config.display_endpoint()
-                )
-            })?;
-        }
+        let key = ConnectionKey {
+            target: uri.clone(),
+            certificate_file: config.certificate_file.clone(),
+            client_key_file: config.client_key_file.clone(),
+            client_certificate_file: config.client_certificate_file.clone(),
+            connect_timeout_millis: config.timeout.as_millis(),
+        };
+        let channel = CHANNELS.get_or_make(key, || connect(config, &uri, tls))?;
         let mut metadata = Vec::new();
         for (key, value) in &config.headers {
             match (
@@ -88,7 +67,7 @@ impl GrpcTransport {
             Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
         };
         Ok(Self {
-            channel: endpoint.connect_lazy(),
+            channel,
             path: PathAndQuery::from_static(path),
             metadata,
             compression: config.compression,
@@ -127,6 +106,42 @@ impl GrpcTransport {
             )),
         }
     }
+}
+
+/// A lazily connecting channel to `uri`, shared by every signal with the same settings.
+fn connect(config: &OtlpConfig, uri: &str, tls: bool) -> Result<Channel, String> {
+    let mut endpoint = Endpoint::from_shared(uri.to_owned())
+        .map_err(|error| {
+            format!(
+                "invalid gRPC endpoint {:?}: {error}",
+                config.display_endpoint()
+            )
+        })?
+        .connect_timeout(config.timeout)
+        .tcp_nodelay(true)
+        .user_agent(super::USER_AGENT)
+        .map_err(|error| format!("invalid user agent: {error}"))?;
+    if tls {
+        let mut tls_config = ClientTlsConfig::new().with_native_roots();
+        if let Some(path) = &config.certificate_file {
+            tls_config =
+                tls_config.ca_certificate(Certificate::from_pem(read_file("certificate", path)?));
+        }
+        if let (Some(key), Some(cert)) = (&config.client_key_file, &config.client_certificate_file)
+        {
+            tls_config = tls_config.identity(Identity::from_pem(
+                read_file("client certificate", cert)?,
+                read_file("client key", key)?,
+            ));
+        }
+        endpoint = endpoint.tls_config(tls_config).map_err(|error| {
+            format!(
+                "invalid TLS settings for {}: {error}",
+                config.display_endpoint()
+            )
+        })?;
+    }
+    Ok(endpoint.connect_lazy())
 }
 
 /// The specification's retryable codes; RESOURCE_EXHAUSTED only when the server says when

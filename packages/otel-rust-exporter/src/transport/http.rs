@@ -11,12 +11,18 @@ use reqwest::header::{
 use reqwest::StatusCode;
 
 use super::read_file;
+use super::shared::{ConnectionKey, SharedConnections};
 use crate::config::{Compression, OtlpConfig};
 use crate::diagnostics;
 use crate::retry::Failure;
 
+static CLIENTS: SharedConnections<reqwest::Client> = SharedConnections::new();
+
 pub struct HttpTransport {
     client: reqwest::Client,
+    /// This exporter's headers (content type, encoding, configured ones), sent per request
+    /// since the client is shared.
+    headers: HeaderMap,
     url: String,
     /// `url` without credentials, for messages.
     shown_url: String,
@@ -47,39 +53,48 @@ impl HttpTransport {
                 }
             }
         }
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!(
-                "OTel-OTLP-Exporter-Python-Rust/",
-                env!("CARGO_PKG_VERSION")
-            ));
-        if let Some(path) = &config.certificate_file {
-            let pem = read_file("certificate", path)?;
-            let certificate = reqwest::Certificate::from_pem(&pem)
-                .map_err(|error| format!("invalid certificate file {}: {error}", path.display()))?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        if let (Some(key_path), Some(cert_path)) =
-            (&config.client_key_file, &config.client_certificate_file)
-        {
-            let mut pem = read_file("client certificate", cert_path)?;
-            pem.push(b'\n');
-            pem.extend(read_file("client key", key_path)?);
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|error| format!("invalid client certificate or key: {error}"))?;
-            builder = builder.identity(identity);
-        }
-        let client = builder
-            .build()
-            .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+        let key = ConnectionKey {
+            target: String::new(),
+            certificate_file: config.certificate_file.clone(),
+            client_key_file: config.client_key_file.clone(),
+            client_certificate_file: config.client_certificate_file.clone(),
+            connect_timeout_millis: 0,
+        };
+        let client = CLIENTS.get_or_make(key, || build_client(config))?;
         Ok(Self {
             client,
+            headers,
             url: config.endpoint.clone(),
             shown_url: config.display_endpoint(),
             compression: config.compression,
         })
     }
+}
 
+fn build_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().user_agent(super::USER_AGENT);
+    if let Some(path) = &config.certificate_file {
+        let pem = read_file("certificate", path)?;
+        let certificate = reqwest::Certificate::from_pem(&pem)
+            .map_err(|error| format!("invalid certificate file {}: {error}", path.display()))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    if let (Some(key_path), Some(cert_path)) =
+        (&config.client_key_file, &config.client_certificate_file)
+    {
+        let mut pem = read_file("client certificate", cert_path)?;
+        pem.push(b'\n');
+        pem.extend(read_file("client key", key_path)?);
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|error| format!("invalid client certificate or key: {error}"))?;
+        builder = builder.identity(identity);
+    }
+    builder
+        .build()
+        .map_err(|error| format!("cannot build the HTTP client: {error}"))
+}
+
+impl HttpTransport {
     pub fn prepare(&self, encoded: Vec<u8>) -> Result<Bytes, Failure> {
         match self.compression {
             Compression::None => Ok(Bytes::from(encoded)),
@@ -105,6 +120,7 @@ impl HttpTransport {
         let response = self
             .client
             .post(&self.url)
+            .headers(self.headers.clone())
             .timeout(timeout)
             .body(payload)
             .send()

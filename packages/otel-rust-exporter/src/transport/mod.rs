@@ -3,6 +3,7 @@
 
 mod grpc;
 mod http;
+mod shared;
 
 use std::time::Duration;
 

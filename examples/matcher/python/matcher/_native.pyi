@@ -1,0 +1,13 @@
+from collections.abc import Sequence
+from typing import Optional
+
+def best_fit(
+    tasks: Sequence[tuple[str, int, int]], offers: Sequence[tuple[str, int, int]]
+) -> dict[str, str]: ...
+def best_fit_parallel(
+    tasks: Sequence[tuple[str, int, int]],
+    offers: Sequence[tuple[str, int, int]],
+    threads: Optional[int] = None,
+) -> dict[str, str]: ...
+def traced_spans(count: int) -> None: ...
+def bridge_stats() -> dict[str, int]: ...

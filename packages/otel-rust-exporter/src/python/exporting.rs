@@ -1,0 +1,106 @@
+//! What the processor and exporter cores of every signal share: resolving the OTLP
+//! configuration, starting a batching pipeline, and the synchronous export path.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
+use super::batching::Batching;
+use super::finalizing;
+use super::options::OtlpOptions;
+use crate::config::{BatchConfig, OtlpConfig, ProcessEnv, Signal};
+use crate::convert::scope::ScopeCache;
+use crate::otlp::{BatchExporter, OtlpBatch, OtlpExporter};
+use crate::runtime::{self, PerProcess};
+
+/// A pipeline exporting `T` over OTLP; one export, retries included, gets
+/// `min(OTLP timeout, batch export timeout)`.
+pub fn start_pipeline<T: OtlpBatch>(
+    signal: Signal,
+    otlp: &OtlpConfig,
+    batch: BatchConfig,
+    item_name: &'static str,
+) -> Batching<BatchExporter<T>> {
+    let timeout = otlp.timeout.min(batch.export_timeout);
+    let config = otlp.clone();
+    Batching::start(item_name, batch, move || {
+        BatchExporter::new(OtlpExporter::new(
+            &config,
+            signal,
+            timeout,
+            &runtime::handle(),
+        ))
+    })
+}
+
+/// The synchronous side (`*Exporter.export`): a sender rebuilt after fork, and the
+/// shutdown flag that stops only this exporter.
+pub struct SyncExport {
+    pub otlp: OtlpConfig,
+    signal: Signal,
+    pub scopes: ScopeCache,
+    sender: PerProcess<OtlpExporter>,
+    shut_down: AtomicBool,
+}
+
+impl SyncExport {
+    pub fn new(signal: Signal, options: &OtlpOptions) -> Self {
+        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &ProcessEnv);
+        let sender = PerProcess::new(Self::start(&otlp, signal));
+        Self {
+            otlp,
+            signal,
+            scopes: ScopeCache::default(),
+            sender,
+            shut_down: AtomicBool::new(false),
+        }
+    }
+
+    fn start(otlp: &OtlpConfig, signal: Signal) -> Arc<OtlpExporter> {
+        Arc::new(OtlpExporter::new(
+            otlp,
+            signal,
+            otlp.timeout,
+            &runtime::handle(),
+        ))
+    }
+
+    /// `None` once shut down.
+    pub fn sender(&self) -> Option<Arc<OtlpExporter>> {
+        if self.shut_down.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(self.sender.get(|| Self::start(&self.otlp, self.signal)))
+    }
+
+    pub fn shutdown(&self) {
+        self.shut_down.store(true, Ordering::Relaxed);
+    }
+
+    /// Converts each item (with the GIL), then encodes and sends them as one request
+    /// without it. `true` when delivered (or nothing was left to send).
+    pub fn export_items<T: OtlpBatch>(
+        &self,
+        py: Python<'_>,
+        items: &Bound<'_, PyAny>,
+        convert: impl Fn(&Bound<'_, PyAny>, &ScopeCache) -> PyResult<Option<T>>,
+    ) -> PyResult<bool> {
+        let Some(sender) = self.sender() else {
+            return Ok(false);
+        };
+        let mut batch = Vec::new();
+        for item in items.try_iter()? {
+            if let Some(converted) = convert(&item?, &self.scopes)? {
+                batch.push(converted);
+            }
+        }
+        if batch.is_empty() {
+            return Ok(true);
+        }
+        let handle = runtime::handle();
+        Ok(finalizing::detach(py, || {
+            handle.block_on(crate::otlp::export_batch(&sender, batch))
+        }))
+    }
+}

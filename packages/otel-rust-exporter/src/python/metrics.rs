@@ -1,0 +1,77 @@
+//! `MetricExporterCore`, behind `RustOTLPMetricExporter`.
+
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use super::exporting::SyncExport;
+use super::finalizing;
+use super::guard::guarded;
+use super::options::OtlpOptions;
+use crate::config::Signal;
+use crate::convert::metrics::{export_request, MetricKinds};
+use crate::metrics::export;
+use crate::runtime;
+
+#[pyclass(frozen, module = "otel_rust_exporter._native")]
+pub struct MetricExporterCore {
+    sync: SyncExport,
+    kinds: MetricKinds,
+    /// Data points per request; `None` sends each export as one request.
+    max_export_batch_size: Option<usize>,
+}
+
+#[pymethods]
+impl MetricExporterCore {
+    /// `data_types`: the SDK's `Sum`, `Gauge`, `Histogram` and `ExponentialHistogram`.
+    #[new]
+    #[pyo3(signature = (options, *, data_types, max_export_batch_size=None))]
+    fn new(
+        options: &OtlpOptions,
+        data_types: (Py<PyType>, Py<PyType>, Py<PyType>, Py<PyType>),
+        max_export_batch_size: Option<usize>,
+    ) -> Self {
+        let (sum, gauge, histogram, exponential_histogram) = data_types;
+        Self {
+            sync: SyncExport::new(Signal::Metrics, options),
+            kinds: MetricKinds {
+                sum,
+                gauge,
+                histogram,
+                exponential_histogram,
+            },
+            // The stock exporters treat 0 as "no limit" too.
+            max_export_batch_size: max_export_batch_size.filter(|size| *size > 0),
+        }
+    }
+
+    /// Reads the `MetricsData` (with the GIL), then encodes and sends it without the GIL
+    /// and waits for the result. `True` when every request was delivered.
+    fn export(&self, py: Python<'_>, metrics_data: &Bound<'_, PyAny>) -> bool {
+        guarded("export", false, || {
+            let Some(sender) = self.sync.sender() else {
+                return Ok(false);
+            };
+            let request = export_request(metrics_data, &self.kinds, &self.sync.scopes)?;
+            let handle = runtime::handle();
+            let max_points = self.max_export_batch_size;
+            Ok(finalizing::detach(py, || {
+                handle.block_on(export(&sender, request, max_points))
+            }))
+        })
+    }
+
+    /// Only this exporter stops: the runtime and the other signals keep running.
+    fn shutdown(&self) {
+        self.sync.shutdown();
+    }
+
+    #[getter]
+    fn endpoint(&self) -> String {
+        self.sync.otlp.display_endpoint()
+    }
+
+    #[getter]
+    fn protocol(&self) -> &'static str {
+        self.sync.otlp.protocol.name()
+    }
+}
