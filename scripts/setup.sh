@@ -8,3 +8,9 @@ python3 -m venv .venv
 # `maturin develop` installs the package editable into .venv, with its entry points.
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --release --quiet
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --release --quiet -m examples/matcher/Cargo.toml
+# The SLS exporter's Python facade (pure Python, uses the native module above).
+.venv/bin/python -m pip install --quiet -e packages/sls-exporter
+# The fake SLS server verifies requests with aliyun-log-python-sdk, which pins protobuf<6
+# (the OTLP stack needs newer), so it runs from a virtualenv of its own.
+python3 -m venv .venv-sls
+.venv-sls/bin/python -m pip install --quiet -r tests/requirements-sls.txt

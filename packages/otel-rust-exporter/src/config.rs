@@ -135,6 +135,8 @@ impl Env for ProcessEnv {
 
 impl OtlpConfig {
     pub fn resolve(signal: Signal, given: OtlpOverrides, env: &dyn Env) -> Self {
+        let preset = crate::sls_preset::layered(signal, env);
+        let env: &dyn Env = &preset;
         let infix = signal.env_infix();
         let signal_var = |name: &str| format!("OTEL_EXPORTER_OTLP_{infix}_{name}");
         let generic_var = |name: &str| format!("OTEL_EXPORTER_OTLP_{name}");

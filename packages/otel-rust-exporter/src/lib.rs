@@ -13,6 +13,8 @@ pub mod pipeline;
 pub mod python;
 pub mod retry;
 pub mod runtime;
+pub mod sls;
+pub mod sls_preset;
 pub mod transform;
 pub mod transport;
 

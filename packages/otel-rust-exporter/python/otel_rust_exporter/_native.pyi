@@ -74,4 +74,44 @@ class MetricExporterCore:
     def export(self, metrics_data: Any) -> bool: ...
     def shutdown(self) -> None: ...
 
+class SlsOptions:
+    def __init__(
+        self,
+        *,
+        endpoint: Optional[str] = None,
+        project: Optional[str] = None,
+        logstore: Optional[str] = None,
+        topic: Optional[str] = None,
+        source: Optional[str] = None,
+        hash_key: Optional[str] = None,
+        signature_version: Optional[str] = None,
+        region: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        access_key_secret: Optional[str] = None,
+        security_token: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> None: ...
+
+class SlsLogRecordProcessorCore:
+    description: Optional[str]
+    def __init__(
+        self,
+        options: SlsOptions,
+        *,
+        max_queue_size: Optional[int] = None,
+        schedule_delay_millis: Optional[float] = None,
+        max_export_batch_size: Optional[int] = None,
+        export_timeout_millis: Optional[float] = None,
+    ) -> None: ...
+    def on_emit(self, log_record: Any) -> None: ...
+    def force_flush(self, timeout_millis: Optional[float] = None) -> bool: ...
+    def shutdown(self, timeout_millis: Optional[float] = None) -> bool: ...
+    def stats(self) -> dict[str, int]: ...
+
+class SlsLogExporterCore:
+    description: Optional[str]
+    def __init__(self, options: SlsOptions) -> None: ...
+    def export(self, batch: Iterable[Any]) -> bool: ...
+    def shutdown(self) -> None: ...
+
 def mark_python_exiting() -> None: ...

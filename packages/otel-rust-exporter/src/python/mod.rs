@@ -9,6 +9,7 @@ mod guard;
 mod logs;
 mod metrics;
 mod options;
+mod sls;
 mod trace;
 
 use pyo3::prelude::*;
@@ -20,6 +21,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<metrics::MetricExporterCore>()?;
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
+    sls::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     Ok(())
 }

@@ -1,0 +1,272 @@
+//! `SlsOptions`, `SlsLogRecordProcessorCore` (behind `SLSLogRecordProcessor`) and
+//! `SlsLogExporterCore` (behind `SLSLogExporter`), in the `otel_sls_exporter` package.
+//!
+//! Missing or invalid configuration is reported once, naming the variable; the core is
+//! then disabled and every call is a cheap no-op, so the application runs on.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sls_exporter::config::{SlsConfig, SlsOverrides};
+
+use super::batching::{batch_config, Batching};
+use super::finalizing::detach;
+use super::guard::guarded;
+use crate::config::{Env, ProcessEnv};
+use crate::convert::log_record::convert;
+use crate::convert::scope::ScopeCache;
+use crate::diagnostics;
+use crate::runtime::{self, PerProcess};
+use crate::sls::{describe, is_own_diagnostic, SlsExporter};
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<SlsOptions>()?;
+    module.add_class::<SlsLogRecordProcessorCore>()?;
+    module.add_class::<SlsLogExporterCore>()
+}
+
+/// The official producers linger 2 s before sending a partial batch.
+const SLS_SCHEDULE_DELAY_MILLIS: f64 = 2000.0;
+
+/// The SLS arguments of a Python constructor, given once.
+#[pyclass(frozen, module = "otel_rust_exporter._native")]
+pub struct SlsOptions {
+    given: SlsOverrides,
+}
+
+#[pymethods]
+impl SlsOptions {
+    #[new]
+    #[pyo3(signature = (*, endpoint=None, project=None, logstore=None, topic=None, source=None,
+        hash_key=None, signature_version=None, region=None, access_key_id=None,
+        access_key_secret=None, security_token=None, timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        endpoint: Option<String>,
+        project: Option<String>,
+        logstore: Option<String>,
+        topic: Option<String>,
+        source: Option<String>,
+        hash_key: Option<String>,
+        signature_version: Option<String>,
+        region: Option<String>,
+        access_key_id: Option<String>,
+        access_key_secret: Option<String>,
+        security_token: Option<String>,
+        timeout: Option<f64>,
+    ) -> Self {
+        Self {
+            given: SlsOverrides {
+                endpoint,
+                project,
+                logstore,
+                topic,
+                source,
+                hash_key,
+                signature_version,
+                region,
+                access_key_id,
+                access_key_secret,
+                security_token,
+                // Seconds, as the stock exporters' `timeout` argument.
+                timeout: timeout
+                    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+                    .map(Duration::from_secs_f64),
+            },
+        }
+    }
+
+    /// Never shows credentials.
+    fn __repr__(&self) -> String {
+        "SlsOptions(...)".to_owned()
+    }
+}
+
+/// The configuration, or `None` after reporting why export is disabled.
+fn resolve(options: &SlsOptions) -> Option<SlsConfig> {
+    let env = |name: &str| ProcessEnv.get(name);
+    let mut warn = |line: String| diagnostics::warn(&line);
+    match SlsConfig::resolve(options.given.clone(), &env, &mut warn) {
+        Ok(config) => Some(config),
+        Err(error) => {
+            diagnostics::error(&error.to_string());
+            None
+        }
+    }
+}
+
+struct Active {
+    config: SlsConfig,
+    scopes: ScopeCache,
+    batching: Batching<SlsExporter>,
+}
+
+#[pyclass(frozen, module = "otel_rust_exporter._native")]
+pub struct SlsLogRecordProcessorCore {
+    active: Option<Active>,
+}
+
+#[pymethods]
+impl SlsLogRecordProcessorCore {
+    #[new]
+    #[pyo3(signature = (options, *, max_queue_size=None, schedule_delay_millis=None,
+        max_export_batch_size=None, export_timeout_millis=None))]
+    fn new(
+        options: &SlsOptions,
+        max_queue_size: Option<usize>,
+        schedule_delay_millis: Option<f64>,
+        max_export_batch_size: Option<usize>,
+        export_timeout_millis: Option<f64>,
+    ) -> Self {
+        let Some(config) = resolve(options) else {
+            return Self { active: None };
+        };
+        let schedule_delay_millis = schedule_delay_millis.or_else(|| {
+            ProcessEnv
+                .get("OTEL_BLRP_SCHEDULE_DELAY")
+                .is_none()
+                .then_some(SLS_SCHEDULE_DELAY_MILLIS)
+        });
+        let mut batch = batch_config(
+            "OTEL_BLRP",
+            max_queue_size,
+            schedule_delay_millis,
+            max_export_batch_size,
+            export_timeout_millis,
+        );
+        // One export, retries included, ends at the sooner of the two timeouts.
+        let mut exporter_config = config.clone();
+        exporter_config.timeout = config.timeout.min(batch.export_timeout);
+        batch.export_timeout = exporter_config.timeout;
+        let batching = Batching::start("log record", batch, move || {
+            SlsExporter::new(exporter_config.clone())
+        });
+        Self {
+            active: Some(Active {
+                config,
+                scopes: ScopeCache::default(),
+                batching,
+            }),
+        }
+    }
+
+    /// Copies the emitted record into the queue; never raises.
+    fn on_emit(&self, log_record: &Bound<'_, PyAny>) {
+        let Some(active) = &self.active else {
+            return;
+        };
+        guarded("on_emit", (), || {
+            let pipeline = active.batching.pipeline();
+            match convert(log_record, &active.scopes) {
+                Ok(Some(item)) if !is_own_diagnostic(&item) => {
+                    pipeline.push(item);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    pipeline.count_drop(&format!("the log record could not be read ({error})"))
+                }
+            }
+            Ok(())
+        })
+    }
+
+    #[pyo3(signature = (timeout_millis=None))]
+    fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
+        let Some(active) = &self.active else {
+            return true;
+        };
+        guarded("force_flush", false, || {
+            Ok(active.batching.force_flush(py, timeout_millis))
+        })
+    }
+
+    #[pyo3(signature = (timeout_millis=None))]
+    fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
+        let Some(active) = &self.active else {
+            return true;
+        };
+        guarded("shutdown", false, || {
+            Ok(active.batching.shutdown(py, timeout_millis))
+        })
+    }
+
+    /// Counters; `rejected` counts records too big for any SLS request.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        match &self.active {
+            Some(active) => active
+                .batching
+                .stats(py, |exporter| exporter.oversized.load(Ordering::Relaxed)),
+            None => Ok(PyDict::new(py)),
+        }
+    }
+
+    /// `project/logstore at endpoint`, or `None` when disabled (never credentials).
+    #[getter]
+    fn description(&self) -> Option<String> {
+        self.active.as_ref().map(|active| describe(&active.config))
+    }
+}
+
+#[pyclass(frozen, module = "otel_rust_exporter._native")]
+pub struct SlsLogExporterCore {
+    config: Option<SlsConfig>,
+    scopes: ScopeCache,
+    exporter: Option<PerProcess<SlsExporter>>,
+    shut_down: AtomicBool,
+}
+
+#[pymethods]
+impl SlsLogExporterCore {
+    #[new]
+    fn new(options: &SlsOptions) -> Self {
+        let config = resolve(options);
+        let exporter = config
+            .as_ref()
+            .map(|config| PerProcess::new(Arc::new(SlsExporter::new(config.clone()))));
+        Self {
+            config,
+            scopes: ScopeCache::default(),
+            exporter,
+            shut_down: AtomicBool::new(false),
+        }
+    }
+
+    /// Exports the records and waits for the result (without the GIL). `True` on delivery.
+    fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
+        let (Some(config), Some(exporter)) = (&self.config, &self.exporter) else {
+            return false;
+        };
+        guarded("export", false, || {
+            if self.shut_down.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            let mut records = Vec::new();
+            for record in batch.try_iter()? {
+                match convert(&record?, &self.scopes)? {
+                    Some(item) if !is_own_diagnostic(&item) => records.push(item),
+                    _ => {}
+                }
+            }
+            if records.is_empty() {
+                return Ok(true);
+            }
+            let exporter = exporter.get(|| Arc::new(SlsExporter::new(config.clone())));
+            let handle = runtime::handle();
+            Ok(detach(py, || {
+                handle.block_on(exporter.export_records(records))
+            }))
+        })
+    }
+
+    fn shutdown(&self) {
+        self.shut_down.store(true, Ordering::Relaxed);
+    }
+
+    #[getter]
+    fn description(&self) -> Option<String> {
+        self.config.as_ref().map(describe)
+    }
+}

@@ -1,0 +1,292 @@
+//! Log export to Alibaba Cloud Log Service: a batch of converted log records becomes one
+//! or more LogGroups (per resource, within SLS limits), each sent as a signed PutLogs
+//! request with retry by SLS error code. The protocol itself is the `sls_exporter` crate.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use sls_exporter::config::SlsConfig;
+use sls_exporter::mapping::{log_from_record, tags_from_resource};
+use sls_exporter::proto::{Log, LogGroup, LogTag};
+use sls_exporter::request::{signed_headers, Body, Target};
+use sls_exporter::response::SlsError;
+use sls_exporter::split::{pack, SLS_LIMITS};
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::convert::log_record::QueuedLogRecord;
+use crate::diagnostics::{self, OncePerKind, RateLimited, LOGGER_NAME};
+use crate::pipeline::BatchExport;
+use crate::retry::{retry, Backoff, Failure};
+
+/// Whether a record comes from a child of our logger (`convert` already leaves out the
+/// logger itself): our own diagnostics must never be exported to SLS, where a failure would
+/// log, be exported, fail again... (The SDK names a record's scope after its Python logger.)
+pub fn is_own_diagnostic(item: &QueuedLogRecord) -> bool {
+    item.group
+        .scope
+        .name
+        .strip_prefix(LOGGER_NAME)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+pub struct SlsExporter {
+    config: SlsConfig,
+    target: Target,
+    /// `Err` when no client could be built (reported once, at start).
+    client: Result<reqwest::Client, String>,
+    /// The host IP, found once (it may need DNS) unless configured.
+    source: OnceCell<String>,
+    backoff: Backoff,
+    failures: OncePerKind,
+    oversized_warning: RateLimited,
+    /// Set while SLS is failing transiently: then each batch gets one attempt, so an
+    /// outage does not hold up the queue (and the application's exit) batch after batch.
+    last_export_failed: AtomicBool,
+    /// Logs too big for any PutLogs request, dropped.
+    pub oversized: AtomicU64,
+}
+
+impl SlsExporter {
+    pub fn new(config: SlsConfig) -> Self {
+        let client = reqwest::Client::builder()
+            // HTTP/1.1 as the SDKs: `Host` must reach SLS as given, also for IP endpoints.
+            .http1_only()
+            .user_agent(concat!(
+                "otel-sls-exporter-python-rust/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|error| format!("cannot build the HTTP client: {error}"));
+        if let Err(reason) = &client {
+            diagnostics::error(&format!("SLS log export disabled: {reason}"));
+        }
+        Self {
+            target: Target::new(&config),
+            config,
+            client,
+            source: OnceCell::new(),
+            backoff: Backoff::default(),
+            failures: OncePerKind::default(),
+            oversized_warning: RateLimited::new(Duration::from_secs(60)),
+            last_export_failed: AtomicBool::new(false),
+            oversized: AtomicU64::new(0),
+        }
+    }
+
+    /// `project/logstore at endpoint`, for messages and reprs (never credentials).
+    pub fn description(&self) -> String {
+        describe(&self.config)
+    }
+
+    async fn source(&self) -> &str {
+        self.source
+            .get_or_init(|| async {
+                if let Some(source) = &self.config.source {
+                    return source.clone();
+                }
+                let endpoint = &self.config.endpoint;
+                let towards = if endpoint.is_ip() {
+                    endpoint.host.clone()
+                } else {
+                    self.target.host.clone()
+                };
+                tokio::task::spawn_blocking(move || sls_exporter::config::host_ip_towards(&towards))
+                    .await
+                    .unwrap_or_else(|_| "127.0.0.1".to_owned())
+            })
+            .await
+    }
+
+    /// Sends every record; `true` when all of them were delivered.
+    pub async fn export_records(&self, batch: Vec<QueuedLogRecord>) -> bool {
+        let Ok(client) = &self.client else {
+            return false;
+        };
+        let source = self.source().await.to_owned();
+        let mut delivered = true;
+        for (tags, logs) in by_resource(batch) {
+            let packed = pack(
+                logs,
+                &tags,
+                self.config.topic.as_deref(),
+                Some(&source),
+                SLS_LIMITS,
+            );
+            if packed.oversized > 0 {
+                self.report_oversized(packed.oversized as u64);
+                delivered = false;
+            }
+            for group in packed.groups {
+                delivered &= self.send_group(client, group).await;
+            }
+        }
+        delivered
+    }
+
+    async fn send_group(&self, client: &reqwest::Client, group: LogGroup) -> bool {
+        let count = group.logs.len();
+        let body = Body::new(&group, &self.config.signature);
+        drop(group);
+        let payload = bytes::Bytes::from(body.compressed.clone());
+        let attempt = |remaining| self.attempt(client, &body, payload.clone(), remaining);
+        let outcome = if self.last_export_failed.load(Ordering::Relaxed) {
+            attempt(self.config.timeout).await
+        } else {
+            retry(Instant::now() + self.config.timeout, self.backoff, attempt).await
+        };
+        self.last_export_failed
+            .store(outcome.is_err(), Ordering::Relaxed);
+        match outcome {
+            Ok(()) => true,
+            Err(failure) => {
+                if self.failures.first_time(&failure.kind) {
+                    diagnostics::error(&format!(
+                        "failed to export {count} log records to SLS {}: {} (further {} \
+                         failures are counted, not logged)",
+                        self.description(),
+                        failure.message,
+                        failure.kind
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    /// One signed PutLogs request (signed now: the server checks the date).
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        body: &Body,
+        payload: bytes::Bytes,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in signed_headers(&self.config, &self.target, body, SystemTime::now()) {
+            let sensitive = name == "authorization" || name == "x-acs-security-token";
+            let (Ok(name), Ok(mut value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) else {
+                // Never echo the value: it may be a credential.
+                return Err(Failure::permanent(
+                    "SLS invalid header",
+                    format!("header {name} has characters HTTP does not allow"),
+                ));
+            };
+            value.set_sensitive(sensitive);
+            headers.insert(name, value);
+        }
+        let response = client
+            .post(&self.target.url)
+            .headers(headers)
+            .timeout(timeout)
+            .body(payload)
+            .send()
+            .await
+            .map_err(|error| {
+                let kind = if error.is_timeout() {
+                    "SLS timeout"
+                } else {
+                    "SLS connection"
+                };
+                Failure::transient(
+                    kind,
+                    format!("POST {} failed: {}", self.target.url, error_chain(&error)),
+                )
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let request_id = response
+            .headers()
+            .get("x-log-requestid")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let reply = response.bytes().await.unwrap_or_default();
+        let mut error = SlsError::from_reply(status.as_u16(), request_id.as_deref(), &reply);
+        // The reply may quote what it refused (an AccessKey id, a token).
+        error.error_message = self.config.credentials.scrub(&error.error_message);
+        let retryable = error.is_retryable();
+        let message = format!("{error}{}", if retryable { "" } else { " (not retried)" });
+        let kind = format!("SLS {}", error.error_code);
+        Err(if retryable {
+            Failure::transient(kind, message)
+        } else {
+            Failure::permanent(kind, message)
+        })
+    }
+
+    fn report_oversized(&self, count: u64) {
+        let total = self.oversized.fetch_add(count, Ordering::Relaxed) + count;
+        if let Some(held_back) = self.oversized_warning.admit() {
+            diagnostics::warn(&format!(
+                "dropped {count} log records larger than one SLS request allows \
+                 ({} bytes); {total} so far ({held_back} such warnings suppressed)",
+                SLS_LIMITS.max_bytes
+            ));
+        }
+    }
+}
+
+/// `project/logstore at endpoint`.
+pub fn describe(config: &SlsConfig) -> String {
+    format!(
+        "{}/{} at {}",
+        config.project, config.logstore, config.endpoint.host
+    )
+}
+
+/// Records grouped by resource (one LogGroup's tags), in order of first appearance.
+fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
+    let mut groups: Vec<(
+        Arc<crate::convert::scope::ScopeGroup>,
+        Vec<LogTag>,
+        Vec<Log>,
+    )> = Vec::new();
+    for item in batch {
+        let log = log_from_record(&item.record, &item.group.scope);
+        let existing = groups.iter_mut().find(|(group, _, _)| {
+            Arc::ptr_eq(group, &item.group) || group.same_resource(&item.group)
+        });
+        match existing {
+            Some((_, _, logs)) => logs.push(log),
+            None => {
+                let tags = tags_from_resource(&item.group.resource);
+                groups.push((item.group, tags, vec![log]));
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, tags, logs)| (tags, logs))
+        .collect()
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl BatchExport for SlsExporter {
+    type Item = QueuedLogRecord;
+
+    fn export(
+        self: Arc<Self>,
+        batch: Vec<QueuedLogRecord>,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        Box::pin(async move { self.export_records(batch).await })
+    }
+}

@@ -1,0 +1,488 @@
+//! Configuration: constructor arguments first, then the environment
+//! (`OTEL_EXPORTER_SLS_*`, credentials from `ALIBABA_CLOUD_*`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_SLS_ENDPOINT";
+pub const PROJECT_VAR: &str = "OTEL_EXPORTER_SLS_PROJECT";
+pub const LOGSTORE_VAR: &str = "OTEL_EXPORTER_SLS_LOGSTORE";
+pub const TOPIC_VAR: &str = "OTEL_EXPORTER_SLS_TOPIC";
+pub const SOURCE_VAR: &str = "OTEL_EXPORTER_SLS_SOURCE";
+pub const HASH_KEY_VAR: &str = "OTEL_EXPORTER_SLS_HASH_KEY";
+pub const SIGNATURE_VERSION_VAR: &str = "OTEL_EXPORTER_SLS_SIGNATURE_VERSION";
+pub const REGION_VAR: &str = "OTEL_EXPORTER_SLS_REGION";
+pub const TIMEOUT_VAR: &str = "OTEL_EXPORTER_SLS_TIMEOUT";
+pub const ACCESS_KEY_ID_VAR: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
+pub const ACCESS_KEY_SECRET_VAR: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+pub const SECURITY_TOKEN_VAR: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+
+/// AccessKey ids are 16+ characters, secrets 30, STS tokens hundreds.
+const MIN_SCRUBBED_LENGTH: usize = 8;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A value that must never be shown: `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for signing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// An AccessKey pair, and the STS token that comes with temporary keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: Secret,
+    pub access_key_secret: Secret,
+    pub security_token: Option<Secret>,
+}
+
+impl Credentials {
+    /// `text` with every credential value replaced by `***`, for server replies, which may
+    /// echo them. Values shorter than real keys are left alone: replacing a one-letter test
+    /// secret would garble the message and hide nothing.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut scrubbed = text.to_owned();
+        let secrets = [
+            Some(&self.access_key_secret),
+            self.security_token.as_ref(),
+            Some(&self.access_key_id),
+        ];
+        for secret in secrets.into_iter().flatten() {
+            if secret.expose().len() >= MIN_SCRUBBED_LENGTH {
+                scrubbed = scrubbed.replace(secret.expose(), "***");
+            }
+        }
+        scrubbed
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureVersion {
+    V1,
+    V4 { region: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// `[scheme://]host[:port]`, e.g. `cn-hangzhou.log.aliyuncs.com` or `http://10.0.0.5:80`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+impl Endpoint {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (scheme, rest) = match text.split_once("://") {
+            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+                "https" => (Scheme::Https, rest),
+                "http" => (Scheme::Http, rest),
+                _ => return Err(format!("unsupported scheme {scheme:?} (use http or https)")),
+            },
+            None => (Scheme::Https, text),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                Some(
+                    port.parse::<u16>()
+                        .map_err(|_| format!("invalid port {port:?}"))?,
+                ),
+            ),
+            None => (authority, None),
+        };
+        if host.is_empty() {
+            return Err("no host".to_owned());
+        }
+        Ok(Self {
+            scheme,
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// An IP endpoint (local or VPC) is connected to directly; a name gets the project
+    /// prepended, as the SDKs do.
+    pub fn is_ip(&self) -> bool {
+        self.host.parse::<IpAddr>().is_ok()
+    }
+}
+
+/// What the application passed to a constructor; `None` leaves it to the environment.
+#[derive(Clone, Debug, Default)]
+pub struct SlsOverrides {
+    pub endpoint: Option<String>,
+    pub project: Option<String>,
+    pub logstore: Option<String>,
+    pub topic: Option<String>,
+    pub source: Option<String>,
+    pub hash_key: Option<String>,
+    pub signature_version: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub access_key_secret: Option<String>,
+    pub security_token: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlsConfig {
+    pub endpoint: Endpoint,
+    pub project: String,
+    pub logstore: String,
+    pub topic: Option<String>,
+    /// `None`: the host's IP address, found when the first batch is sent.
+    pub source: Option<String>,
+    pub hash_key: Option<String>,
+    pub signature: SignatureVersion,
+    pub credentials: Credentials,
+    /// Bounds one export, retries included.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The variables (each settable by its constructor argument) that have no value.
+    Missing(Vec<&'static str>),
+    Invalid {
+        variable: &'static str,
+        reason: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing(variables) => write!(
+                f,
+                "SLS log export is disabled: set {} (or pass the matching constructor argument)",
+                variables.join(", ")
+            ),
+            ConfigError::Invalid { variable, reason } => {
+                write!(
+                    f,
+                    "SLS log export is disabled: invalid {variable}: {reason}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl SlsConfig {
+    /// `env` returns a variable's value (empty counts as unset); `warn` receives one line
+    /// per ignored invalid optional value.
+    pub fn resolve(
+        given: SlsOverrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        warn: &mut dyn FnMut(String),
+    ) -> Result<Self, ConfigError> {
+        let value = |given: Option<String>, variable: &str| {
+            given
+                .or_else(|| env(variable))
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let mut missing = Vec::new();
+        let mut required = |given: Option<String>, variable: &'static str| {
+            let found = value(given, variable);
+            if found.is_none() {
+                missing.push(variable);
+            }
+            found.unwrap_or_default()
+        };
+        let endpoint = required(given.endpoint, ENDPOINT_VAR);
+        let project = required(given.project, PROJECT_VAR);
+        let logstore = required(given.logstore, LOGSTORE_VAR);
+        let access_key_id = required(given.access_key_id, ACCESS_KEY_ID_VAR);
+        let access_key_secret = required(given.access_key_secret, ACCESS_KEY_SECRET_VAR);
+
+        let endpoint = if endpoint.is_empty() {
+            None
+        } else {
+            Some(
+                Endpoint::parse(&endpoint).map_err(|reason| ConfigError::Invalid {
+                    variable: ENDPOINT_VAR,
+                    reason,
+                })?,
+            )
+        };
+
+        let version = value(given.signature_version, SIGNATURE_VERSION_VAR)
+            .map(|version| version.to_ascii_lowercase())
+            .unwrap_or_else(|| "v1".to_owned());
+        let signature = match version.as_str() {
+            "v1" => SignatureVersion::V1,
+            "v4" => match value(given.region, REGION_VAR).or_else(|| {
+                endpoint
+                    .as_ref()
+                    .and_then(|endpoint| region_of(&endpoint.host))
+            }) {
+                Some(region) => SignatureVersion::V4 { region },
+                None => {
+                    missing.push(REGION_VAR);
+                    SignatureVersion::V1
+                }
+            },
+            other => {
+                return Err(ConfigError::Invalid {
+                    variable: SIGNATURE_VERSION_VAR,
+                    reason: format!("{other:?} is neither v1 nor v4"),
+                })
+            }
+        };
+        if !missing.is_empty() {
+            return Err(ConfigError::Missing(missing));
+        }
+
+        let timeout = given
+            .timeout
+            .or_else(|| {
+                let text = env(TIMEOUT_VAR)?;
+                match text.trim().parse::<f64>() {
+                    Ok(millis) if millis.is_finite() && millis > 0.0 => {
+                        Some(Duration::from_secs_f64(millis / 1000.0))
+                    }
+                    _ => {
+                        let shown: String = text.chars().take(32).collect();
+                        warn(format!(
+                            "ignoring invalid {TIMEOUT_VAR}={shown:?}: expected a positive \
+                             number of milliseconds; using {} ms",
+                            DEFAULT_TIMEOUT.as_millis()
+                        ));
+                        None
+                    }
+                }
+            })
+            .unwrap_or(DEFAULT_TIMEOUT);
+
+        Ok(SlsConfig {
+            endpoint: endpoint.expect("checked above"),
+            project,
+            logstore,
+            topic: value(given.topic, TOPIC_VAR),
+            source: value(given.source, SOURCE_VAR),
+            hash_key: value(given.hash_key, HASH_KEY_VAR),
+            signature,
+            credentials: Credentials {
+                access_key_id: Secret::new(access_key_id),
+                access_key_secret: Secret::new(access_key_secret),
+                security_token: value(given.security_token, SECURITY_TOKEN_VAR).map(Secret::new),
+            },
+            timeout,
+        })
+    }
+}
+
+/// `cn-hangzhou` from `cn-hangzhou.log.aliyuncs.com` or `cn-hangzhou-intranet.log...`.
+fn region_of(host: &str) -> Option<String> {
+    let region = host.strip_suffix(".log.aliyuncs.com")?;
+    let region = region
+        .strip_suffix("-intranet")
+        .or_else(|| region.strip_suffix("-share"))
+        .unwrap_or(region);
+    (!region.is_empty() && !region.contains('.')).then(|| region.to_owned())
+}
+
+/// The source IP the SDKs report: the local address of a route towards `host`.
+/// Blocking (it may resolve `host`); `127.0.0.1` when there is no route.
+pub fn host_ip_towards(host: &str) -> String {
+    std::net::UdpSocket::bind(("0.0.0.0", 0))
+        .and_then(|socket| {
+            socket.connect((host, 80))?;
+            socket.local_addr()
+        })
+        .map(|address| address.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn resolve(
+        given: SlsOverrides,
+        vars: &[(&str, &str)],
+    ) -> (Result<SlsConfig, ConfigError>, Vec<String>) {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = move |name: &str| map.get(name).cloned().filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+        let result = SlsConfig::resolve(given, &env, &mut |line| warnings.push(line));
+        (result, warnings)
+    }
+
+    const FULL: &[(&str, &str)] = &[
+        (ENDPOINT_VAR, "cn-hangzhou.log.aliyuncs.com"),
+        (PROJECT_VAR, "proj"),
+        (LOGSTORE_VAR, "store"),
+        (ACCESS_KEY_ID_VAR, "LTAIid"),
+        (ACCESS_KEY_SECRET_VAR, "s3cret"),
+    ];
+
+    #[test]
+    fn reads_the_environment_with_defaults() {
+        let (config, warnings) = resolve(SlsOverrides::default(), FULL);
+        let config = config.unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(
+            config.endpoint,
+            Endpoint {
+                scheme: Scheme::Https,
+                host: "cn-hangzhou.log.aliyuncs.com".into(),
+                port: None
+            }
+        );
+        assert_eq!(config.project, "proj");
+        assert_eq!(config.signature, SignatureVersion::V1);
+        assert_eq!(config.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(config.source, None);
+        assert_eq!(config.credentials.security_token, None);
+    }
+
+    #[test]
+    fn arguments_override_the_environment() {
+        let given = SlsOverrides {
+            project: Some("other".into()),
+            signature_version: Some("V4".into()),
+            region: Some("eu-central-1".into()),
+            timeout: Some(Duration::from_secs(3)),
+            security_token: Some("sts".into()),
+            ..Default::default()
+        };
+        let mut vars = FULL.to_vec();
+        vars.push((TIMEOUT_VAR, "1000"));
+        let config = resolve(given, &vars).0.unwrap();
+        assert_eq!(config.project, "other");
+        assert_eq!(
+            config.signature,
+            SignatureVersion::V4 {
+                region: "eu-central-1".into()
+            }
+        );
+        assert_eq!(config.timeout, Duration::from_secs(3));
+        assert_eq!(config.credentials.security_token, Some(Secret::new("sts")));
+    }
+
+    #[test]
+    fn v4_takes_the_region_from_an_aliyun_endpoint() {
+        let mut vars = FULL.to_vec();
+        vars.push((SIGNATURE_VERSION_VAR, "v4"));
+        let config = resolve(SlsOverrides::default(), &vars).0.unwrap();
+        assert_eq!(
+            config.signature,
+            SignatureVersion::V4 {
+                region: "cn-hangzhou".into()
+            }
+        );
+        vars[0] = (ENDPOINT_VAR, "http://127.0.0.1:8080");
+        let error = resolve(SlsOverrides::default(), &vars).0.unwrap_err();
+        assert_eq!(error, ConfigError::Missing(vec![REGION_VAR]));
+    }
+
+    #[test]
+    fn missing_settings_are_named_in_one_message() {
+        let error = resolve(SlsOverrides::default(), &FULL[..2]).0.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "SLS log export is disabled: set OTEL_EXPORTER_SLS_LOGSTORE, \
+             ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (or pass the \
+             matching constructor argument)"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_reported() {
+        let mut vars = FULL.to_vec();
+        vars.push((TIMEOUT_VAR, "soon"));
+        let (config, warnings) = resolve(SlsOverrides::default(), &vars);
+        assert_eq!(config.unwrap().timeout, DEFAULT_TIMEOUT);
+        assert_eq!(warnings.len(), 1);
+        vars.push((SIGNATURE_VERSION_VAR, "v2"));
+        let error = resolve(SlsOverrides::default(), &vars).0.unwrap_err();
+        assert!(
+            matches!(error, ConfigError::Invalid { variable, .. } if variable == SIGNATURE_VERSION_VAR)
+        );
+    }
+
+    #[test]
+    fn endpoints_parse_with_optional_scheme_and_port() {
+        let ip = Endpoint::parse("http://10.0.0.5:8080/").unwrap();
+        assert_eq!(
+            (ip.scheme, ip.host.as_str(), ip.port, ip.is_ip()),
+            (Scheme::Http, "10.0.0.5", Some(8080), true)
+        );
+        let name = Endpoint::parse("cn-beijing.log.aliyuncs.com").unwrap();
+        assert_eq!(
+            (name.scheme, name.port, name.is_ip()),
+            (Scheme::Https, None, false)
+        );
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("host:99999").is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_scrubbed_from_text() {
+        let config = resolve(
+            SlsOverrides {
+                access_key_id: Some("LTAI5tAbCdEf".into()),
+                access_key_secret: Some("s3cretS3cret".into()),
+                security_token: Some("tok3ntok3n".into()),
+                ..Default::default()
+            },
+            FULL,
+        )
+        .0
+        .unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["LTAI5tAbCdEf", "s3cretS3cret", "tok3ntok3n"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(
+            config
+                .credentials
+                .scrub("key LTAI5tAbCdEf secret s3cretS3cret token tok3ntok3n"),
+            "key *** secret *** token ***"
+        );
+        // Too short to be a real key: scrubbing would garble the text.
+        let short = Credentials {
+            access_key_id: Secret::new("a"),
+            access_key_secret: Secret::new("b"),
+            security_token: None,
+        };
+        assert_eq!(short.scrub("a bad reply"), "a bad reply");
+    }
+}
