@@ -125,7 +125,10 @@ def main() -> None:
     if skipped:
         print(f"skipped (not installed): {', '.join(skipped)}")
     print()
-    print("| pipeline | loop µs/record | main-thread CPU µs/record | process CPU µs/record | delivered | max RSS |")
+    print(
+        "| pipeline | loop µs/record | main-thread CPU µs/record | process CPU µs/record "
+        "| delivered | max RSS |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name in pipelines:
         row = summary[name]

@@ -22,7 +22,6 @@ def record_fields(index: int) -> dict[str, str]:
 def ours(options: dict, count: int):
     from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
     from opentelemetry.sdk.resources import Resource
-
     from otel_sls_exporter import SLSLogRecordProcessor
 
     provider = LoggerProvider(resource=Resource.create({"service.name": "bench"}), shutdown_on_exit=False)
