@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use pyo3::prelude::*;
 
 use super::attributes::{field_value, key_values, optional_str};
-use super::fields::{dropped, enum_value, time, Fields};
+use super::fields::{dropped, enum_value, time};
 use super::names::name;
 use super::scope::{ScopeCache, ScopeGroup};
 use crate::diagnostics::LOGGER_NAME;
@@ -24,21 +24,15 @@ pub fn convert(
     scopes: &ScopeCache,
 ) -> PyResult<Option<QueuedLogRecord>> {
     let py = readable.py();
-    let outer = Fields::of(readable);
-    let scope = outer.get(
-        name!(py, instrumentation_scope),
-        name!(py, instrumentation_scope),
-    )?;
-    let group = scopes.group(
-        &outer.get(name!(py, resource), name!(py, resource))?,
-        &scope,
-    )?;
+    // Plain attribute lookups: reading `__dict__` would make CPython build a dict for each
+    // record (3.11+ keeps instance attributes without one), garbage the GC must then scan.
+    let scope = readable.getattr(name!(py, instrumentation_scope))?;
+    let group = scopes.group(&readable.getattr(name!(py, resource))?, &scope)?;
     if group.scope.name == LOGGER_NAME {
         return Ok(None);
     }
-    let log_record = outer.get(name!(py, log_record), name!(py, log_record))?;
-    let fields = Fields::of(&log_record);
-    let read = |field| fields.get(field, field);
+    let log_record = readable.getattr(name!(py, log_record))?;
+    let read = |field| log_record.getattr(field);
 
     let attributes = read(name!(py, attributes))?;
     let severity = read(name!(py, severity_number))?;

@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PyType};
 
 use super::attributes::{key_values, optional_str};
-use super::fields::{time, Fields};
+use super::fields::time;
 use super::names::name;
 use super::scope::{ScopeCache, ScopeGroup};
 use crate::diagnostics::{self, RateLimited};
@@ -198,16 +198,16 @@ fn temporality(data: &Bound<'_, PyAny>) -> PyResult<i32> {
         .extract()
 }
 
-/// Converts each point; the SDK's points are dataclasses, read through their `__dict__`.
+/// Converts each point (the SDK's points are dataclasses).
 fn points_of<'py, T>(
     points: &Bound<'py, PyAny>,
-    convert: impl Fn(Python<'py>, &Fields<'_, 'py>) -> PyResult<T>,
+    convert: impl Fn(Python<'py>, &Bound<'py, PyAny>) -> PyResult<T>,
 ) -> PyResult<Vec<T>> {
     let py = points.py();
     let mut out = Vec::with_capacity(points.len().unwrap_or(0));
     for point in points.try_iter()? {
         let point = point?;
-        out.push(convert(py, &Fields::of(&point))?);
+        out.push(convert(py, &point)?);
     }
     Ok(out)
 }
@@ -216,16 +216,16 @@ fn points_of<'py, T>(
 fn number_points(points: &Bound<'_, PyAny>, with_start: bool) -> PyResult<Vec<NumberDataPoint>> {
     points_of(points, |py, point| {
         Ok(NumberDataPoint {
-            attributes: key_values(&point.attr(name!(py, attributes))?)?,
+            attributes: key_values(&point.getattr(name!(py, attributes))?)?,
             start_time_unix_nano: if with_start {
-                time(&point.attr(name!(py, start_time_unix_nano))?)?
+                time(&point.getattr(name!(py, start_time_unix_nano))?)?
             } else {
                 0
             },
-            time_unix_nano: time(&point.attr(name!(py, time_unix_nano))?)?,
-            exemplars: exemplars(&point.attr(name!(py, exemplars))?)?,
+            time_unix_nano: time(&point.getattr(name!(py, time_unix_nano))?)?,
+            exemplars: exemplars(&point.getattr(name!(py, exemplars))?)?,
             flags: 0,
-            value: Some(match number(&point.attr(name!(py, value))?)? {
+            value: Some(match number(&point.getattr(name!(py, value))?)? {
                 Number::Int(value) => number_data_point::Value::AsInt(value),
                 Number::Double(value) => number_data_point::Value::AsDouble(value),
             }),
@@ -233,40 +233,43 @@ fn number_points(points: &Bound<'_, PyAny>, with_start: bool) -> PyResult<Vec<Nu
     })
 }
 
-fn histogram_point<'py>(py: Python<'py>, point: &Fields<'_, 'py>) -> PyResult<HistogramDataPoint> {
+fn histogram_point<'py>(
+    py: Python<'py>,
+    point: &Bound<'py, PyAny>,
+) -> PyResult<HistogramDataPoint> {
     Ok(HistogramDataPoint {
-        attributes: key_values(&point.attr(name!(py, attributes))?)?,
-        start_time_unix_nano: time(&point.attr(name!(py, start_time_unix_nano))?)?,
-        time_unix_nano: time(&point.attr(name!(py, time_unix_nano))?)?,
-        count: point.attr(name!(py, count))?.extract()?,
-        sum: point.attr(name!(py, sum))?.extract()?,
-        bucket_counts: point.attr(name!(py, bucket_counts))?.extract()?,
-        explicit_bounds: point.attr(name!(py, explicit_bounds))?.extract()?,
-        exemplars: exemplars(&point.attr(name!(py, exemplars))?)?,
+        attributes: key_values(&point.getattr(name!(py, attributes))?)?,
+        start_time_unix_nano: time(&point.getattr(name!(py, start_time_unix_nano))?)?,
+        time_unix_nano: time(&point.getattr(name!(py, time_unix_nano))?)?,
+        count: point.getattr(name!(py, count))?.extract()?,
+        sum: point.getattr(name!(py, sum))?.extract()?,
+        bucket_counts: point.getattr(name!(py, bucket_counts))?.extract()?,
+        explicit_bounds: point.getattr(name!(py, explicit_bounds))?.extract()?,
+        exemplars: exemplars(&point.getattr(name!(py, exemplars))?)?,
         flags: 0,
-        min: point.attr(name!(py, min))?.extract()?,
-        max: point.attr(name!(py, max))?.extract()?,
+        min: point.getattr(name!(py, min))?.extract()?,
+        max: point.getattr(name!(py, max))?.extract()?,
     })
 }
 
 fn exponential_point<'py>(
     py: Python<'py>,
-    point: &Fields<'_, 'py>,
+    point: &Bound<'py, PyAny>,
 ) -> PyResult<ExponentialHistogramDataPoint> {
     Ok(ExponentialHistogramDataPoint {
-        attributes: key_values(&point.attr(name!(py, attributes))?)?,
-        start_time_unix_nano: time(&point.attr(name!(py, start_time_unix_nano))?)?,
-        time_unix_nano: time(&point.attr(name!(py, time_unix_nano))?)?,
-        count: point.attr(name!(py, count))?.extract()?,
-        sum: point.attr(name!(py, sum))?.extract()?,
-        scale: point.attr(name!(py, scale))?.extract()?,
-        zero_count: point.attr(name!(py, zero_count))?.extract()?,
-        positive: buckets(&point.attr(name!(py, positive))?)?,
-        negative: buckets(&point.attr(name!(py, negative))?)?,
-        flags: point.attr(name!(py, flags))?.extract()?,
-        exemplars: exemplars(&point.attr(name!(py, exemplars))?)?,
-        min: point.attr(name!(py, min))?.extract()?,
-        max: point.attr(name!(py, max))?.extract()?,
+        attributes: key_values(&point.getattr(name!(py, attributes))?)?,
+        start_time_unix_nano: time(&point.getattr(name!(py, start_time_unix_nano))?)?,
+        time_unix_nano: time(&point.getattr(name!(py, time_unix_nano))?)?,
+        count: point.getattr(name!(py, count))?.extract()?,
+        sum: point.getattr(name!(py, sum))?.extract()?,
+        scale: point.getattr(name!(py, scale))?.extract()?,
+        zero_count: point.getattr(name!(py, zero_count))?.extract()?,
+        positive: buckets(&point.getattr(name!(py, positive))?)?,
+        negative: buckets(&point.getattr(name!(py, negative))?)?,
+        flags: point.getattr(name!(py, flags))?.extract()?,
+        exemplars: exemplars(&point.getattr(name!(py, exemplars))?)?,
+        min: point.getattr(name!(py, min))?.extract()?,
+        max: point.getattr(name!(py, max))?.extract()?,
         // The SDK has no zero threshold; the stock encoder leaves it 0.
         zero_threshold: 0.0,
     })
@@ -290,8 +293,8 @@ fn exemplars(exemplars: &Bound<'_, PyAny>) -> PyResult<Vec<Exemplar>> {
         return Ok(Vec::new());
     }
     points_of(exemplars, |py, exemplar| {
-        let span_id = exemplar.attr(name!(py, span_id))?;
-        let trace_id = exemplar.attr(name!(py, trace_id))?;
+        let span_id = exemplar.getattr(name!(py, span_id))?;
+        let trace_id = exemplar.getattr(name!(py, trace_id))?;
         // Ids only when both are known, as the stock encoder does.
         let (span_id, trace_id) = if span_id.is_none() || trace_id.is_none() {
             (Vec::new(), Vec::new())
@@ -302,11 +305,11 @@ fn exemplars(exemplars: &Bound<'_, PyAny>) -> PyResult<Vec<Exemplar>> {
             )
         };
         Ok(Exemplar {
-            filtered_attributes: key_values(&exemplar.attr(name!(py, filtered_attributes))?)?,
-            time_unix_nano: time(&exemplar.attr(name!(py, time_unix_nano))?)?,
+            filtered_attributes: key_values(&exemplar.getattr(name!(py, filtered_attributes))?)?,
+            time_unix_nano: time(&exemplar.getattr(name!(py, time_unix_nano))?)?,
             span_id,
             trace_id,
-            value: Some(match number(&exemplar.attr(name!(py, value))?)? {
+            value: Some(match number(&exemplar.getattr(name!(py, value))?)? {
                 Number::Int(value) => exemplar::Value::AsInt(value),
                 Number::Double(value) => exemplar::Value::AsDouble(value),
             }),

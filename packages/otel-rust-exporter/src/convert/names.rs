@@ -24,7 +24,6 @@ macro_rules! names {
 }
 
 names! {
-    __dict__,
     _attributes,
     _context,
     _description,

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::attributes::{key_values, optional_str};
-use super::fields::{dropped, enum_value, field, time, Fields};
+use super::fields::{dropped, enum_value, field, time};
 use super::scope::{ScopeCache, ScopeGroup};
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
@@ -29,18 +29,18 @@ pub fn convert(
     sampled_only: bool,
 ) -> PyResult<Option<QueuedSpan>> {
     let py = span.py();
-    let fields = Fields::of(span);
-    let context = SpanContext::read(&fields.get(name!(py, _context), name!(py, context))?)?;
+    let context = SpanContext::read(&field(span, name!(py, _context), name!(py, context))?)?;
     if sampled_only && context.trace_flags & 1 == 0 {
         return Ok(None);
     }
-    let parent = fields.get(name!(py, _parent), name!(py, parent))?;
-    let attributes = fields.get(name!(py, _attributes), name!(py, attributes))?;
-    let events = fields.get(name!(py, _events), name!(py, events))?;
-    let links = fields.get(name!(py, _links), name!(py, links))?;
-    let status = fields.get(name!(py, _status), name!(py, status))?;
-    let resource = fields.get(name!(py, _resource), name!(py, resource))?;
-    let scope = fields.get(
+    let parent = field(span, name!(py, _parent), name!(py, parent))?;
+    let attributes = field(span, name!(py, _attributes), name!(py, attributes))?;
+    let events = field(span, name!(py, _events), name!(py, events))?;
+    let links = field(span, name!(py, _links), name!(py, links))?;
+    let status = field(span, name!(py, _status), name!(py, status))?;
+    let resource = field(span, name!(py, _resource), name!(py, resource))?;
+    let scope = field(
+        span,
         name!(py, _instrumentation_scope),
         name!(py, instrumentation_scope),
     )?;
@@ -58,10 +58,13 @@ pub fn convert(
         trace_state: trace_state(&context.trace_state)?,
         parent_span_id,
         flags,
-        name: optional_str(&fields.get(name!(py, _name), name!(py, name))?, "span name"),
-        kind: enum_value(&fields.get(name!(py, _kind), name!(py, kind))?)? + 1,
-        start_time_unix_nano: time(&fields.get(name!(py, _start_time), name!(py, start_time))?)?,
-        end_time_unix_nano: time(&fields.get(name!(py, _end_time), name!(py, end_time))?)?,
+        name: optional_str(
+            &field(span, name!(py, _name), name!(py, name))?,
+            "span name",
+        ),
+        kind: enum_value(&field(span, name!(py, _kind), name!(py, kind))?)? + 1,
+        start_time_unix_nano: time(&field(span, name!(py, _start_time), name!(py, start_time))?)?,
+        end_time_unix_nano: time(&field(span, name!(py, _end_time), name!(py, end_time))?)?,
         attributes: key_values(&attributes)?,
         dropped_attributes_count: dropped(&attributes),
         events: events_of(&events)?,
