@@ -251,7 +251,7 @@ fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
         Vec<Log>,
     )> = Vec::new();
     for item in batch {
-        let log = log_from_record(&item.record, &item.group.scope);
+        let log = log_from_record(item.record, &item.group.scope);
         let existing = groups.iter_mut().find(|(group, _, _)| {
             Arc::ptr_eq(group, &item.group) || group.same_resource(&item.group)
         });

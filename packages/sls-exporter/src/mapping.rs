@@ -39,21 +39,21 @@ pub const SCOPE_NAME_KEY: &str = "scope.name";
 pub const SCOPE_VERSION_KEY: &str = "scope.version";
 pub const SCOPE_ATTRIBUTES_PREFIX: &str = "scope.attributes.";
 
-/// The SLS log for one record emitted under `scope`.
-pub fn log_from_record(record: &LogRecord, scope: &InstrumentationScope) -> Log {
+/// The SLS log for one record emitted under `scope`; the record's strings move into it.
+pub fn log_from_record(record: LogRecord, scope: &InstrumentationScope) -> Log {
     let nanos = if record.time_unix_nano != 0 {
         record.time_unix_nano
     } else {
         record.observed_time_unix_nano
     };
     let mut contents = Vec::with_capacity(8 + record.attributes.len());
-    if let Some(body) = record.body.as_ref().and_then(|body| body.value.as_ref()) {
-        push(&mut contents, BODY_KEY, text(body));
+    if let Some(body) = record.body.and_then(|body| body.value) {
+        push(&mut contents, BODY_KEY, into_text(body));
     }
     let level = if record.severity_text.is_empty() {
         severity_name(record.severity_number).to_owned()
     } else {
-        record.severity_text.clone()
+        record.severity_text
     };
     if !level.is_empty() {
         push(&mut contents, LEVEL_KEY, level);
@@ -77,16 +77,20 @@ pub fn log_from_record(record: &LogRecord, scope: &InstrumentationScope) -> Log 
         push(&mut contents, SPAN_ID_KEY, hex::encode(&record.span_id));
     }
     if !record.event_name.is_empty() {
-        push(&mut contents, EVENT_NAME_KEY, record.event_name.clone());
+        push(&mut contents, EVENT_NAME_KEY, record.event_name);
     }
-    flatten(&mut contents, ATTRIBUTES_PREFIX, &record.attributes);
+    flatten(&mut contents, ATTRIBUTES_PREFIX, record.attributes);
     if !scope.name.is_empty() {
         push(&mut contents, SCOPE_NAME_KEY, scope.name.clone());
     }
     if !scope.version.is_empty() {
         push(&mut contents, SCOPE_VERSION_KEY, scope.version.clone());
     }
-    flatten(&mut contents, SCOPE_ATTRIBUTES_PREFIX, &scope.attributes);
+    flatten(
+        &mut contents,
+        SCOPE_ATTRIBUTES_PREFIX,
+        scope.attributes.clone(),
+    );
     Log {
         time: u32::try_from(nanos / 1_000_000_000).unwrap_or(u32::MAX),
         contents,
@@ -97,7 +101,7 @@ pub fn log_from_record(record: &LogRecord, scope: &InstrumentationScope) -> Log 
 /// The LogTags of every log emitted under `resource`.
 pub fn tags_from_resource(resource: &Resource) -> Vec<LogTag> {
     let mut contents = Vec::with_capacity(resource.attributes.len());
-    flatten(&mut contents, "", &resource.attributes);
+    flatten(&mut contents, "", resource.attributes.clone());
     contents
         .into_iter()
         .map(|content| LogTag {
@@ -115,20 +119,19 @@ fn push(contents: &mut Vec<Content>, key: &str, value: String) {
 }
 
 /// One content per scalar; nested maps extend the key with `.{key}`.
-fn flatten(contents: &mut Vec<Content>, prefix: &str, attributes: &[KeyValue]) {
+fn flatten(contents: &mut Vec<Content>, prefix: &str, attributes: Vec<KeyValue>) {
     for attribute in attributes {
-        let key = format!("{prefix}{}", attribute.key);
-        match attribute
-            .value
-            .as_ref()
-            .and_then(|value| value.value.as_ref())
-        {
+        let mut key = String::with_capacity(prefix.len() + attribute.key.len());
+        key.push_str(prefix);
+        key.push_str(&attribute.key);
+        match attribute.value.and_then(|value| value.value) {
             Some(Value::KvlistValue(map)) if !map.values.is_empty() => {
-                flatten(contents, &format!("{key}."), &map.values)
+                key.push('.');
+                flatten(contents, &key, map.values)
             }
             Some(value) => contents.push(Content {
                 key,
-                value: text(value),
+                value: into_text(value),
             }),
             None => contents.push(Content {
                 key,
@@ -139,10 +142,12 @@ fn flatten(contents: &mut Vec<Content>, prefix: &str, attributes: &[KeyValue]) {
 }
 
 /// Strings as they are; every other value as JSON (bytes as a base64 JSON string).
-pub fn text(value: &Value) -> String {
+pub fn into_text(value: Value) -> String {
     match value {
-        Value::StringValue(text) => text.clone(),
-        other => json(other).to_string(),
+        Value::StringValue(text) => text,
+        Value::IntValue(number) => number.to_string(),
+        Value::BoolValue(flag) => flag.to_string(),
+        other => json(&other).to_string(),
     }
 }
 
@@ -267,7 +272,7 @@ mod tests {
             version: "1.2".into(),
             ..Default::default()
         };
-        let log = log_from_record(&record, &scope);
+        let log = log_from_record(record, &scope);
         assert_eq!(log.time, 1_700_000_000);
         assert_eq!(log.time_ns, Some(123_456_789));
         assert_eq!(
@@ -308,7 +313,7 @@ mod tests {
             span_id: vec![0; 8],
             ..Default::default()
         };
-        let log = log_from_record(&record, &InstrumentationScope::default());
+        let log = log_from_record(record, &InstrumentationScope::default());
         assert_eq!((log.time, log.time_ns), (5, Some(7)));
         assert_eq!(
             contents(&log),
