@@ -22,6 +22,7 @@ use crate::convert::log_record::QueuedLogRecord;
 use crate::diagnostics::{self, OncePerKind, RateLimited, LOGGER_NAME};
 use crate::pipeline::BatchExport;
 use crate::retry::{retry, Backoff, Failure};
+use crate::transport::request_failure;
 
 /// Whether a record comes from a child of our logger (`convert` already leaves out the
 /// logger itself): our own diagnostics must never be exported to SLS, where a failure would
@@ -189,17 +190,7 @@ impl SlsExporter {
             .body(payload)
             .send()
             .await
-            .map_err(|error| {
-                let kind = if error.is_timeout() {
-                    "SLS timeout"
-                } else {
-                    "SLS connection"
-                };
-                Failure::transient(
-                    kind,
-                    format!("POST {} failed: {}", self.target.url, error_chain(&error)),
-                )
-            })?;
+            .map_err(|error| request_failure("SLS", &self.target.url, &error))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -267,17 +258,6 @@ fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
         .into_iter()
         .map(|(_, tags, logs)| (tags, logs))
         .collect()
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl BatchExport for SlsExporter {

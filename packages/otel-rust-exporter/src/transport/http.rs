@@ -10,8 +10,8 @@ use reqwest::header::{
 };
 use reqwest::StatusCode;
 
-use super::read_file;
 use super::shared::{ConnectionKey, SharedConnections};
+use super::{read_file, request_failure};
 use crate::config::{Compression, OtlpConfig};
 use crate::diagnostics;
 use crate::retry::Failure;
@@ -125,17 +125,7 @@ impl HttpTransport {
             .body(payload)
             .send()
             .await
-            .map_err(|error| {
-                let kind = if error.is_timeout() {
-                    "HTTP timeout"
-                } else {
-                    "HTTP connection"
-                };
-                Failure::transient(
-                    kind,
-                    format!("POST {} failed: {}", self.shown_url, error_chain(&error)),
-                )
-            })?;
+            .map_err(|error| request_failure("HTTP", &self.shown_url, &error))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -174,17 +164,6 @@ fn parse_retry_after(value: &HeaderValue) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(text).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

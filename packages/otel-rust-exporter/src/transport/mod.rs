@@ -54,3 +54,26 @@ fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path)
         .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
 }
+
+/// A request that got no answer, as a transient failure. `service` names its kind
+/// ("HTTP timeout", "SLS connection"), which is logged once.
+pub fn request_failure(service: &str, url: &str, error: &reqwest::Error) -> Failure {
+    let kind = if error.is_timeout() {
+        format!("{service} timeout")
+    } else {
+        format!("{service} connection")
+    };
+    Failure::transient(kind, format!("POST {url} failed: {}", error_chain(error)))
+}
+
+/// The error with its causes, which hold what went wrong (refused, DNS, TLS).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
