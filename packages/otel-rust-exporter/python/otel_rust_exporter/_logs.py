@@ -9,11 +9,11 @@ from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadW
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from otel_rust_exporter import _native
-from otel_rust_exporter._lifecycle import track
+from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import Headers, otlp_kwargs
 
 
-class RustLogRecordProcessor(LogRecordProcessor):
+class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
     """Batches emitted log records in Rust and exports them over OTLP (HTTP/protobuf or gRPC).
 
     A drop-in replacement for ``BatchLogRecordProcessor(OTLPLogExporter(...))``:
@@ -72,16 +72,6 @@ class RustLogRecordProcessor(LogRecordProcessor):
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._core.force_flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        self._core.shutdown()
-
-    def stats(self) -> dict[str, int]:
-        """Counters: queued, accepted, dropped, exported, failed, rejected."""
-        return self._core.stats()
 
     def __repr__(self) -> str:
         return f"RustLogRecordProcessor(endpoint={self._core.endpoint!r}, protocol={self._core.protocol!r})"

@@ -12,13 +12,13 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_rust_exporter import _native
-from otel_rust_exporter._lifecycle import track
+from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import Headers, otlp_kwargs
 
 _logger = logging.getLogger("otel_rust_exporter")
 
 
-class RustSpanProcessor(SpanProcessor):
+class RustSpanProcessor(NativeBatching, SpanProcessor):
     """Batches finished spans in Rust and exports them over OTLP (HTTP/protobuf or gRPC).
 
     A drop-in replacement for ``BatchSpanProcessor(OTLPSpanExporter(...))``: ``on_end``
@@ -79,16 +79,6 @@ class RustSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         self._core.on_end(span)
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._core.force_flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        self._core.shutdown()
-
-    def stats(self) -> dict[str, int]:
-        """Counters: queued, accepted, dropped, exported, failed, rejected."""
-        return self._core.stats()
 
     def __repr__(self) -> str:
         return f"RustSpanProcessor(endpoint={self._core.endpoint!r}, protocol={self._core.protocol!r})"

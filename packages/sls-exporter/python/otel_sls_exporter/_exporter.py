@@ -8,7 +8,7 @@ from typing import Any, Optional
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter import _native
-from otel_rust_exporter._lifecycle import track
+from otel_rust_exporter._lifecycle import NativeBatching, track
 
 
 def _options(**given: Any) -> Any:
@@ -16,7 +16,7 @@ def _options(**given: Any) -> Any:
     return _native.SlsOptions(**given, timeout=None if timeout is None else float(timeout))
 
 
-class SLSLogRecordProcessor(LogRecordProcessor):
+class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
     """Batches log records in Rust and sends them to an SLS logstore.
 
     ``on_emit`` copies the record into a bounded native queue in one call; a background
@@ -80,17 +80,6 @@ class SLSLogRecordProcessor(LogRecordProcessor):
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._core.force_flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        self._core.shutdown()
-
-    def stats(self) -> dict[str, int]:
-        """Counters: queued, accepted, dropped, exported, failed, rejected (too large).
-        Empty when the configuration is incomplete and export is disabled."""
-        return self._core.stats()
 
     def __repr__(self) -> str:
         return f"SLSLogRecordProcessor({self._core.description or 'disabled'})"
