@@ -19,21 +19,10 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::convert::log_record::QueuedLogRecord;
-use crate::diagnostics::{self, OncePerKind, RateLimited, LOGGER_NAME};
+use crate::diagnostics::{self, OncePerKind, RateLimited};
 use crate::pipeline::BatchExport;
 use crate::retry::{retry, Backoff, Failure};
 use crate::transport::request_failure;
-
-/// Whether a record comes from a child of our logger (`convert` already leaves out the
-/// logger itself): our own diagnostics must never be exported to SLS, where a failure would
-/// log, be exported, fail again... (The SDK names a record's scope after its Python logger.)
-pub fn is_own_diagnostic(item: &QueuedLogRecord) -> bool {
-    item.group
-        .scope
-        .name
-        .strip_prefix(LOGGER_NAME)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-}
 
 pub struct SlsExporter {
     config: SlsConfig,

@@ -17,8 +17,9 @@ pub struct QueuedLogRecord {
     pub record: LogRecord,
 }
 
-/// Converts an emitted record; `None` for records of our own logger, which would otherwise
-/// feed export problems back into the export.
+/// Converts an emitted record; `None` for records of our own logger or its children, which
+/// would otherwise feed export problems back into the export (the SDK names a record's
+/// scope after its Python logger).
 pub fn convert(
     readable: &Bound<'_, PyAny>,
     scopes: &ScopeCache,
@@ -28,7 +29,7 @@ pub fn convert(
     // record (3.11+ keeps instance attributes without one), garbage the GC must then scan.
     let scope = readable.getattr(name!(py, instrumentation_scope))?;
     let group = scopes.group(&readable.getattr(name!(py, resource))?, &scope)?;
-    if group.scope.name == LOGGER_NAME {
+    if is_ours(&group.scope.name) {
         return Ok(None);
     }
     let log_record = readable.getattr(name!(py, log_record))?;
@@ -56,6 +57,12 @@ pub fn convert(
     Ok(Some(QueuedLogRecord { group, record }))
 }
 
+fn is_ours(logger: &str) -> bool {
+    logger
+        .strip_prefix(LOGGER_NAME)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 fn optional_int(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     if value.is_none() {
         return Ok(0);
@@ -73,4 +80,18 @@ fn id_bytes<const N: usize>(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(Vec::new());
     }
     Ok(id.to_be_bytes()[16 - N..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ours;
+
+    #[test]
+    fn our_logger_and_its_children_are_ours_and_nothing_else() {
+        assert!(is_ours("otel_rust_exporter"));
+        assert!(is_ours("otel_rust_exporter.sls"));
+        assert!(!is_ours("otel_rust_exporter_app"));
+        assert!(!is_ours("app.otel_rust_exporter"));
+        assert!(!is_ours(""));
+    }
 }

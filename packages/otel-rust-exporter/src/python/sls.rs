@@ -20,7 +20,7 @@ use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
 use crate::diagnostics;
 use crate::runtime::{self, PerProcess};
-use crate::sls::{describe, is_own_diagnostic, SlsExporter};
+use crate::sls::{describe, SlsExporter};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<SlsOptions>()?;
@@ -161,10 +161,10 @@ impl SlsLogRecordProcessorCore {
         guarded("on_emit", (), || {
             let pipeline = active.batching.pipeline();
             match convert(log_record, &active.scopes) {
-                Ok(Some(item)) if !is_own_diagnostic(&item) => {
+                Ok(Some(item)) => {
                     pipeline.push(item);
                 }
-                Ok(_) => {}
+                Ok(None) => {}
                 Err(error) => {
                     pipeline.count_drop(&format!("the log record could not be read ({error})"))
                 }
@@ -245,9 +245,8 @@ impl SlsLogExporterCore {
             }
             let mut records = Vec::new();
             for record in batch.try_iter()? {
-                match convert(&record?, &self.scopes)? {
-                    Some(item) if !is_own_diagnostic(&item) => records.push(item),
-                    _ => {}
+                if let Some(item) = convert(&record?, &self.scopes)? {
+                    records.push(item);
                 }
             }
             if records.is_empty() {
