@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, machine, rotated, run_measured_child
+from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, rotated, run_against_sink, run_measured_child
 from log_worker import MODES, RECORDS_PER_SPAN
 
 PACKAGES = [
@@ -400,18 +400,7 @@ def main() -> None:
 
     started = time.time()
     command = shlex.join([".venv/bin/python", "bench/bench_logs.py", *sys.argv[1:]])
-    setup = machine(PACKAGES)
-    sink = Sink()
-    try:
-        runs = run_all(sink, records, repeats)
-    finally:
-        sink.close()
-    # The package may be rebuilt while a long run goes on; such a run mixes two builds.
-    setup["native_module_changed_during_run"] = (
-        machine(PACKAGES)["native_module_sha256"] != setup["native_module_sha256"]
-    )
-    if setup["native_module_changed_during_run"]:
-        print("WARNING: the native module was rebuilt during the run; its numbers mix two builds")
+    setup, runs = run_against_sink(PACKAGES, lambda sink: run_all(sink, records, repeats))
     results = {
         "command": command,
         "quick": args.quick,

@@ -22,7 +22,7 @@ import time
 from typing import Any, Optional
 
 import traces_report
-from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, machine, rotated, run_measured_child
+from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, rotated, run_against_sink, run_measured_child
 from trace_worker import MODES, SHAPES
 
 PACKAGES = [
@@ -174,18 +174,9 @@ def main() -> None:
 
     started = time.time()
     command = shlex.join([".venv/bin/python", "bench/bench_traces.py", *sys.argv[1:]])
-    setup = machine(PACKAGES)
-    sink = Sink()
-    try:
-        runs = run_all(sink, {"light": light, "heavy": heavy}, repeats)
-    finally:
-        sink.close()
-    # The package may be rebuilt while a long run goes on; such a run mixes two builds.
-    setup["native_module_changed_during_run"] = (
-        machine(PACKAGES)["native_module_sha256"] != setup["native_module_sha256"]
+    setup, runs = run_against_sink(
+        PACKAGES, lambda sink: run_all(sink, {"light": light, "heavy": heavy}, repeats)
     )
-    if setup["native_module_changed_during_run"]:
-        print("WARNING: the native module was rebuilt during the run; its numbers mix two builds")
     results = {
         "command": command,
         "quick": args.quick,

@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -174,3 +174,20 @@ def machine(packages: list[str]) -> dict[str, Any]:
         if native
         else None,
     }
+
+
+def run_against_sink(packages: list[str], run: Callable[[Sink], Any]) -> tuple[dict[str, Any], Any]:
+    """``run(sink)`` against a fresh sink: the machine description (noting whether the native
+    module was rebuilt meanwhile, which would mix two builds) and what ``run`` returned."""
+    setup = machine(packages)
+    sink = Sink()
+    try:
+        runs = run(sink)
+    finally:
+        sink.close()
+    setup["native_module_changed_during_run"] = (
+        machine(packages)["native_module_sha256"] != setup["native_module_sha256"]
+    )
+    if setup["native_module_changed_during_run"]:
+        print("WARNING: the native module was rebuilt during the run; its numbers mix two builds")
+    return setup, runs
