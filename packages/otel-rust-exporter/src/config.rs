@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::diagnostics;
+use crate::redact::Redactor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
@@ -166,11 +167,11 @@ impl OtlpConfig {
             },
         };
 
-        let headers = given.headers.unwrap_or_else(|| {
+        let headers = without_framing_headers(given.headers.unwrap_or_else(|| {
             lookup("HEADERS")
                 .map(|(name, value)| parse_headers(&name, &value))
                 .unwrap_or_default()
-        });
+        }));
 
         let timeout = given
             .timeout
@@ -215,6 +216,16 @@ impl OtlpConfig {
     /// The endpoint for messages and reprs: without `user:password@`.
     pub fn display_endpoint(&self) -> String {
         redact_userinfo(&self.endpoint)
+    }
+
+    /// Scrubs what a server may echo of ours: every header value and the endpoint's userinfo.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(
+            self.headers
+                .iter()
+                .map(|(_, value)| value.clone())
+                .chain(Redactor::userinfo_secrets(&self.endpoint)),
+        )
     }
 
     /// Whether the gRPC channel uses TLS: the scheme decides, else the insecure flag.
@@ -289,14 +300,30 @@ impl BatchConfig {
 
 /// Drops the `user:password@` part of a URL's authority.
 pub fn redact_userinfo(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    let authority_end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |index| after_scheme + index);
+    let (after_scheme, authority_end) = authority_range(url);
     match url[after_scheme..authority_end].rfind('@') {
         Some(at) => format!("{}{}", &url[..after_scheme], &url[after_scheme + at + 1..]),
         None => url.to_owned(),
     }
+}
+
+/// The `user:password` of `scheme://user:password@host/...` (the scheme is optional).
+pub fn userinfo(url: &str) -> Option<&str> {
+    let (after_scheme, authority_end) = authority_range(url);
+    let authority = &url[after_scheme..authority_end];
+    authority
+        .rfind('@')
+        .map(|at| &authority[..at])
+        .filter(|userinfo| !userinfo.is_empty())
+}
+
+/// Where a URL's authority starts and ends.
+fn authority_range(url: &str) -> (usize, usize) {
+    let after_scheme = url.find("://").map_or(0, |index| index + 3);
+    let authority_end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |index| after_scheme + index);
+    (after_scheme, authority_end)
 }
 
 const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
@@ -369,7 +396,38 @@ fn parse_headers(name: &str, value: &str) -> Vec<(String, String)> {
     headers
 }
 
-fn percent_decode(value: &str) -> String {
+/// Headers that decide how a request is framed or routed (and HTTP/2 pseudo-headers):
+/// a configured value would corrupt the request (a short `content-length` truncates the
+/// body on the wire) or send it elsewhere. Each is dropped with one warning, naming it.
+fn without_framing_headers(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    const FRAMING: &[&str] = &[
+        "content-length",
+        "host",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+    ];
+    headers
+        .into_iter()
+        .filter(|(key, _)| {
+            let name = key.trim().to_ascii_lowercase();
+            let framing = FRAMING.contains(&name.as_str()) || name.starts_with(':');
+            if framing {
+                let shown: String = name.chars().take(64).collect();
+                diagnostics::warn(&format!(
+                    "ignoring header {shown:?}: it decides how requests are framed or routed, \
+                     which the exporter sets itself"
+                ));
+            }
+            !framing
+        })
+        .collect()
+}
+
+pub fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let hex = |byte: u8| (byte as char).to_digit(16).map(|digit| digit as u8);
     let mut out = Vec::with_capacity(bytes.len());
@@ -567,6 +625,35 @@ mod tests {
         assert_eq!(redact_userinfo("user:pw@host:4317"), "host:4317");
         assert_eq!(redact_userinfo("https://host/a@b"), "https://host/a@b");
         assert_eq!(redact_userinfo("http://host:4318"), "http://host:4318");
+    }
+
+    #[test]
+    fn framing_headers_are_dropped_and_the_rest_kept() {
+        let vars = env(&[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Content-Length=5,host=evil,x-api-key=k,:authority=x,Transfer-Encoding=chunked,te=trailers",
+        )]);
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &vars);
+        assert_eq!(config.headers, vec![("x-api-key".into(), "k".into())]);
+        let given = OtlpOverrides {
+            headers: Some(vec![
+                ("Connection".into(), "close".into()),
+                ("authorization".into(), "Bearer t".into()),
+            ]),
+            ..Default::default()
+        };
+        let config = OtlpConfig::resolve(Signal::Traces, given, &env(&[]));
+        assert_eq!(
+            config.headers,
+            vec![("authorization".into(), "Bearer t".into())]
+        );
+    }
+
+    #[test]
+    fn userinfo_is_found_only_in_the_authority() {
+        assert_eq!(userinfo("http://u:p@host:1/x"), Some("u:p"));
+        assert_eq!(userinfo("u:p@host:4317"), Some("u:p"));
+        assert_eq!(userinfo("https://host/a@b"), None);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use tokio::time::Instant;
 use crate::config::{OtlpConfig, Signal};
 use crate::diagnostics::{self, OncePerKind, RateLimited};
 use crate::pipeline::BatchExport;
+use crate::redact::Redactor;
 use crate::retry::{retry, Backoff};
-use crate::transport::Transport;
+use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
 pub trait ExportResponse: prost::Message + Default + Send + 'static {
@@ -111,7 +112,7 @@ impl OtlpExporter {
             .store(outcome.is_err(), Ordering::Relaxed);
         match outcome {
             Ok(response) => {
-                self.report_partial_success(&response);
+                self.report_partial_success(&response, transport.redactor());
                 true
             }
             Err(failure) => {
@@ -129,7 +130,8 @@ impl OtlpExporter {
         }
     }
 
-    fn report_partial_success(&self, response: &impl ExportResponse) {
+    /// The collector's message is scrubbed of our secrets: it may quote the request.
+    fn report_partial_success(&self, response: &impl ExportResponse, redactor: &Redactor) {
         let Some((rejected, message)) = response.rejected() else {
             return;
         };
@@ -139,7 +141,7 @@ impl OtlpExporter {
         let rejected = rejected.max(0) as u64;
         let total = self.rejected.fetch_add(rejected, Ordering::Relaxed) + rejected;
         if let Some(held_back) = self.partial_success.admit() {
-            let reason: String = message.chars().take(200).collect();
+            let reason = redactor.excerpt(message, EXCERPT_CHARS);
             diagnostics::warn(&format!(
                 "the collector rejected {rejected} {}: {reason:?} ({total} rejected so far; \
                  {held_back} such warnings suppressed)",

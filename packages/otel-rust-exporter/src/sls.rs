@@ -21,8 +21,14 @@ use tokio::time::Instant;
 use crate::convert::log_record::QueuedLogRecord;
 use crate::diagnostics::{self, OncePerKind, RateLimited};
 use crate::pipeline::BatchExport;
+use crate::redact::Redactor;
 use crate::retry::{retry, Backoff, Failure};
-use crate::transport::request_failure;
+use crate::transport::{
+    read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
+};
+
+/// Characters of an SLS error code or request id shown in messages (real ones are short).
+const CODE_CHARS: usize = 64;
 
 pub struct SlsExporter {
     config: SlsConfig,
@@ -31,6 +37,8 @@ pub struct SlsExporter {
     client: Result<reqwest::Client, String>,
     /// The host IP, found once (it may need DNS) unless configured.
     source: OnceCell<String>,
+    /// Scrubs the credentials from what SLS (or whatever answers) sends back.
+    redactor: Redactor,
     backoff: Backoff,
     failures: OncePerKind,
     oversized_warning: RateLimited,
@@ -46,6 +54,8 @@ impl SlsExporter {
         let client = reqwest::Client::builder()
             // HTTP/1.1 as the SDKs: `Host` must reach SLS as given, also for IP endpoints.
             .http1_only()
+            // A redirect would carry the signed request and the STS token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!(
                 "otel-sls-exporter-python-rust/",
                 env!("CARGO_PKG_VERSION")
@@ -57,6 +67,7 @@ impl SlsExporter {
         }
         Self {
             target: Target::new(&config),
+            redactor: Redactor::new(config.credentials.values()),
             config,
             client,
             source: OnceCell::new(),
@@ -157,6 +168,7 @@ impl SlsExporter {
         timeout: Duration,
     ) -> Result<(), Failure> {
         let mut headers = HeaderMap::new();
+        let mut signature = None;
         for (name, value) in signed_headers(&self.config, &self.target, body, SystemTime::now()) {
             let sensitive = name == "authorization" || name == "x-acs-security-token";
             let (Ok(name), Ok(mut value)) = (
@@ -169,33 +181,54 @@ impl SlsExporter {
                     format!("header {name} has characters HTTP does not allow"),
                 ));
             };
+            if name == "authorization" {
+                // `LOG <id>:<signature>` (v4: `...,Signature=<signature>`): a reply must not
+                // show the signature either.
+                signature = value
+                    .to_str()
+                    .ok()
+                    .and_then(|value| value.rsplit([':', '=']).next())
+                    .map(str::to_owned);
+            }
             value.set_sensitive(sensitive);
             headers.insert(name, value);
         }
+        let redactor = self.redactor.with(signature);
+        let url = &self.target.url;
         let response = client
-            .post(&self.target.url)
+            .post(url)
             .headers(headers)
             .timeout(timeout)
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("SLS", &self.target.url, &error))?;
+            .map_err(|error| request_failure("SLS", url, error, &redactor))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(());
+        if status.is_redirection() {
+            return Err(redirect_failure("SLS", url, &response));
         }
         let request_id = response
             .headers()
             .get("x-log-requestid")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let reply = response.bytes().await.unwrap_or_default();
+        let (reply, end) = read_capped(response).await;
+        if status.is_success() {
+            return match unusable_success("SLS", url, status, end, &redactor) {
+                Some(failure) => Err(failure),
+                None => Ok(()),
+            };
+        }
         let mut error = SlsError::from_reply(status.as_u16(), request_id.as_deref(), &reply);
-        // The reply may quote what it refused (an AccessKey id, a token).
-        error.error_message = self.config.credentials.scrub(&error.error_message);
         let retryable = error.is_retryable();
+        // Logged once per family: the server's codes are unbounded.
+        let kind = format!("SLS {}", error.family().name());
+        // Each field may quote what the server refused (an AccessKey id, the token, the
+        // signature): scrubbed, then shortened.
+        error.error_code = redactor.excerpt(&error.error_code, CODE_CHARS);
+        error.error_message = redactor.excerpt(&error.error_message, EXCERPT_CHARS);
+        error.request_id = redactor.excerpt(&error.request_id, CODE_CHARS);
         let message = format!("{error}{}", if retryable { "" } else { " (not retried)" });
-        let kind = format!("SLS {}", error.error_code);
         Err(if retryable {
             Failure::transient(kind, message)
         } else {

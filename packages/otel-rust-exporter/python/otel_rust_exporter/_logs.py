@@ -41,7 +41,7 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
     ):
-        self._core = _native.LogRecordProcessorCore(
+        self._start(
             _native.OtlpOptions(
                 **otlp_kwargs(
                     endpoint=endpoint,
@@ -60,6 +60,9 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
             max_export_batch_size=max_export_batch_size,
             export_timeout_millis=export_timeout_millis,
         )
+
+    def _start(self, options: _native.OtlpOptions, **batching: Any) -> None:
+        self._core = _native.LogRecordProcessorCore(options, **batching)
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -68,7 +71,9 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
     def from_exporter(cls, exporter: RustOTLPLogExporter) -> RustLogRecordProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(**exporter._kwargs)
+        processor = cls.__new__(cls)
+        processor._start(exporter._options)
+        return processor
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -97,18 +102,21 @@ class RustOTLPLogExporter(LogRecordExporter):
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
     ):
-        self._kwargs = otlp_kwargs(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=timeout,
-            compression=compression,
-            protocol=protocol,
-            certificate_file=certificate_file,
-            client_key_file=client_key_file,
-            client_certificate_file=client_certificate_file,
-            insecure=insecure,
+        # The options object is opaque: headers and credentials stay out of `vars()`.
+        self._options = _native.OtlpOptions(
+            **otlp_kwargs(
+                endpoint=endpoint,
+                headers=headers,
+                timeout=timeout,
+                compression=compression,
+                protocol=protocol,
+                certificate_file=certificate_file,
+                client_key_file=client_key_file,
+                client_certificate_file=client_certificate_file,
+                insecure=insecure,
+            )
         )
-        self._core = _native.LogExporterCore(_native.OtlpOptions(**self._kwargs))
+        self._core = _native.LogExporterCore(self._options)
 
     def _native_log_record_processor(self) -> RustLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""
@@ -125,4 +133,4 @@ class RustOTLPLogExporter(LogRecordExporter):
         return True
 
     def __repr__(self) -> str:
-        return f"RustOTLPLogExporter(protocol={self._kwargs['protocol']!r})"
+        return f"RustOTLPLogExporter(protocol={self._options.protocol!r})"

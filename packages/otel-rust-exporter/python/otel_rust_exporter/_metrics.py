@@ -136,19 +136,20 @@ class RustOTLPMetricExporter(MetricExporter):
             preferred_temporality=_temporality(preferred_temporality),
             preferred_aggregation=_aggregation(preferred_aggregation),
         )
-        self._kwargs = otlp_kwargs(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=timeout,
-            compression=compression,
-            protocol=protocol,
-            certificate_file=certificate_file,
-            client_key_file=client_key_file,
-            client_certificate_file=client_certificate_file,
-            insecure=insecure,
-        )
         self._core = _native.MetricExporterCore(
-            _native.OtlpOptions(**self._kwargs),
+            _native.OtlpOptions(
+                **otlp_kwargs(
+                    endpoint=endpoint,
+                    headers=headers,
+                    timeout=timeout,
+                    compression=compression,
+                    protocol=protocol,
+                    certificate_file=certificate_file,
+                    client_key_file=client_key_file,
+                    client_certificate_file=client_certificate_file,
+                    insecure=insecure,
+                )
+            ),
             data_types=(Sum, Gauge, HistogramData, ExponentialHistogram),
             max_export_batch_size=max_export_batch_size,
         )

@@ -2,6 +2,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 class OtlpOptions:
+    protocol: Optional[str]
     def __init__(
         self,
         *,

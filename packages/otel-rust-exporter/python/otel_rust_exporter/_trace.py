@@ -44,7 +44,7 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
     ):
-        self._core = _native.SpanProcessorCore(
+        self._start(
             _native.OtlpOptions(
                 **otlp_kwargs(
                     endpoint=endpoint,
@@ -63,6 +63,9 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
             max_export_batch_size=max_export_batch_size,
             export_timeout_millis=export_timeout_millis,
         )
+
+    def _start(self, options: _native.OtlpOptions, **batching: Any) -> None:
+        self._core = _native.SpanProcessorCore(options, **batching)
         # The SDK calls `processor.on_end(span)`: bind the native method directly, so a
         # finished span costs one call and no Python frame.
         self.on_end = self._core.on_end  # type: ignore[method-assign]
@@ -72,7 +75,9 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
     def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(**exporter._kwargs)
+        processor = cls.__new__(cls)
+        processor._start(exporter._options)
+        return processor
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         pass
@@ -104,18 +109,21 @@ class RustOTLPSpanExporter(SpanExporter):
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
     ):
-        self._kwargs = otlp_kwargs(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=timeout,
-            compression=compression,
-            protocol=protocol,
-            certificate_file=certificate_file,
-            client_key_file=client_key_file,
-            client_certificate_file=client_certificate_file,
-            insecure=insecure,
+        # The options object is opaque: headers and credentials stay out of `vars()`.
+        self._options = _native.OtlpOptions(
+            **otlp_kwargs(
+                endpoint=endpoint,
+                headers=headers,
+                timeout=timeout,
+                compression=compression,
+                protocol=protocol,
+                certificate_file=certificate_file,
+                client_key_file=client_key_file,
+                client_certificate_file=client_certificate_file,
+                insecure=insecure,
+            )
         )
-        self._core = _native.SpanExporterCore(_native.OtlpOptions(**self._kwargs))
+        self._core = _native.SpanExporterCore(self._options)
         _warn_if_wrapped_by_stock_batching(sys._getframe(1))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -129,7 +137,7 @@ class RustOTLPSpanExporter(SpanExporter):
         return True
 
     def __repr__(self) -> str:
-        return f"RustOTLPSpanExporter(protocol={self._kwargs['protocol']!r})"
+        return f"RustOTLPSpanExporter(protocol={self._options.protocol!r})"
 
 
 def _warn_if_wrapped_by_stock_batching(caller: Any) -> None:

@@ -53,4 +53,15 @@ impl OtlpOptions {
             },
         }
     }
+
+    /// As given (`None`: from the environment); no secret.
+    #[getter]
+    fn protocol(&self) -> Option<String> {
+        self.given.protocol.clone()
+    }
+
+    /// Never shows headers or the endpoint (either may hold credentials).
+    fn __repr__(&self) -> String {
+        "OtlpOptions(...)".to_owned()
+    }
 }

@@ -6,7 +6,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -71,10 +70,9 @@ impl SlsOptions {
                 access_key_id,
                 access_key_secret,
                 security_token,
-                // Seconds, as the stock exporters' `timeout` argument.
-                timeout: timeout
-                    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-                    .map(Duration::from_secs_f64),
+                // Seconds, as the stock exporters' `timeout` argument; checked and clamped
+                // when the configuration is resolved.
+                timeout,
             },
         }
     }

@@ -11,10 +11,11 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::read_file;
 use super::shared::{ConnectionKey, SharedConnections};
-use crate::config::{Compression, OtlpConfig, Signal};
+use super::{read_file, BODY_LIMIT, EXCERPT_CHARS};
+use crate::config::{self, Compression, OtlpConfig, Signal};
 use crate::diagnostics;
+use crate::redact::Redactor;
 use crate::retry::Failure;
 
 static CHANNELS: SharedConnections<Channel> = SharedConnections::new();
@@ -28,10 +29,21 @@ pub struct GrpcTransport {
     )>,
     compression: Compression,
     target: String,
+    pub(super) redactor: Redactor,
 }
 
 impl GrpcTransport {
     pub fn new(config: &OtlpConfig, signal: Signal) -> Result<Self, String> {
+        // gRPC would send it as `:authority`, in clear text to every hop; the specification
+        // has no meaning for it, so credentials belong in headers.
+        if config::userinfo(&config.endpoint).is_some() {
+            return Err(format!(
+                "the gRPC endpoint {} has a user:password@ part, which would be sent in \
+                 clear text as :authority; pass credentials as a header (e.g. authorization) \
+                 instead",
+                config.display_endpoint()
+            ));
+        }
         let tls = config.grpc_uses_tls();
         let uri = match config.endpoint.split_once("://") {
             Some(_) => config.endpoint.clone(),
@@ -71,7 +83,8 @@ impl GrpcTransport {
             path: PathAndQuery::from_static(path),
             metadata,
             compression: config.compression,
-            target: crate::config::redact_userinfo(&uri),
+            target: uri,
+            redactor: config.redactor(),
         })
     }
 
@@ -79,7 +92,9 @@ impl GrpcTransport {
     where
         R: prost::Message + Default + Send + 'static,
     {
-        let mut client = tonic::client::Grpc::new(self.channel.clone());
+        // No export response comes near this; bounds what a server can make us buffer.
+        let mut client =
+            tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(BODY_LIMIT);
         if self.compression == Compression::Gzip {
             client = client.send_compressed(CompressionEncoding::Gzip);
         }
@@ -99,7 +114,7 @@ impl GrpcTransport {
         };
         match tokio::time::timeout(timeout, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(classify(&status, &self.target)),
+            Ok(Err(status)) => Err(classify(&status, &self.target, &self.redactor)),
             Err(_) => Err(Failure::transient(
                 "gRPC DeadlineExceeded",
                 format!("export to {} timed out", self.target),
@@ -145,13 +160,15 @@ fn connect(config: &OtlpConfig, uri: &str, tls: bool) -> Result<Channel, String>
 }
 
 /// The specification's retryable codes; RESOURCE_EXHAUSTED only when the server says when
-/// to come back (RetryInfo).
-fn classify(status: &Status, target: &str) -> Failure {
+/// to come back (RetryInfo). The server's message is scrubbed of our secrets (it may echo
+/// the request's metadata). A 3xx reaches us as UNKNOWN ("mapped from HTTP status code
+/// 307"): gRPC never follows redirects, and neither do we.
+fn classify(status: &Status, target: &str, redactor: &Redactor) -> Failure {
     let kind = format!("gRPC {:?}", status.code());
     let message = format!(
         "export to {target} failed: {:?}: {}",
         status.code(),
-        status.message()
+        redactor.excerpt(status.message(), EXCERPT_CHARS)
     );
     let retry_after = status
         .get_details_retry_info()
@@ -225,7 +242,7 @@ mod tests {
     #[test]
     fn resource_exhausted_is_retried_only_with_retry_info() {
         let bare = Status::resource_exhausted("slow down");
-        assert!(!classify(&bare, "t").retryable);
+        assert!(!classify(&bare, "t", &Redactor::default()).retryable);
 
         let delay = Duration::from_millis(1500);
         let with_info = Status::with_error_details(
@@ -233,7 +250,7 @@ mod tests {
             "slow down",
             ErrorDetails::with_retry_info(Some(delay)),
         );
-        let failure = classify(&with_info, "t");
+        let failure = classify(&with_info, "t", &Redactor::default());
         assert!(failure.retryable);
         assert_eq!(failure.retry_after, Some(delay));
     }
@@ -248,7 +265,10 @@ mod tests {
             Code::Unavailable,
             Code::DataLoss,
         ] {
-            assert!(classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+            assert!(
+                classify(&Status::new(code, ""), "t", &Redactor::default()).retryable,
+                "{code:?}"
+            );
         }
         for code in [
             Code::InvalidArgument,
@@ -257,7 +277,10 @@ mod tests {
             Code::Internal,
             Code::Unimplemented,
         ] {
-            assert!(!classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+            assert!(
+                !classify(&Status::new(code, ""), "t", &Redactor::default()).retryable,
+                "{code:?}"
+            );
         }
     }
 }

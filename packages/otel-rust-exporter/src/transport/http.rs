@@ -11,9 +11,12 @@ use reqwest::header::{
 use reqwest::StatusCode;
 
 use super::shared::{ConnectionKey, SharedConnections};
-use super::{read_file, request_failure};
+use super::{
+    read_capped, read_file, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
+};
 use crate::config::{Compression, OtlpConfig};
 use crate::diagnostics;
+use crate::redact::Redactor;
 use crate::retry::Failure;
 
 static CLIENTS: SharedConnections<reqwest::Client> = SharedConnections::new();
@@ -27,6 +30,7 @@ pub struct HttpTransport {
     /// `url` without credentials, for messages.
     shown_url: String,
     compression: Compression,
+    pub(super) redactor: Redactor,
 }
 
 impl HttpTransport {
@@ -67,12 +71,16 @@ impl HttpTransport {
             url: config.endpoint.clone(),
             shown_url: config.display_endpoint(),
             compression: config.compression,
+            redactor: config.redactor(),
         })
     }
 }
 
 fn build_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder().user_agent(super::USER_AGENT);
+    let mut builder = reqwest::Client::builder()
+        .user_agent(super::USER_AGENT)
+        // A redirect would carry our headers to wherever it points.
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(path) = &config.certificate_file {
         let pem = read_file("certificate", path)?;
         let certificate = reqwest::Certificate::from_pem(&pem)
@@ -125,20 +133,30 @@ impl HttpTransport {
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("HTTP", &self.shown_url, &error))?;
+            .map_err(|error| request_failure("HTTP", &self.shown_url, error, &self.redactor))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(redirect_failure("HTTP", &self.shown_url, &response));
+        }
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(parse_retry_after);
-        let body = response.bytes().await.unwrap_or_default();
+        let (body, end) = read_capped(response).await;
         if status.is_success() {
+            if let Some(failure) =
+                unusable_success("HTTP", &self.shown_url, status, end, &self.redactor)
+            {
+                return Err(failure);
+            }
             // A body that is not an export response (some proxies answer in JSON) carries
             // no partial success to report.
-            return Ok(R::decode(body).unwrap_or_default());
+            return Ok(R::decode(body.as_slice()).unwrap_or_default());
         }
-        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-        let message = format!("POST {} answered {status}: {}", self.shown_url, text.trim());
+        let text = self
+            .redactor
+            .excerpt(&String::from_utf8_lossy(&body), EXCERPT_CHARS);
+        let message = format!("POST {} answered {status}: {text}", self.shown_url);
         let kind = format!("HTTP {}", status.as_u16());
         if is_retryable(status) {
             Err(Failure {

@@ -11,7 +11,7 @@ from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
 
 
-def _options(**given: Any) -> Any:
+def _options(**given: Any) -> _native.SlsOptions:
     timeout = given.pop("timeout")
     return _native.SlsOptions(**given, timeout=None if timeout is None else float(timeout))
 
@@ -48,7 +48,7 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
     ):
-        self._core = _native.SlsLogRecordProcessorCore(
+        self._start(
             _options(
                 endpoint=endpoint,
                 project=project,
@@ -68,6 +68,9 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
             max_export_batch_size=max_export_batch_size,
             export_timeout_millis=export_timeout_millis,
         )
+
+    def _start(self, options: _native.SlsOptions, **batching: Any) -> None:
+        self._core = _native.SlsLogRecordProcessorCore(options, **batching)
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -76,7 +79,9 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
     def from_exporter(cls, exporter: SLSLogExporter) -> SLSLogRecordProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(**exporter._kwargs)
+        processor = cls.__new__(cls)
+        processor._start(exporter._options)
+        return processor
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -109,21 +114,22 @@ class SLSLogExporter(LogRecordExporter):
         security_token: Optional[str] = None,
         timeout: Optional[float] = None,
     ):
-        self._kwargs: dict[str, Any] = {
-            "endpoint": endpoint,
-            "project": project,
-            "logstore": logstore,
-            "topic": topic,
-            "source": source,
-            "hash_key": hash_key,
-            "signature_version": signature_version,
-            "region": region,
-            "access_key_id": access_key_id,
-            "access_key_secret": access_key_secret,
-            "security_token": security_token,
-            "timeout": timeout,
-        }
-        self._core = _native.SlsLogExporterCore(_options(**self._kwargs))
+        # The options object is opaque: credentials stay out of `vars()`.
+        self._options = _options(
+            endpoint=endpoint,
+            project=project,
+            logstore=logstore,
+            topic=topic,
+            source=source,
+            hash_key=hash_key,
+            signature_version=signature_version,
+            region=region,
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            security_token=security_token,
+            timeout=timeout,
+        )
+        self._core = _native.SlsLogExporterCore(self._options)
 
     def _native_log_record_processor(self) -> SLSLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""
