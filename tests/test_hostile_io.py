@@ -144,15 +144,13 @@ def test_a_small_200_that_is_not_an_export_response_still_counts(servers):
 def test_peak_memory_with_endless_and_huge_bodies_stays_bounded(servers):
     endless = servers(Answer(endless=True, max_seconds=30))
     huge = servers(Answer(status=500, huge=512 << 20, max_seconds=30))
+    targets = [f"otlp={server.url}/v1/traces" for server in (endless, huge)]
+    targets += [f"sls={server.url}" for server in (endless, huge)]
     finished = subprocess.run(
-        [sys.executable, str(APP), f"{endless.url}/v1/traces", f"{huge.url}/v1/traces"],
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=True,
+        [sys.executable, str(APP), *targets], capture_output=True, text=True, timeout=100, check=True
     )
     report = json.loads(finished.stdout.strip().splitlines()[-1])
-    assert report["results"] == ["FAILURE", "FAILURE"]
+    assert report["results"] == ["FAILURE"] * 4
     # A bound on bytes, not time: the bodies are 3 GiB and 512 MiB, and a Python process
     # with the SDK loaded takes about 30 MiB.
     assert report["peak_rss_mib"] < 150, report
@@ -178,17 +176,19 @@ def test_a_401_echoing_the_headers_never_shows_their_values(protocol, servers, g
     assert_no_secret(caplog.text, *capfd.readouterr())
 
 
-def test_sls_error_fields_echoing_the_request_are_scrubbed(servers, caplog, capfd):
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_sls_error_fields_echoing_the_request_are_scrubbed(version, servers, caplog, capfd):
     def echo(headers: dict) -> tuple[dict, bytes]:
         body = {"errorCode": headers["x-acs-security-token"], "errorMessage": headers["authorization"]}
         return {"x-log-requestid": headers["authorization"]}, json.dumps(body).encode()
 
     server = servers(Answer(status=401, reply_from=echo))
-    exporter = sls_exporter(server.url)
+    exporter = sls_exporter(server.url, signature_version=version, region="cn-hangzhou")
     with caplog.at_level(logging.DEBUG):
         assert exporter.export(emitted_log_records()).name == "FAILURE"
     [request] = server.received()
-    signature = request.headers["authorization"].rsplit(":", 1)[1]
+    authorization = request.headers["authorization"]
+    signature = authorization.rsplit("Signature=" if version == "v4" else ":", 1)[1]
     [line] = our_lines(caplog)
     assert "HTTP 401" in line and "***" in line
     shown = caplog.text + "".join(capfd.readouterr())

@@ -184,11 +184,12 @@ impl SlsExporter {
             if name == "authorization" {
                 // `LOG <id>:<signature>` (v4: `...,Signature=<signature>`): a reply must not
                 // show the signature either.
-                signature = value
-                    .to_str()
-                    .ok()
-                    .and_then(|value| value.rsplit([':', '=']).next())
-                    .map(str::to_owned);
+                signature = value.to_str().ok().and_then(|value| {
+                    let (_, signature) = value
+                        .rsplit_once(",Signature=")
+                        .or_else(|| value.rsplit_once(':'))?;
+                    Some(signature.to_owned())
+                });
             }
             value.set_sensitive(sensitive);
             headers.insert(name, value);
