@@ -10,6 +10,7 @@ writing as soon as the client goes away, so a test never sends more than it need
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -129,3 +130,62 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+class Http2RedirectServer:
+    """Cleartext HTTP/2 (as gRPC speaks it) answering every request with ``status`` and a
+    ``Location``, as a proxy in front of a gRPC collector might; counts the requests.
+
+    Frames are written by hand (no HTTP/2 library in the test environment): the server's
+    SETTINGS, an ACK of the client's, and one HEADERS frame ending each request's stream.
+    """
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+    def __init__(self, location: str, status: int = 307) -> None:
+        self.location = location.encode()
+        self.status = str(status).encode()
+        self.requests = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    @staticmethod
+    def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+        return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+    def _answer(self) -> bytes:
+        # HPACK literals without indexing, by static-table name: `:status` (8), `location` (46).
+        block = b"\x08" + bytes([len(self.status)]) + self.status
+        block += b"\x0f\x1f" + bytes([len(self.location)]) + self.location
+        return block
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as reader:
+            if reader.read(len(self.PREFACE)) != self.PREFACE:
+                return
+            connection.sendall(self._frame(4, 0, 0))
+            while header := reader.read(9):
+                if len(header) < 9:
+                    return
+                length, kind, flags = int.from_bytes(header[:3], "big"), header[3], header[4]
+                stream = int.from_bytes(header[5:], "big") & 0x7FFFFFFF
+                reader.read(length)
+                if kind == 4 and not flags & 1:
+                    connection.sendall(self._frame(4, 1, 0))
+                elif kind in (1, 9) and flags & 4:
+                    self.requests += 1
+                    # END_STREAM | END_HEADERS: the whole answer is this one frame.
+                    connection.sendall(self._frame(1, 0x5, stream, self._answer()))
+
+    def close(self) -> None:
+        self.listener.close()

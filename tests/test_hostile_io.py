@@ -29,7 +29,7 @@ from otel_rust_exporter import (
 )
 from otel_sls_exporter import SLSLogExporter, SLSLogRecordProcessor
 
-from tests.hostile_http import Answer, HostileHttpServer
+from tests.hostile_http import Answer, HostileHttpServer, Http2RedirectServer
 from tests.otlp_receivers import Reply
 
 pytestmark = pytest.mark.timeout(120)
@@ -398,3 +398,21 @@ def test_sls_processors_made_from_exporters_keep_the_credentials(servers):
     [request] = server.received()
     assert request.headers["x-acs-security-token"] == STS_TOKEN
     assert request.headers["authorization"].startswith(f"LOG {ACCESS_KEY_ID}:")
+
+
+def test_grpc_redirects_are_not_followed_and_named(servers, caplog, capfd):
+    target = servers(Answer())
+    redirector = Http2RedirectServer(f"http://user:pw@localhost:{target.port}/?token={API_KEY}")
+    try:
+        exporter = RustOTLPSpanExporter(endpoint=redirector.url, protocol="grpc", headers=HEADERS, timeout=2)
+        with caplog.at_level(logging.WARNING, logger="otel_rust_exporter"):
+            assert exporter.export(finished_spans()) == SpanExportResult.FAILURE
+            assert exporter.export(finished_spans()) == SpanExportResult.FAILURE
+    finally:
+        redirector.close()
+    assert target.received() == []
+    # Permanent: one request per export, and one line naming the status.
+    assert redirector.requests == 2
+    [line] = our_lines(caplog)
+    assert "HTTP status code 307" in line
+    assert_no_secret(caplog.text, *capfd.readouterr())
