@@ -4,10 +4,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use sls_exporter::config::SlsConfig;
 use sls_exporter::mapping::{log_from_record, tags_from_resource};
@@ -16,12 +17,11 @@ use sls_exporter::request::{signed_headers, Body, Target};
 use sls_exporter::response::SlsError;
 use sls_exporter::split::{pack, SLS_LIMITS};
 use tokio::sync::OnceCell;
-use tokio::time::Instant;
 
 use crate::convert::log_record::QueuedLogRecord;
-use crate::diagnostics::{self, OncePerKind, RateLimited};
+use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
-use crate::retry::{retry, Backoff, Failure};
+use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::transport::request_failure;
 
 pub struct SlsExporter {
@@ -31,12 +31,8 @@ pub struct SlsExporter {
     client: Result<reqwest::Client, String>,
     /// The host IP, found once (it may need DNS) unless configured.
     source: OnceCell<String>,
-    backoff: Backoff,
-    failures: OncePerKind,
+    delivery: Delivery,
     oversized_warning: RateLimited,
-    /// Set while SLS is failing transiently: then each batch gets one attempt, so an
-    /// outage does not hold up the queue (and the application's exit) batch after batch.
-    last_export_failed: AtomicBool,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
 }
@@ -60,10 +56,8 @@ impl SlsExporter {
             config,
             client,
             source: OnceCell::new(),
-            backoff: Backoff::default(),
-            failures: OncePerKind::default(),
+            delivery: Delivery::default(),
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
-            last_export_failed: AtomicBool::new(false),
             oversized: AtomicU64::new(0),
         }
     }
@@ -124,23 +118,19 @@ impl SlsExporter {
         drop(group);
         let payload = bytes::Bytes::from(body.compressed.clone());
         let attempt = |remaining| self.attempt(client, &body, payload.clone(), remaining);
-        let outcome = if self.last_export_failed.load(Ordering::Relaxed) {
-            attempt(self.config.timeout).await
-        } else {
-            retry(Instant::now() + self.config.timeout, self.backoff, attempt).await
-        };
-        self.last_export_failed
-            .store(outcome.is_err(), Ordering::Relaxed);
-        match outcome {
+        match self
+            .delivery
+            .send(deadline_in(self.config.timeout), attempt)
+            .await
+        {
             Ok(()) => true,
             Err(failure) => {
-                if self.failures.first_time(&failure.kind) {
+                if self.delivery.first_of_its_kind(&failure) {
                     diagnostics::error(&format!(
-                        "failed to export {count} log records to SLS {}: {} (further {} \
-                         failures are counted, not logged)",
+                        "failed to export {count} log records to SLS {}: {} (further failures \
+                         like this are counted, not logged)",
                         self.description(),
                         failure.message,
-                        failure.kind
                     ));
                 }
                 false
@@ -165,7 +155,7 @@ impl SlsExporter {
             ) else {
                 // Never echo the value: it may be a credential.
                 return Err(Failure::permanent(
-                    "SLS invalid header",
+                    FailureKind::Configuration,
                     format!("header {name} has characters HTTP does not allow"),
                 ));
             };
@@ -179,7 +169,7 @@ impl SlsExporter {
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("SLS", &self.target.url, &error))?;
+            .map_err(|error| request_failure(&self.target.url, &error))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -195,7 +185,7 @@ impl SlsExporter {
         error.error_message = self.config.credentials.scrub(&error.error_message);
         let retryable = error.is_retryable();
         let message = format!("{error}{}", if retryable { "" } else { " (not retried)" });
-        let kind = format!("SLS {}", error.error_code);
+        let kind = FailureKind::Sls(if retryable { "transient" } else { "refused" });
         Err(if retryable {
             Failure::transient(kind, message)
         } else {
@@ -251,6 +241,10 @@ fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
 
 impl BatchExport for SlsExporter {
     type Item = QueuedLogRecord;
+
+    fn item_bytes(item: &QueuedLogRecord) -> usize {
+        item.record.encoded_len()
+    }
 
     fn export(
         self: Arc<Self>,

@@ -1,5 +1,6 @@
 //! OTLP/gRPC: the signal's `Export` RPC, sending a request that is already encoded.
 
+use std::error::Error;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use super::read_file;
 use super::shared::{ConnectionKey, SharedConnections};
 use crate::config::{Compression, OtlpConfig, Signal};
 use crate::diagnostics;
-use crate::retry::Failure;
+use crate::retry::{Failure, FailureKind};
 
 static CHANNELS: SharedConnections<Channel> = SharedConnections::new();
 
@@ -101,7 +102,7 @@ impl GrpcTransport {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => Err(classify(&status, &self.target)),
             Err(_) => Err(Failure::transient(
-                "gRPC DeadlineExceeded",
+                FailureKind::Timeout,
                 format!("export to {} timed out", self.target),
             )),
         }
@@ -145,9 +146,16 @@ fn connect(config: &OtlpConfig, uri: &str, tls: bool) -> Result<Channel, String>
 }
 
 /// The specification's retryable codes; RESOURCE_EXHAUSTED only when the server says when
-/// to come back (RetryInfo).
+/// to come back (RetryInfo). A status that tonic made from a broken connection (reset,
+/// closed, GOAWAY) carries its cause and is retried like UNAVAILABLE, as stock gRPC does.
 fn classify(status: &Status, target: &str) -> Failure {
-    let kind = format!("gRPC {:?}", status.code());
+    let broken_connection =
+        matches!(status.code(), Code::Unknown | Code::Internal) && status.source().is_some();
+    let code = if broken_connection {
+        Code::Unavailable
+    } else {
+        status.code()
+    };
     let message = format!(
         "export to {target} failed: {:?}: {}",
         status.code(),
@@ -156,21 +164,18 @@ fn classify(status: &Status, target: &str) -> Failure {
     let retry_after = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
-    let retryable = match status.code() {
+    let kind = FailureKind::Grpc(code);
+    match code {
         Code::Cancelled
         | Code::DeadlineExceeded
         | Code::Aborted
         | Code::OutOfRange
         | Code::Unavailable
-        | Code::DataLoss => true,
-        Code::ResourceExhausted => retry_after.is_some(),
-        _ => false,
-    };
-    Failure {
-        retryable,
-        retry_after,
-        kind,
-        message,
+        | Code::DataLoss => Failure::throttled(kind, retry_after, message),
+        Code::ResourceExhausted if retry_after.is_some() => {
+            Failure::throttled(kind, retry_after, message)
+        }
+        _ => Failure::permanent(kind, message),
     }
 }
 
@@ -220,12 +225,13 @@ impl<R: prost::Message + Default> Decoder for MessageDecoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::Retry;
     use tonic_types::{ErrorDetails, StatusExt};
 
     #[test]
     fn resource_exhausted_is_retried_only_with_retry_info() {
         let bare = Status::resource_exhausted("slow down");
-        assert!(!classify(&bare, "t").retryable);
+        assert_eq!(classify(&bare, "t").retry, Retry::Never);
 
         let delay = Duration::from_millis(1500);
         let with_info = Status::with_error_details(
@@ -233,9 +239,7 @@ mod tests {
             "slow down",
             ErrorDetails::with_retry_info(Some(delay)),
         );
-        let failure = classify(&with_info, "t");
-        assert!(failure.retryable);
-        assert_eq!(failure.retry_after, Some(delay));
+        assert_eq!(classify(&with_info, "t").retry, Retry::After(delay));
     }
 
     #[test]
@@ -248,7 +252,10 @@ mod tests {
             Code::Unavailable,
             Code::DataLoss,
         ] {
-            assert!(classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+            assert!(
+                classify(&Status::new(code, ""), "t").is_transient(),
+                "{code:?}"
+            );
         }
         for code in [
             Code::InvalidArgument,
@@ -257,7 +264,22 @@ mod tests {
             Code::Internal,
             Code::Unimplemented,
         ] {
-            assert!(!classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+            assert!(
+                !classify(&Status::new(code, ""), "t").is_transient(),
+                "{code:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_broken_connection_is_retried_but_a_server_sent_unknown_is_not() {
+        let reset = Status::from_error(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(reset.code(), Code::Unknown);
+        let failure = classify(&reset, "t");
+        assert!(failure.is_transient());
+        assert_eq!(failure.kind, FailureKind::Grpc(Code::Unavailable));
+        assert!(!classify(&Status::unknown("server says so"), "t").is_transient());
     }
 }

@@ -14,7 +14,7 @@ use super::shared::{ConnectionKey, SharedConnections};
 use super::{read_file, request_failure};
 use crate::config::{Compression, OtlpConfig};
 use crate::diagnostics;
-use crate::retry::Failure;
+use crate::retry::{Failure, FailureKind};
 
 static CLIENTS: SharedConnections<reqwest::Client> = SharedConnections::new();
 
@@ -60,6 +60,10 @@ impl HttpTransport {
             client_certificate_file: config.client_certificate_file.clone(),
             connect_timeout_millis: 0,
         };
+        // A URL that cannot be parsed fails every request the same way: refuse it once.
+        reqwest::Url::parse(&config.endpoint).map_err(|error| {
+            format!("invalid endpoint {:?}: {error}", config.display_endpoint())
+        })?;
         let client = CLIENTS.get_or_make(key, || build_client(config))?;
         Ok(Self {
             client,
@@ -107,7 +111,9 @@ impl HttpTransport {
                     .write_all(&encoded)
                     .and_then(|()| encoder.finish())
                     .map(Bytes::from)
-                    .map_err(|error| Failure::permanent("gzip", format!("gzip failed: {error}")))
+                    .map_err(|error| {
+                        Failure::permanent(FailureKind::Encoding, format!("gzip failed: {error}"))
+                    })
             }
         }
     }
@@ -125,7 +131,7 @@ impl HttpTransport {
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("HTTP", &self.shown_url, &error))?;
+            .map_err(|error| request_failure(&self.shown_url, &error))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -139,12 +145,9 @@ impl HttpTransport {
         }
         let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         let message = format!("POST {} answered {status}: {}", self.shown_url, text.trim());
-        let kind = format!("HTTP {}", status.as_u16());
+        let kind = FailureKind::Http(status.as_u16());
         if is_retryable(status) {
-            Err(Failure {
-                retry_after,
-                ..Failure::transient(kind, message)
-            })
+            Err(Failure::throttled(kind, retry_after, message))
         } else {
             Err(Failure::permanent(kind, message))
         }

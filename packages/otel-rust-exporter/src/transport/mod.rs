@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::config::{OtlpConfig, Protocol, Signal};
-use crate::retry::Failure;
+use crate::retry::{Failure, FailureKind};
 
 /// Named like the stock Python exporters' agent, so collectors can tell us apart.
 const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Python-Rust/", env!("CARGO_PKG_VERSION"));
@@ -55,15 +55,17 @@ fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
         .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
 }
 
-/// A request that got no answer, as a transient failure. `service` names its kind
-/// ("HTTP timeout", "SLS connection"), which is logged once.
-pub fn request_failure(service: &str, url: &str, error: &reqwest::Error) -> Failure {
-    let kind = if error.is_timeout() {
-        format!("{service} timeout")
+/// A request that got no answer: a transient failure, unless it could not even be made
+/// (a malformed URL), which no retry will change.
+pub fn request_failure(url: &str, error: &reqwest::Error) -> Failure {
+    let message = format!("POST {url} failed: {}", error_chain(error));
+    if error.is_builder() {
+        Failure::permanent(FailureKind::Configuration, message)
+    } else if error.is_timeout() {
+        Failure::transient(FailureKind::Timeout, message)
     } else {
-        format!("{service} connection")
-    };
-    Failure::transient(kind, format!("POST {url} failed: {}", error_chain(error)))
+        Failure::transient(FailureKind::Connection, message)
+    }
 }
 
 /// The error with its causes, which hold what went wrong (refused, DNS, TLS).
