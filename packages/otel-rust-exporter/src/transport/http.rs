@@ -60,10 +60,14 @@ impl HttpTransport {
             client_certificate_file: config.client_certificate_file.clone(),
             connect_timeout_millis: 0,
         };
-        // A URL that cannot be parsed fails every request the same way: refuse it once.
-        reqwest::Url::parse(&config.endpoint).map_err(|error| {
-            format!("invalid endpoint {:?}: {error}", config.display_endpoint())
-        })?;
+        // A URL that cannot be sent to fails every request the same way: refuse it once.
+        let invalid = |why: &dyn std::fmt::Display| {
+            format!("invalid endpoint {:?}: {why}", config.display_endpoint())
+        };
+        let url = reqwest::Url::parse(&config.endpoint).map_err(|error| invalid(&error))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(&"the scheme must be http or https"));
+        }
         let client = CLIENTS.get_or_make(key, || build_client(config))?;
         Ok(Self {
             client,
