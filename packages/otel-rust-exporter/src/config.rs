@@ -104,6 +104,7 @@ fn default_schedule_delay(prefix: &str) -> Duration {
 #[derive(Clone, Debug, Default)]
 pub struct BatchOverrides {
     pub max_queue_size: Option<usize>,
+    pub max_queue_bytes: Option<usize>,
     pub schedule_delay: Option<Duration>,
     pub max_export_batch_size: Option<usize>,
     pub export_timeout: Option<Duration>,
@@ -112,6 +113,8 @@ pub struct BatchOverrides {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
     pub max_queue_size: usize,
+    /// What queued and in-flight records may hold, by their encoded size.
+    pub max_queue_bytes: usize,
     pub schedule_delay: Duration,
     pub max_export_batch_size: usize,
     pub export_timeout: Duration,
@@ -263,6 +266,20 @@ impl BatchConfig {
             .filter(|size| *size > 0)
             .or_else(|| count("MAX_QUEUE_SIZE"))
             .unwrap_or(2048);
+        let max_queue_bytes = given
+            .max_queue_bytes
+            .filter(|size| *size > 0)
+            .or_else(|| {
+                let value = env.get(MAX_QUEUE_BYTES_VAR)?;
+                match value.trim().parse::<u64>() {
+                    Ok(parsed) if parsed > 0 => Some(usize::try_from(parsed).unwrap_or(usize::MAX)),
+                    _ => {
+                        invalid(MAX_QUEUE_BYTES_VAR, &value, "a positive number of bytes");
+                        None
+                    }
+                }
+            })
+            .unwrap_or(DEFAULT_MAX_QUEUE_BYTES);
         let schedule_delay = given
             .schedule_delay
             .or_else(|| millis("SCHEDULE_DELAY"))
@@ -285,11 +302,19 @@ impl BatchConfig {
             .unwrap_or(Duration::from_millis(30000));
 
         // opentelemetry-rust's name for it; not (yet) in the specification.
-        let max_concurrent_exports =
-            count("MAX_CONCURRENT_EXPORTS").unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
+        let max_concurrent_exports = count("MAX_CONCURRENT_EXPORTS")
+            .map(|count| {
+                clamp_count(
+                    &format!("{prefix}_MAX_CONCURRENT_EXPORTS"),
+                    count,
+                    MAX_CONCURRENT_EXPORTS,
+                )
+            })
+            .unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
 
         BatchConfig {
             max_queue_size,
+            max_queue_bytes,
             schedule_delay,
             max_export_batch_size,
             export_timeout,
@@ -327,6 +352,45 @@ fn authority_range(url: &str) -> (usize, usize) {
 }
 
 const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
+const MAX_CONCURRENT_EXPORTS: usize = 64;
+
+pub const MAX_QUEUE_BYTES_VAR: &str = "OTEL_RUST_EXPORTER_MAX_QUEUE_BYTES";
+/// Never binds for normal records (2048 spans of 32 KiB each), bounds a flood of huge ones.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
+
+/// The longest any timeout or delay may be. Longer is a typo (seconds given as
+/// milliseconds) or an attack, and a deadline that far out could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// A duration setting named `name`, `seconds` long: `None` (the default applies) when
+/// negative or not a number, at most [`MAX_DURATION`]; each with one warning.
+pub fn duration_setting(name: &str, seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        invalid(name, &seconds.to_string(), "a non-negative duration");
+        return None;
+    }
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if duration <= MAX_DURATION => Some(duration),
+        _ => {
+            diagnostics::warn(&format!(
+                "{name} is longer than the {} s allowed; using {} s",
+                MAX_DURATION.as_secs(),
+                MAX_DURATION.as_secs()
+            ));
+            Some(MAX_DURATION)
+        }
+    }
+}
+
+fn clamp_count(name: &str, count: usize, max: usize) -> usize {
+    if count > max {
+        diagnostics::warn(&format!(
+            "{name}={count} is more than {max} allowed; using {max}"
+        ));
+        return max;
+    }
+    count
+}
 
 fn invalid(name: &str, value: &str, expected: &str) {
     let shown: String = value.chars().take(64).collect();
@@ -371,9 +435,7 @@ fn parse_bool(name: &str, value: &str) -> Option<bool> {
 /// Durations in the environment are milliseconds (the specification's unit).
 fn parse_millis(name: &str, value: &str) -> Option<Duration> {
     match value.trim().parse::<f64>() {
-        Ok(millis) if millis.is_finite() && millis >= 0.0 => {
-            Some(Duration::from_secs_f64(millis / 1000.0))
-        }
+        Ok(millis) if millis >= 0.0 => duration_setting(name, millis / 1000.0),
         _ => {
             invalid(name, value, "a non-negative number of milliseconds");
             None

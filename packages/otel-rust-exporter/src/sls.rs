@@ -4,10 +4,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use sls_exporter::config::SlsConfig;
 use sls_exporter::mapping::{log_from_record, tags_from_resource};
@@ -16,13 +17,12 @@ use sls_exporter::request::{signed_headers, Body, Target};
 use sls_exporter::response::SlsError;
 use sls_exporter::split::{pack, SLS_LIMITS};
 use tokio::sync::OnceCell;
-use tokio::time::Instant;
 
 use crate::convert::log_record::QueuedLogRecord;
-use crate::diagnostics::{self, OncePerKind, RateLimited};
+use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
 use crate::redact::Redactor;
-use crate::retry::{retry, Backoff, Failure};
+use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::transport::{
     read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
 };
@@ -39,12 +39,8 @@ pub struct SlsExporter {
     source: OnceCell<String>,
     /// Scrubs the credentials from what SLS (or whatever answers) sends back.
     redactor: Redactor,
-    backoff: Backoff,
-    failures: OncePerKind,
+    delivery: Delivery,
     oversized_warning: RateLimited,
-    /// Set while SLS is failing transiently: then each batch gets one attempt, so an
-    /// outage does not hold up the queue (and the application's exit) batch after batch.
-    last_export_failed: AtomicBool,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
 }
@@ -71,10 +67,8 @@ impl SlsExporter {
             config,
             client,
             source: OnceCell::new(),
-            backoff: Backoff::default(),
-            failures: OncePerKind::default(),
+            delivery: Delivery::default(),
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
-            last_export_failed: AtomicBool::new(false),
             oversized: AtomicU64::new(0),
         }
     }
@@ -135,23 +129,19 @@ impl SlsExporter {
         drop(group);
         let payload = bytes::Bytes::from(body.compressed.clone());
         let attempt = |remaining| self.attempt(client, &body, payload.clone(), remaining);
-        let outcome = if self.last_export_failed.load(Ordering::Relaxed) {
-            attempt(self.config.timeout).await
-        } else {
-            retry(Instant::now() + self.config.timeout, self.backoff, attempt).await
-        };
-        self.last_export_failed
-            .store(outcome.is_err(), Ordering::Relaxed);
-        match outcome {
+        match self
+            .delivery
+            .send(deadline_in(self.config.timeout), attempt)
+            .await
+        {
             Ok(()) => true,
             Err(failure) => {
-                if self.failures.first_time(&failure.kind) {
+                if self.delivery.first_of_its_kind(&failure) {
                     diagnostics::error(&format!(
-                        "failed to export {count} log records to SLS {}: {} (further {} \
-                         failures are counted, not logged)",
+                        "failed to export {count} log records to SLS {}: {} (further failures \
+                         like this are counted, not logged)",
                         self.description(),
                         failure.message,
-                        failure.kind
                     ));
                 }
                 false
@@ -177,7 +167,7 @@ impl SlsExporter {
             ) else {
                 // Never echo the value: it may be a credential.
                 return Err(Failure::permanent(
-                    "SLS invalid header",
+                    FailureKind::Configuration,
                     format!("header {name} has characters HTTP does not allow"),
                 ));
             };
@@ -203,10 +193,10 @@ impl SlsExporter {
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("SLS", url, error, &redactor))?;
+            .map_err(|error| request_failure(url, error, &redactor))?;
         let status = response.status();
         if status.is_redirection() {
-            return Err(redirect_failure("SLS", url, &response));
+            return Err(redirect_failure(url, &response));
         }
         let request_id = response
             .headers()
@@ -215,7 +205,7 @@ impl SlsExporter {
             .map(str::to_owned);
         let (reply, end) = read_capped(response).await;
         if status.is_success() {
-            return match unusable_success("SLS", url, status, end, &redactor) {
+            return match unusable_success(url, status, end, &redactor) {
                 Some(failure) => Err(failure),
                 None => Ok(()),
             };
@@ -223,7 +213,7 @@ impl SlsExporter {
         let mut error = SlsError::from_reply(status.as_u16(), request_id.as_deref(), &reply);
         let retryable = error.is_retryable();
         // Logged once per family: the server's codes are unbounded.
-        let kind = format!("SLS {}", error.family().name());
+        let kind = FailureKind::Sls(error.family().name());
         // Each field may quote what the server refused (an AccessKey id, the token, the
         // signature): scrubbed, then shortened.
         error.error_code = redactor.excerpt(&error.error_code, CODE_CHARS);
@@ -285,6 +275,10 @@ fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
 
 impl BatchExport for SlsExporter {
     type Item = QueuedLogRecord;
+
+    fn item_bytes(item: &QueuedLogRecord) -> usize {
+        item.record.encoded_len()
+    }
 
     fn export(
         self: Arc<Self>,

@@ -10,7 +10,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
-from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter._options import Headers, batch_kwargs, otlp_kwargs
 
 
 class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
@@ -37,6 +37,7 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -55,10 +56,13 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
                     insecure=insecure,
                 )
             ),
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+            **batch_kwargs(
+                max_queue_size=max_queue_size,
+                max_queue_bytes=max_queue_bytes,
+                schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=max_export_batch_size,
+                export_timeout_millis=export_timeout_millis,
+            ),
         )
 
     def _start(self, options: _native.OtlpOptions, **batching: Any) -> None:

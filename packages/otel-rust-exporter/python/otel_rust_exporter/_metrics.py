@@ -34,8 +34,8 @@ from opentelemetry.sdk.metrics.view import (
     ExponentialBucketHistogramAggregation,
 )
 
-from otel_rust_exporter import _native
-from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter import _lifecycle, _native  # noqa: F401 (_lifecycle: native hooks)
+from otel_rust_exporter._options import Headers, count_option, number_option, otlp_kwargs
 
 _logger = logging.getLogger("otel_rust_exporter")
 
@@ -151,13 +151,13 @@ class RustOTLPMetricExporter(MetricExporter):
                 )
             ),
             data_types=(Sum, Gauge, HistogramData, ExponentialHistogram),
-            max_export_batch_size=max_export_batch_size,
+            max_export_batch_size=count_option("max_export_batch_size", max_export_batch_size),
         )
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
-        delivered = self._core.export(metrics_data)
+        delivered = self._core.export(metrics_data, number_option("timeout_millis", timeout_millis))
         return MetricExportResult.SUCCESS if delivered else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

@@ -1,4 +1,4 @@
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 class OtlpOptions:
@@ -25,6 +25,7 @@ class SpanProcessorCore:
         options: OtlpOptions,
         *,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -48,6 +49,7 @@ class LogRecordProcessorCore:
         options: OtlpOptions,
         *,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -72,7 +74,7 @@ class MetricExporterCore:
         data_types: tuple[type, type, type, type],
         max_export_batch_size: Optional[int] = None,
     ) -> None: ...
-    def export(self, metrics_data: Any) -> bool: ...
+    def export(self, metrics_data: Any, timeout_millis: Optional[float] = None) -> bool: ...
     def shutdown(self) -> None: ...
 
 class SlsOptions:
@@ -100,6 +102,7 @@ class SlsLogRecordProcessorCore:
         options: SlsOptions,
         *,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -116,3 +119,4 @@ class SlsLogExporterCore:
     def shutdown(self) -> None: ...
 
 def mark_python_exiting() -> None: ...
+def set_reporter(reporter: Callable[[int, str], None]) -> None: ...

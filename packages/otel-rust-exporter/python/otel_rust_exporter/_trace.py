@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -11,11 +10,9 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_rust_exporter import _native
+from otel_rust_exporter import _diagnostics, _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
-from otel_rust_exporter._options import Headers, otlp_kwargs
-
-_logger = logging.getLogger("otel_rust_exporter")
+from otel_rust_exporter._options import Headers, batch_kwargs, otlp_kwargs
 
 
 class RustSpanProcessor(NativeBatching, SpanProcessor):
@@ -40,6 +37,7 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -58,10 +56,13 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
                     insecure=insecure,
                 )
             ),
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+            **batch_kwargs(
+                max_queue_size=max_queue_size,
+                max_queue_bytes=max_queue_bytes,
+                schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=max_export_batch_size,
+                export_timeout_millis=export_timeout_millis,
+            ),
         )
 
     def _start(self, options: _native.OtlpOptions, **batching: Any) -> None:
@@ -146,7 +147,7 @@ def _warn_if_wrapped_by_stock_batching(caller: Any) -> None:
     from otel_rust_exporter import _configurator
 
     if caller.f_code.co_name == "_init_tracing" and not _configurator.active():
-        _logger.warning(
+        _diagnostics.warn(
             "rust_otlp is running behind the stock BatchSpanProcessor because another "
             "OpenTelemetry configurator was loaded; set OTEL_PYTHON_CONFIGURATOR=rust_otlp "
             "to batch in Rust"

@@ -23,6 +23,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<logs::LogExporterCore>()?;
     sls::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
+    module.add_function(wrap_pyfunction!(set_reporter, module)?)?;
     Ok(())
 }
 
@@ -30,4 +31,10 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn mark_python_exiting() {
     crate::diagnostics::mark_python_exiting();
+}
+
+/// Our messages go to `reporter(level, message)` from now on.
+#[pyfunction]
+fn set_reporter(py: Python<'_>, reporter: Py<PyAny>) {
+    crate::diagnostics::set_reporter(py, reporter);
 }

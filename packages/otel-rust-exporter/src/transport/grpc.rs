@@ -1,5 +1,6 @@
 //! OTLP/gRPC: the signal's `Export` RPC, sending a request that is already encoded.
 
+use std::error::Error;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use super::{read_file, BODY_LIMIT, EXCERPT_CHARS};
 use crate::config::{self, Compression, OtlpConfig, Signal};
 use crate::diagnostics;
 use crate::redact::Redactor;
-use crate::retry::Failure;
+use crate::retry::{Failure, FailureKind};
 
 static CHANNELS: SharedConnections<Channel> = SharedConnections::new();
 
@@ -116,7 +117,7 @@ impl GrpcTransport {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => Err(classify(&status, &self.target, &self.redactor)),
             Err(_) => Err(Failure::transient(
-                "gRPC DeadlineExceeded",
+                FailureKind::Timeout,
                 format!("export to {} timed out", self.target),
             )),
         }
@@ -160,11 +161,19 @@ fn connect(config: &OtlpConfig, uri: &str, tls: bool) -> Result<Channel, String>
 }
 
 /// The specification's retryable codes; RESOURCE_EXHAUSTED only when the server says when
-/// to come back (RetryInfo). The server's message is scrubbed of our secrets (it may echo
-/// the request's metadata). A 3xx reaches us as UNKNOWN ("mapped from HTTP status code
-/// 307"): gRPC never follows redirects, and neither do we.
+/// to come back (RetryInfo). A status that tonic made from a broken connection (reset,
+/// closed, GOAWAY) carries its cause and is retried like UNAVAILABLE, as stock gRPC does.
+/// The server's message is scrubbed of our secrets (it may echo the request's metadata).
+/// A 3xx reaches us as UNKNOWN ("mapped from HTTP status code 307"), permanent: gRPC
+/// never follows redirects, and neither do we.
 fn classify(status: &Status, target: &str, redactor: &Redactor) -> Failure {
-    let kind = format!("gRPC {:?}", status.code());
+    let broken_connection =
+        matches!(status.code(), Code::Unknown | Code::Internal) && status.source().is_some();
+    let code = if broken_connection {
+        Code::Unavailable
+    } else {
+        status.code()
+    };
     let message = format!(
         "export to {target} failed: {:?}: {}",
         status.code(),
@@ -173,21 +182,18 @@ fn classify(status: &Status, target: &str, redactor: &Redactor) -> Failure {
     let retry_after = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
-    let retryable = match status.code() {
+    let kind = FailureKind::Grpc(code);
+    match code {
         Code::Cancelled
         | Code::DeadlineExceeded
         | Code::Aborted
         | Code::OutOfRange
         | Code::Unavailable
-        | Code::DataLoss => true,
-        Code::ResourceExhausted => retry_after.is_some(),
-        _ => false,
-    };
-    Failure {
-        retryable,
-        retry_after,
-        kind,
-        message,
+        | Code::DataLoss => Failure::throttled(kind, retry_after, message),
+        Code::ResourceExhausted if retry_after.is_some() => {
+            Failure::throttled(kind, retry_after, message)
+        }
+        _ => Failure::permanent(kind, message),
     }
 }
 
@@ -237,12 +243,16 @@ impl<R: prost::Message + Default> Decoder for MessageDecoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::Retry;
     use tonic_types::{ErrorDetails, StatusExt};
 
     #[test]
     fn resource_exhausted_is_retried_only_with_retry_info() {
         let bare = Status::resource_exhausted("slow down");
-        assert!(!classify(&bare, "t", &Redactor::default()).retryable);
+        assert_eq!(
+            classify(&bare, "t", &Redactor::default()).retry,
+            Retry::Never
+        );
 
         let delay = Duration::from_millis(1500);
         let with_info = Status::with_error_details(
@@ -250,9 +260,10 @@ mod tests {
             "slow down",
             ErrorDetails::with_retry_info(Some(delay)),
         );
-        let failure = classify(&with_info, "t", &Redactor::default());
-        assert!(failure.retryable);
-        assert_eq!(failure.retry_after, Some(delay));
+        assert_eq!(
+            classify(&with_info, "t", &Redactor::default()).retry,
+            Retry::After(delay)
+        );
     }
 
     #[test]
@@ -266,7 +277,7 @@ mod tests {
             Code::DataLoss,
         ] {
             assert!(
-                classify(&Status::new(code, ""), "t", &Redactor::default()).retryable,
+                classify(&Status::new(code, ""), "t", &Redactor::default()).is_transient(),
                 "{code:?}"
             );
         }
@@ -278,9 +289,26 @@ mod tests {
             Code::Unimplemented,
         ] {
             assert!(
-                !classify(&Status::new(code, ""), "t", &Redactor::default()).retryable,
+                !classify(&Status::new(code, ""), "t", &Redactor::default()).is_transient(),
                 "{code:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_broken_connection_is_retried_but_a_server_sent_unknown_is_not() {
+        let reset = Status::from_error(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(reset.code(), Code::Unknown);
+        let failure = classify(&reset, "t", &Redactor::default());
+        assert!(failure.is_transient());
+        assert_eq!(failure.kind, FailureKind::Grpc(Code::Unavailable));
+        assert!(!classify(
+            &Status::unknown("server says so"),
+            "t",
+            &Redactor::default()
+        )
+        .is_transient());
     }
 }

@@ -17,7 +17,7 @@ use super::{
 use crate::config::{Compression, OtlpConfig};
 use crate::diagnostics;
 use crate::redact::Redactor;
-use crate::retry::Failure;
+use crate::retry::{Failure, FailureKind};
 
 static CLIENTS: SharedConnections<reqwest::Client> = SharedConnections::new();
 
@@ -64,6 +64,14 @@ impl HttpTransport {
             client_certificate_file: config.client_certificate_file.clone(),
             connect_timeout_millis: 0,
         };
+        // A URL that cannot be sent to fails every request the same way: refuse it once.
+        let invalid = |why: &dyn std::fmt::Display| {
+            format!("invalid endpoint {:?}: {why}", config.display_endpoint())
+        };
+        let url = reqwest::Url::parse(&config.endpoint).map_err(|error| invalid(&error))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(&"the scheme must be http or https"));
+        }
         let client = CLIENTS.get_or_make(key, || build_client(config))?;
         Ok(Self {
             client,
@@ -115,7 +123,9 @@ impl HttpTransport {
                     .write_all(&encoded)
                     .and_then(|()| encoder.finish())
                     .map(Bytes::from)
-                    .map_err(|error| Failure::permanent("gzip", format!("gzip failed: {error}")))
+                    .map_err(|error| {
+                        Failure::permanent(FailureKind::Encoding, format!("gzip failed: {error}"))
+                    })
             }
         }
     }
@@ -133,10 +143,10 @@ impl HttpTransport {
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("HTTP", &self.shown_url, error, &self.redactor))?;
+            .map_err(|error| request_failure(&self.shown_url, error, &self.redactor))?;
         let status = response.status();
         if status.is_redirection() {
-            return Err(redirect_failure("HTTP", &self.shown_url, &response));
+            return Err(redirect_failure(&self.shown_url, &response));
         }
         let retry_after = response
             .headers()
@@ -144,9 +154,7 @@ impl HttpTransport {
             .and_then(parse_retry_after);
         let (body, end) = read_capped(response).await;
         if status.is_success() {
-            if let Some(failure) =
-                unusable_success("HTTP", &self.shown_url, status, end, &self.redactor)
-            {
+            if let Some(failure) = unusable_success(&self.shown_url, status, end, &self.redactor) {
                 return Err(failure);
             }
             // A body that is not an export response (some proxies answer in JSON) carries
@@ -157,12 +165,9 @@ impl HttpTransport {
             .redactor
             .excerpt(&String::from_utf8_lossy(&body), EXCERPT_CHARS);
         let message = format!("POST {} answered {status}: {text}", self.shown_url);
-        let kind = format!("HTTP {}", status.as_u16());
+        let kind = FailureKind::Http(status.as_u16());
         if is_retryable(status) {
-            Err(Failure {
-                retry_after,
-                ..Failure::transient(kind, message)
-            })
+            Err(Failure::throttled(kind, retry_after, message))
         } else {
             Err(Failure::permanent(kind, message))
         }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use crate::config::{OtlpConfig, Protocol, Signal};
 use crate::redact::Redactor;
-use crate::retry::Failure;
+use crate::retry::{Failure, FailureKind};
 
 /// The most of a response body we read: plenty for an error excerpt or a partial-success
 /// message, and a bound on what a hostile or broken server can make us hold.
@@ -71,28 +71,23 @@ fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
         .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
 }
 
-/// A request that got no answer, as a transient failure. `service` names its kind
-/// ("HTTP timeout", "SLS connection"), which is logged once. reqwest's error would show the
-/// URL with its userinfo: `url` is shown instead, and the causes are scrubbed.
-pub fn request_failure(
-    service: &str,
-    url: &str,
-    error: reqwest::Error,
-    redactor: &Redactor,
-) -> Failure {
-    let kind = if error.is_timeout() {
-        format!("{service} timeout")
-    } else {
-        format!("{service} connection")
-    };
+/// A request that got no answer: a transient failure, unless it could not even be made
+/// (a malformed URL), which no retry will change. reqwest's error would show the URL with
+/// its userinfo: `url` is shown instead, and the causes are scrubbed.
+pub fn request_failure(url: &str, error: reqwest::Error, redactor: &Redactor) -> Failure {
+    let (builder, timeout) = (error.is_builder(), error.is_timeout());
     let error = error.without_url();
-    Failure::transient(
-        kind,
-        format!(
-            "POST {url} failed: {}",
-            redactor.scrub(&error_chain(&error))
-        ),
-    )
+    let message = format!(
+        "POST {url} failed: {}",
+        redactor.scrub(&error_chain(&error))
+    );
+    if builder {
+        Failure::permanent(FailureKind::Configuration, message)
+    } else if timeout {
+        Failure::transient(FailureKind::Timeout, message)
+    } else {
+        Failure::transient(FailureKind::Connection, message)
+    }
 }
 
 /// How reading a response body ended.
@@ -128,7 +123,6 @@ pub async fn read_capped(mut response: reqwest::Response) -> (Vec<u8>, BodyEnd) 
 /// export reply is that long, and a broken one may not come from a server that took the
 /// request. Both are transient. `None` for a complete body.
 pub fn unusable_success(
-    service: &str,
     url: &str,
     status: reqwest::StatusCode,
     end: BodyEnd,
@@ -137,7 +131,7 @@ pub fn unusable_success(
     match end {
         BodyEnd::Complete => None,
         BodyEnd::Truncated => Some(Failure::transient(
-            format!("{service} oversized response"),
+            FailureKind::Http(status.as_u16()),
             format!(
                 "POST {url} answered {status} with a body over {} KiB, which no export reply \
                  needs; the export is not counted as delivered",
@@ -145,7 +139,7 @@ pub fn unusable_success(
             ),
         )),
         BodyEnd::Broken(error) => Some(Failure::transient(
-            format!("{service} broken response"),
+            FailureKind::Connection,
             format!(
                 "POST {url} answered {status} but its body failed: {}",
                 redactor.excerpt(&error, EXCERPT_CHARS)
@@ -157,7 +151,7 @@ pub fn unusable_success(
 /// A 3xx: redirects are never followed (they could carry our headers to another host), so
 /// this is one permanent failure naming the status and where it pointed (its host only:
 /// the rest of a Location may hold credentials or tokens).
-pub fn redirect_failure(service: &str, url: &str, response: &reqwest::Response) -> Failure {
+pub fn redirect_failure(url: &str, response: &reqwest::Response) -> Failure {
     let status = response.status();
     let location = response
         .headers()
@@ -169,7 +163,7 @@ pub fn redirect_failure(service: &str, url: &str, response: &reqwest::Response) 
         None => "without a usable Location".to_owned(),
     };
     Failure::permanent(
-        format!("{service} redirect"),
+        FailureKind::Redirect,
         format!("POST {url} answered {status} {towards}; redirects are not followed"),
     )
 }

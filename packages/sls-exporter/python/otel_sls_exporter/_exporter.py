@@ -9,11 +9,13 @@ from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadW
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
+from otel_rust_exporter._options import number_option
 
 
 def _options(**given: Any) -> _native.SlsOptions:
-    timeout = given.pop("timeout")
-    return _native.SlsOptions(**given, timeout=None if timeout is None else float(timeout))
+    # Seconds; its range is checked natively, for the argument and the variable alike.
+    timeout = number_option("timeout", given.pop("timeout"))
+    return _native.SlsOptions(**given, timeout=timeout)
 
 
 class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
