@@ -122,7 +122,9 @@ print(json.dumps({"flushed": flushed, "warnings": warnings}))
 """
 
 
-@pytest.mark.parametrize("variables", HOSTILE_ENVIRONMENTS, ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()))
+@pytest.mark.parametrize(
+    "variables", HOSTILE_ENVIRONMENTS, ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items())
+)
 def test_hostile_environment_values_never_panic_or_abort(http_receiver, variables):
     env = clean_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http_receiver.endpoint, **variables)
     result = run(PYTHON, "-c", ENVIRONMENT_APP, env=env)

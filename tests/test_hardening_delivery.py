@@ -209,7 +209,9 @@ def test_a_synchronous_export_leaves_out_only_the_unreadable_items(http_receiver
 def test_the_metric_reader_is_never_blocked_past_its_export_timeout():
     collector = Blackhole()
     try:
-        exporter = RustOTLPMetricExporter(endpoint=f"http://127.0.0.1:{collector.port}/v1/metrics", timeout=60)
+        exporter = RustOTLPMetricExporter(
+            endpoint=f"http://127.0.0.1:{collector.port}/v1/metrics", timeout=60
+        )
         reader = InMemoryMetricReader()
         provider = MeterProvider(metric_readers=[reader])
         provider.get_meter("m").create_counter("c").add(1)
@@ -249,7 +251,9 @@ os._exit(0)
 def test_huge_spans_with_the_collector_down_stay_within_the_byte_bound():
     collector = Blackhole()
     try:
-        result = run(PYTHON, "-c", HUGE_SPANS, f"http://127.0.0.1:{collector.port}/v1/traces", env=clean_env())
+        result = run(
+            PYTHON, "-c", HUGE_SPANS, f"http://127.0.0.1:{collector.port}/v1/traces", env=clean_env()
+        )
     finally:
         collector.close()
     assert result.returncode == 0, result.stderr
@@ -283,3 +287,35 @@ def test_drops_are_shown_on_stderr_when_only_opentelemetry_handlers_listen(http_
     assert report["dropped"] > 0
     assert "otel_rust_exporter: WARNING:" in result.stderr
     assert "spans dropped so far" in result.stderr or "at shutdown" in result.stderr
+
+
+def test_the_sls_queue_is_bounded_in_bytes_too(caplog):
+    from opentelemetry.sdk._logs import LoggerProvider
+    from otel_sls_exporter import SLSLogRecordProcessor
+
+    caplog.set_level(logging.WARNING, logger="otel_rust_exporter")
+    collector = Blackhole()
+    try:
+        processor = SLSLogRecordProcessor(
+            f"http://127.0.0.1:{collector.port}",
+            "project",
+            "store",
+            access_key_id="LTAI" + "a" * 20,
+            access_key_secret="s" * 30,
+            timeout=1,
+            max_queue_bytes=100_000,
+            schedule_delay_millis=60_000,
+        )
+        provider = LoggerProvider(shutdown_on_exit=False)
+        provider.add_log_record_processor(processor)
+        logger = provider.get_logger("big")
+        for _ in range(20):
+            logger.emit(body="x" * 20_000)
+        stats = processor.stats()
+        assert stats["accepted"] + stats["dropped"] == 20
+        assert 3 <= stats["accepted"] <= 5, stats
+        processor.shutdown()
+    finally:
+        collector.close()
+    messages = [record.getMessage() for record in records(caplog, logging.WARNING)]
+    assert any("over the queue's byte limit (max_queue_bytes=100000)" in message for message in messages)

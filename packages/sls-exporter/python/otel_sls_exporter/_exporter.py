@@ -9,13 +9,14 @@ from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadW
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
-from otel_rust_exporter._options import number_option
+from otel_rust_exporter._options import batch_kwargs, number_option, text_option
 
 
 def _options(**given: Any) -> _native.SlsOptions:
     # Seconds; its range is checked natively, for the argument and the variable alike.
     timeout = number_option("timeout", given.pop("timeout"))
-    return _native.SlsOptions(**given, timeout=timeout)
+    texts = {name: text_option(name, value) for name, value in given.items()}
+    return _native.SlsOptions(**texts, timeout=timeout)
 
 
 class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
@@ -46,6 +47,7 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         security_token: Optional[str] = None,
         timeout: Optional[float] = None,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -65,10 +67,13 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
                 security_token=security_token,
                 timeout=timeout,
             ),
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+            **batch_kwargs(
+                max_queue_size=max_queue_size,
+                max_queue_bytes=max_queue_bytes,
+                schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=max_export_batch_size,
+                export_timeout_millis=export_timeout_millis,
+            ),
         )
 
     def _start(self, options: _native.SlsOptions, **batching: Any) -> None:
