@@ -12,12 +12,13 @@ use pyo3::types::PyDict;
 use sls_exporter::config::{SlsConfig, SlsOverrides};
 
 use super::batching::{BatchArguments, Batching};
+use super::exporting::{read_items, UNREADABLE_WARNING_INTERVAL};
 use super::finalizing::detach;
 use super::guard::guarded;
 use crate::config::{Env, ProcessEnv};
 use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
-use crate::diagnostics;
+use crate::diagnostics::{self, RateLimited};
 use crate::runtime::{self, PerProcess};
 use crate::sls::{describe, SlsExporter};
 
@@ -215,6 +216,7 @@ pub struct SlsLogExporterCore {
     scopes: ScopeCache,
     exporter: Option<PerProcess<SlsExporter>>,
     shut_down: AtomicBool,
+    unreadable_warning: RateLimited,
 }
 
 #[pymethods]
@@ -230,6 +232,7 @@ impl SlsLogExporterCore {
             scopes: ScopeCache::default(),
             exporter,
             shut_down: AtomicBool::new(false),
+            unreadable_warning: RateLimited::new(UNREADABLE_WARNING_INTERVAL),
         }
     }
 
@@ -242,14 +245,13 @@ impl SlsLogExporterCore {
             if self.shut_down.load(Ordering::Relaxed) {
                 return Ok(false);
             }
-            let mut records = Vec::new();
-            for record in batch.try_iter()? {
-                if let Some(item) = convert(&record?, &self.scopes)? {
-                    records.push(item);
-                }
-            }
+            let (records, unreadable) =
+                read_items(batch, "log records", &self.unreadable_warning, |record| {
+                    convert(record, &self.scopes)
+                })?;
             if records.is_empty() {
-                return Ok(true);
+                // Nothing readable was given: nothing was delivered either.
+                return Ok(unreadable == 0);
             }
             let exporter = exporter.get(|| Arc::new(SlsExporter::new(config.clone())));
             let handle = runtime::handle();
