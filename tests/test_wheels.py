@@ -128,11 +128,13 @@ def installed(request, tmp_path_factory):
     """A fresh virtualenv of one local CPython with the wheels installed as a user would."""
     python = request.param
     venv = fresh_venv(PYTHONS[python], tmp_path_factory.mktemp(f"wheel-{python}"))
+    # The `sls` extra brings otel-sls-exporter, found beside the wheel.
     result = pip(
         venv,
         "install",
-        str(WHEEL),
-        str(SLS_WHEEL),
+        f"{WHEEL}[sls]",
+        "--find-links",
+        str(DIST),
         "opentelemetry-instrumentation",
         *sdk_requirements(python),
     )
