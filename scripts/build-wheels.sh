@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 rm -rf dist
 # maturin runs zig as `python3 -m ziglang`: the venv's python3 must come first.
 export PATH="$PWD/.venv/bin:$PATH" VIRTUAL_ENV="$PWD/.venv"
-maturin build --release --strip --zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu \
+maturin build --release --zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu \
     --out dist --quiet
 maturin sdist --out dist
 python -m pip wheel --quiet --no-deps --wheel-dir dist packages/sls-exporter
