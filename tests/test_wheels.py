@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 from tests.apps import app, clean_env
 from tests.otlp_receivers import GrpcReceiver, HttpReceiver
@@ -300,8 +301,6 @@ def test_sls_wheel_accepts_any_compatible_release_of_the_native_package():
 
 @pytest.mark.skipif(not MANYLINUX, reason="checks the ELF shared object of the Linux wheel")
 def test_native_module_in_the_wheel_is_stripped():
-    from elftools.elf.elffile import ELFFile  # installed with requirements-wheels.txt
-
     with zipfile.ZipFile(WHEEL) as archive:
         name = next(name for name in archive.namelist() if name.endswith(".so"))
         with archive.open(name) as shared_object:
