@@ -299,7 +299,7 @@ def test_sls_wheel_accepts_any_compatible_release_of_the_native_package():
     assert "otel-rust-exporter<0.2,>=0.1" in requirements
 
 
-@pytest.mark.skipif(not MANYLINUX, reason="checks the ELF shared object of the Linux wheel")
+@pytest.mark.skipif(not MANYLINUX, reason="checks the manylinux wheel's shared object")
 def test_native_module_in_the_wheel_is_stripped():
     with zipfile.ZipFile(WHEEL) as archive:
         name = next(name for name in archive.namelist() if name.endswith(".so"))
@@ -318,7 +318,7 @@ def test_sdist_has_the_license_and_no_build_output():
     assert not leaked
 
 
-@pytest.mark.skipif(not MANYLINUX, reason="checks the ELF shared object of the Linux wheel")
+@pytest.mark.skipif(not MANYLINUX, reason="checks the manylinux wheel's shared object")
 def test_glibc_check_catches_a_symbol_the_linker_left_unversioned(tmp_path):
     """What auditwheel misses and scripts/check_glibc_symbols.py (run by build-wheels.sh)
     must catch: zig links against glibc 2.17, where `gettid` does not exist yet."""
