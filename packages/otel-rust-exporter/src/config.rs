@@ -135,6 +135,15 @@ impl Env for ProcessEnv {
 
 impl OtlpConfig {
     pub fn resolve(signal: Signal, given: OtlpOverrides, env: &dyn Env) -> Self {
+        Self::resolve_explained(signal, given, env).0
+    }
+
+    /// Also says where each setting came from, by field name (for `check`).
+    pub fn resolve_explained(
+        signal: Signal,
+        given: OtlpOverrides,
+        env: &dyn Env,
+    ) -> (Self, Vec<(&'static str, Source)>) {
         let preset = crate::sls_preset::layered(signal, env);
         let env: &dyn Env = &preset;
         let infix = signal.env_infix();
@@ -149,57 +158,76 @@ impl OtlpConfig {
             env.get(&generic_name).map(|value| (generic_name, value))
         };
 
-        let protocol = match given.protocol {
-            Some(value) => parse_protocol("protocol", &value),
-            None => lookup("PROTOCOL").and_then(|(name, value)| parse_protocol(&name, &value)),
-        }
-        .unwrap_or(Protocol::HttpProtobuf);
+        let (protocol, protocol_source) = resolved(
+            given
+                .protocol
+                .map(|value| parse_protocol("protocol", &value)),
+            parsed(lookup("PROTOCOL"), parse_protocol),
+            Protocol::HttpProtobuf,
+        );
 
-        let endpoint = match given.endpoint {
-            Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, false),
+        let (endpoint, endpoint_source) = match given.endpoint {
+            Some(endpoint) => (
+                endpoint_as_given(protocol, signal, &endpoint, false),
+                Source::Argument,
+            ),
             None => match env.get(&signal_var("ENDPOINT")) {
-                Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, false),
+                Some(endpoint) => (
+                    endpoint_as_given(protocol, signal, &endpoint, false),
+                    Source::Variable(signal_var("ENDPOINT")),
+                ),
                 None => match env.get(&generic_var("ENDPOINT")) {
-                    Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, true),
-                    None => default_endpoint(protocol, signal),
+                    Some(endpoint) => (
+                        endpoint_as_given(protocol, signal, &endpoint, true),
+                        Source::Variable(generic_var("ENDPOINT")),
+                    ),
+                    None => (default_endpoint(protocol, signal), Source::Default),
                 },
             },
         };
 
-        let headers = given.headers.unwrap_or_else(|| {
-            lookup("HEADERS")
-                .map(|(name, value)| parse_headers(&name, &value))
-                .unwrap_or_default()
-        });
+        let (headers, headers_source) = resolved(
+            given.headers.map(Some),
+            lookup("HEADERS").map(|(name, value)| {
+                let headers = parse_headers(&name, &value);
+                (name, Some(headers))
+            }),
+            Vec::new(),
+        );
 
-        let timeout = given
-            .timeout
-            .or_else(|| lookup("TIMEOUT").and_then(|(name, value)| parse_millis(&name, &value)))
-            .unwrap_or(Duration::from_secs(10));
+        let (timeout, timeout_source) = resolved(
+            given.timeout.map(Some),
+            parsed(lookup("TIMEOUT"), parse_millis),
+            Duration::from_secs(10),
+        );
 
-        let compression = match given.compression {
-            Some(value) => parse_compression("compression", &value),
-            None => {
-                lookup("COMPRESSION").and_then(|(name, value)| parse_compression(&name, &value))
-            }
-        }
-        .unwrap_or(Compression::None);
+        let (compression, compression_source) = resolved(
+            given
+                .compression
+                .map(|value| parse_compression("compression", &value)),
+            parsed(lookup("COMPRESSION"), parse_compression),
+            Compression::None,
+        );
 
         let path = |given: Option<String>, name: &str| {
-            given
-                .or_else(|| lookup(name).map(|(_, value)| value))
-                .map(PathBuf::from)
+            resolved(
+                given.map(|value| Some(Some(PathBuf::from(value)))),
+                lookup(name).map(|(variable, value)| (variable, Some(Some(PathBuf::from(value))))),
+                None,
+            )
         };
-        let certificate_file = path(given.certificate_file, "CERTIFICATE");
-        let client_key_file = path(given.client_key_file, "CLIENT_KEY");
-        let client_certificate_file = path(given.client_certificate_file, "CLIENT_CERTIFICATE");
+        let (certificate_file, certificate_source) = path(given.certificate_file, "CERTIFICATE");
+        let (client_key_file, client_key_source) = path(given.client_key_file, "CLIENT_KEY");
+        let (client_certificate_file, client_certificate_source) =
+            path(given.client_certificate_file, "CLIENT_CERTIFICATE");
 
-        let insecure = given
-            .insecure
-            .or_else(|| lookup("INSECURE").and_then(|(name, value)| parse_bool(&name, &value)))
-            .unwrap_or(false);
+        let (insecure, insecure_source) = resolved(
+            given.insecure.map(Some),
+            parsed(lookup("INSECURE"), parse_bool),
+            false,
+        );
 
-        OtlpConfig {
+        let config = OtlpConfig {
             protocol,
             endpoint,
             headers,
@@ -209,7 +237,19 @@ impl OtlpConfig {
             client_key_file,
             client_certificate_file,
             insecure,
-        }
+        };
+        let sources = vec![
+            ("protocol", protocol_source),
+            ("endpoint", endpoint_source),
+            ("headers", headers_source),
+            ("timeout", timeout_source),
+            ("compression", compression_source),
+            ("certificate_file", certificate_source),
+            ("client_key_file", client_key_source),
+            ("client_certificate_file", client_certificate_source),
+            ("insecure", insecure_source),
+        ];
+        (config, sources)
     }
 
     /// The endpoint for messages and reprs: without `user:password@`.
@@ -226,6 +266,41 @@ impl OtlpConfig {
         } else {
             !self.insecure
         }
+    }
+}
+
+/// Where a resolved setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Argument,
+    /// The environment variable that set it.
+    Variable(String),
+    /// Nothing set it, or what was set was invalid (and warned about).
+    Default,
+}
+
+/// A variable's name and its parsed value (`None` when invalid).
+fn parsed<T>(
+    found: Option<(String, String)>,
+    parse: fn(&str, &str) -> Option<T>,
+) -> Option<(String, Option<T>)> {
+    found.map(|(variable, value)| {
+        let value = parse(&variable, &value);
+        (variable, value)
+    })
+}
+
+/// The argument if given, else the variable if set, else `default`. `None` inside means
+/// "given but invalid": that falls to the default, not to the next level.
+fn resolved<T>(
+    given: Option<Option<T>>,
+    variable: Option<(String, Option<T>)>,
+    default: T,
+) -> (T, Source) {
+    match (given, variable) {
+        (Some(Some(value)), _) => (value, Source::Argument),
+        (None, Some((name, Some(value)))) => (value, Source::Variable(name)),
+        _ => (default, Source::Default),
     }
 }
 
@@ -573,5 +648,39 @@ mod tests {
     fn percent_decoding_keeps_malformed_escapes() {
         assert_eq!(percent_decode("a%20b%2"), "a b%2");
         assert_eq!(percent_decode("%E2%9C%93"), "✓");
+    }
+
+    #[test]
+    fn provenance_names_the_argument_variable_or_default_that_won() {
+        let vars = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+        ]);
+        let given = OtlpOverrides {
+            protocol: Some("http/protobuf".into()),
+            ..Default::default()
+        };
+        let (config, sources) = OtlpConfig::resolve_explained(Signal::Traces, given, &vars);
+        assert_eq!(config.endpoint, "http://collector:4318/v1/traces");
+        let source = |field: &str| {
+            sources
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map(|(_, source)| source.clone())
+                .unwrap()
+        };
+        assert_eq!(source("protocol"), Source::Argument);
+        assert_eq!(
+            source("endpoint"),
+            Source::Variable("OTEL_EXPORTER_OTLP_ENDPOINT".into())
+        );
+        assert_eq!(
+            source("timeout"),
+            Source::Variable("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT".into())
+        );
+        // Invalid: warned about, and the default applies.
+        assert_eq!(source("compression"), Source::Default);
+        assert_eq!(source("headers"), Source::Default);
     }
 }

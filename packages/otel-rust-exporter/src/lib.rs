@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod python;
 pub mod retry;
 pub mod runtime;
+pub mod self_metrics;
 pub mod sls;
 pub mod sls_preset;
 pub mod transform;

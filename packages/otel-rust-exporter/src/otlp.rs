@@ -18,6 +18,7 @@ use crate::config::{OtlpConfig, Signal};
 use crate::diagnostics::{self, OncePerKind, RateLimited};
 use crate::pipeline::BatchExport;
 use crate::retry::{retry, Backoff};
+use crate::self_metrics::ExportMetrics;
 use crate::transport::Transport;
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
@@ -62,6 +63,7 @@ pub struct OtlpExporter {
     last_export_failed: AtomicBool,
     /// Items the collector reported as rejected (partial success).
     pub rejected: AtomicU64,
+    pub self_metrics: ExportMetrics,
 }
 
 impl OtlpExporter {
@@ -87,18 +89,25 @@ impl OtlpExporter {
             partial_success: RateLimited::new(Duration::from_secs(60)),
             last_export_failed: AtomicBool::new(false),
             rejected: AtomicU64::new(0),
+            self_metrics: ExportMetrics::default(),
         }
     }
 
     /// Sends one encoded request of `count` items; `true` when the collector accepted it.
     pub async fn send<R: ExportResponse>(&self, encoded: Vec<u8>, count: usize) -> bool {
+        let operation = self.self_metrics.begin(count, encoded.len());
         let Ok(transport) = &self.transport else {
+            operation.fail("invalid_configuration", "export is disabled");
             return false;
         };
         let outcome = match transport.prepare(encoded) {
             Ok(payload) => {
+                operation.sent(payload.len());
                 let deadline = Instant::now() + self.timeout;
-                let send = |remaining| transport.send::<R>(payload.clone(), remaining);
+                let send = |remaining| {
+                    operation.attempt();
+                    transport.send::<R>(payload.clone(), remaining)
+                };
                 if self.last_export_failed.load(Ordering::Relaxed) {
                     send(self.timeout).await
                 } else {
@@ -109,6 +118,7 @@ impl OtlpExporter {
         };
         self.last_export_failed
             .store(outcome.is_err(), Ordering::Relaxed);
+        operation.end(&outcome);
         match outcome {
             Ok(response) => {
                 self.report_partial_success(&response);

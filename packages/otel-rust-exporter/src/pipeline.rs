@@ -13,6 +13,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
+use crate::self_metrics::DropReasons;
 
 /// Exports one batch; resolves to `true` when the batch was delivered.
 pub trait BatchExport: Send + Sync + 'static {
@@ -29,6 +30,7 @@ pub struct Stats {
     pub dropped: AtomicU64,
     pub exported: AtomicU64,
     pub failed: AtomicU64,
+    pub drop_reasons: DropReasons,
 }
 
 #[derive(Default)]
@@ -107,6 +109,7 @@ impl<E: BatchExport> Pipeline<E> {
     /// Counts a record the caller could not hand over (e.g. unconvertible input).
     pub fn count_drop(&self, reason: &str) {
         let total = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        self.stats.drop_reasons.count(reason);
         if self.drop_warning.admit().is_some() {
             diagnostics::warn(&format!(
                 "dropped a {}: {reason} (max_queue_size={}); {total} dropped so far",

@@ -22,6 +22,7 @@ use crate::convert::log_record::QueuedLogRecord;
 use crate::diagnostics::{self, OncePerKind, RateLimited};
 use crate::pipeline::BatchExport;
 use crate::retry::{retry, Backoff, Failure};
+use crate::self_metrics::ExportMetrics;
 use crate::transport::request_failure;
 
 pub struct SlsExporter {
@@ -39,6 +40,7 @@ pub struct SlsExporter {
     last_export_failed: AtomicBool,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
+    pub self_metrics: ExportMetrics,
 }
 
 impl SlsExporter {
@@ -65,6 +67,7 @@ impl SlsExporter {
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
             last_export_failed: AtomicBool::new(false),
             oversized: AtomicU64::new(0),
+            self_metrics: ExportMetrics::default(),
         }
     }
 
@@ -118,12 +121,26 @@ impl SlsExporter {
         delivered
     }
 
+    /// Sends one signed PutLogs request without logs: the answer says whether the
+    /// endpoint, credentials, project and logstore are right (for `check`).
+    pub async fn probe(&self) -> bool {
+        let Ok(client) = &self.client else {
+            return false;
+        };
+        self.send_group(client, LogGroup::default()).await
+    }
+
     async fn send_group(&self, client: &reqwest::Client, group: LogGroup) -> bool {
         let count = group.logs.len();
         let body = Body::new(&group, &self.config.signature);
         drop(group);
+        let operation = self.self_metrics.begin(count, body.raw_size);
+        operation.sent(body.compressed.len());
         let payload = bytes::Bytes::from(body.compressed.clone());
-        let attempt = |remaining| self.attempt(client, &body, payload.clone(), remaining);
+        let attempt = |remaining| {
+            operation.attempt();
+            self.attempt(client, &body, payload.clone(), remaining)
+        };
         let outcome = if self.last_export_failed.load(Ordering::Relaxed) {
             attempt(self.config.timeout).await
         } else {
@@ -131,6 +148,7 @@ impl SlsExporter {
         };
         self.last_export_failed
             .store(outcome.is_err(), Ordering::Relaxed);
+        operation.end(&outcome);
         match outcome {
             Ok(()) => true,
             Err(failure) => {

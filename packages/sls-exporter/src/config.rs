@@ -137,6 +137,13 @@ impl Endpoint {
     }
 }
 
+/// Where a setting came from: the constructor argument or its variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Argument,
+    Variable,
+}
+
 /// What the application passed to a constructor; `None` leaves it to the environment.
 #[derive(Clone, Debug, Default)]
 pub struct SlsOverrides {
@@ -207,11 +214,41 @@ impl SlsConfig {
         env: &dyn Fn(&str) -> Option<String>,
         warn: &mut dyn FnMut(String),
     ) -> Result<Self, ConfigError> {
-        let value = |given: Option<String>, variable: &str| {
-            given
+        Self::resolve_explained(given, env, warn).0
+    }
+
+    /// Also says where each setting came from, by its variable (for `check`); settings
+    /// left to their default are not listed.
+    pub fn resolve_explained(
+        given: SlsOverrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        warn: &mut dyn FnMut(String),
+    ) -> (Result<Self, ConfigError>, Vec<(&'static str, Source)>) {
+        let sources = std::cell::RefCell::new(Vec::new());
+        let resolved = Self::resolve_recording(given, env, warn, &sources);
+        (resolved, sources.into_inner())
+    }
+
+    fn resolve_recording(
+        given: SlsOverrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        warn: &mut dyn FnMut(String),
+        sources: &std::cell::RefCell<Vec<(&'static str, Source)>>,
+    ) -> Result<Self, ConfigError> {
+        let value = |given: Option<String>, variable: &'static str| {
+            let source = if given.is_some() {
+                Source::Argument
+            } else {
+                Source::Variable
+            };
+            let found = given
                 .or_else(|| env(variable))
                 .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+                .filter(|value| !value.is_empty());
+            if found.is_some() {
+                sources.borrow_mut().push((variable, source));
+            }
+            found
         };
         let mut missing = Vec::new();
         let mut required = |given: Option<String>, variable: &'static str| {
@@ -265,12 +302,16 @@ impl SlsConfig {
             return Err(ConfigError::Missing(missing));
         }
 
+        if given.timeout.is_some() {
+            sources.borrow_mut().push((TIMEOUT_VAR, Source::Argument));
+        }
         let timeout = given
             .timeout
             .or_else(|| {
                 let text = env(TIMEOUT_VAR)?;
                 match text.trim().parse::<f64>() {
                     Ok(millis) if millis.is_finite() && millis > 0.0 => {
+                        sources.borrow_mut().push((TIMEOUT_VAR, Source::Variable));
                         Some(Duration::from_secs_f64(millis / 1000.0))
                     }
                     _ => {
@@ -371,6 +412,22 @@ mod tests {
         assert_eq!(config.timeout, DEFAULT_TIMEOUT);
         assert_eq!(config.source, None);
         assert_eq!(config.credentials.security_token, None);
+    }
+
+    #[test]
+    fn provenance_names_arguments_and_variables_but_not_defaults() {
+        let given = SlsOverrides {
+            project: Some("other".into()),
+            ..Default::default()
+        };
+        let map: HashMap<&str, &str> = FULL.iter().copied().collect();
+        let env = move |name: &str| map.get(name).map(|v| v.to_string());
+        let (config, sources) = SlsConfig::resolve_explained(given, &env, &mut |_| {});
+        assert_eq!(config.unwrap().project, "other");
+        assert!(sources.contains(&(PROJECT_VAR, Source::Argument)));
+        assert!(sources.contains(&(ENDPOINT_VAR, Source::Variable)));
+        assert!(sources.contains(&(ACCESS_KEY_SECRET_VAR, Source::Variable)));
+        assert!(!sources.iter().any(|(variable, _)| *variable == TIMEOUT_VAR));
     }
 
     #[test]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter._self_metrics import Component, report_otlp
 
 
 class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
@@ -40,6 +42,8 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
+        _adopted_metrics: Optional[Component] = None,
     ):
         self._core = _native.LogRecordProcessorCore(
             _native.OtlpOptions(
@@ -60,6 +64,9 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
             max_export_batch_size=max_export_batch_size,
             export_timeout_millis=export_timeout_millis,
         )
+        self._self_metrics = report_otlp(
+            self, "logs", meter_provider, "batching_log_processor", adopted=_adopted_metrics
+        )
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -68,7 +75,11 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
     def from_exporter(cls, exporter: RustOTLPLogExporter) -> RustLogRecordProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(**exporter._kwargs)
+        return cls(
+            **exporter._kwargs,
+            meter_provider=exporter._meter_provider,
+            _adopted_metrics=exporter._self_metrics,
+        )
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -96,6 +107,7 @@ class RustOTLPLogExporter(LogRecordExporter):
         client_key_file: Optional[str] = None,
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         self._kwargs = otlp_kwargs(
             endpoint=endpoint,
@@ -109,6 +121,8 @@ class RustOTLPLogExporter(LogRecordExporter):
             insecure=insecure,
         )
         self._core = _native.LogExporterCore(_native.OtlpOptions(**self._kwargs))
+        self._meter_provider = meter_provider
+        self._self_metrics = report_otlp(self, "logs", meter_provider)
 
     def _native_log_record_processor(self) -> RustLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter._self_metrics import Component, report_otlp
 
 _logger = logging.getLogger("otel_rust_exporter")
 
@@ -43,6 +45,8 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
+        _adopted_metrics: Optional[Component] = None,
     ):
         self._core = _native.SpanProcessorCore(
             _native.OtlpOptions(
@@ -63,6 +67,9 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
             max_export_batch_size=max_export_batch_size,
             export_timeout_millis=export_timeout_millis,
         )
+        self._self_metrics = report_otlp(
+            self, "traces", meter_provider, "batching_span_processor", adopted=_adopted_metrics
+        )
         # The SDK calls `processor.on_end(span)`: bind the native method directly, so a
         # finished span costs one call and no Python frame.
         self.on_end = self._core.on_end  # type: ignore[method-assign]
@@ -72,7 +79,11 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
     def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(**exporter._kwargs)
+        return cls(
+            **exporter._kwargs,
+            meter_provider=exporter._meter_provider,
+            _adopted_metrics=exporter._self_metrics,
+        )
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         pass
@@ -103,6 +114,7 @@ class RustOTLPSpanExporter(SpanExporter):
         client_key_file: Optional[str] = None,
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         self._kwargs = otlp_kwargs(
             endpoint=endpoint,
@@ -116,6 +128,8 @@ class RustOTLPSpanExporter(SpanExporter):
             insecure=insecure,
         )
         self._core = _native.SpanExporterCore(_native.OtlpOptions(**self._kwargs))
+        self._meter_provider = meter_provider
+        self._self_metrics = report_otlp(self, "traces", meter_provider)
         _warn_if_wrapped_by_stock_batching(sys._getframe(1))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:

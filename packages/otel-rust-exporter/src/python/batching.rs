@@ -47,6 +47,7 @@ type Start<E> = Box<dyn Fn() -> Arc<Pipeline<E>> + Send + Sync>;
 pub struct Batching<E: BatchExport> {
     pipeline: PerProcess<Pipeline<E>>,
     start: Start<E>,
+    capacity: usize,
 }
 
 impl<E: BatchExport> Batching<E> {
@@ -56,6 +57,7 @@ impl<E: BatchExport> Batching<E> {
         config: BatchConfig,
         make_exporter: impl Fn() -> E + Send + Sync + 'static,
     ) -> Self {
+        let capacity = config.max_queue_size;
         let start: Start<E> = Box::new(move || {
             Pipeline::start(
                 item_name,
@@ -67,6 +69,7 @@ impl<E: BatchExport> Batching<E> {
         Self {
             pipeline: PerProcess::new(start()),
             start,
+            capacity,
         }
     }
 
@@ -110,6 +113,28 @@ impl<E: BatchExport> Batching<E> {
         dict.set_item("exported", stats.exported.load(Ordering::Relaxed))?;
         dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
         dict.set_item("rejected", rejected(pipeline.exporter()))?;
+        Ok(dict)
+    }
+
+    /// The self-metrics counters: the processor's, with its exporter's under `exporter`
+    /// (filled in by `exporter_metrics`).
+    pub fn self_metrics<'py>(
+        &self,
+        py: Python<'py>,
+        exporter_metrics: impl Fn(&E, &Bound<'py, PyDict>) -> PyResult<()>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let pipeline = self.pipeline();
+        let stats = &pipeline.stats;
+        let dict = PyDict::new(py);
+        dict.set_item("queue_size", pipeline.queued())?;
+        dict.set_item("queue_capacity", self.capacity)?;
+        let finished =
+            stats.exported.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed);
+        dict.set_item("processed", finished)?;
+        dict.set_item("dropped", stats.drop_reasons.snapshot(py)?)?;
+        let exporter = PyDict::new(py);
+        exporter_metrics(pipeline.exporter(), &exporter)?;
+        dict.set_item("exporter", exporter)?;
         Ok(dict)
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use super::batching::Batching;
 use super::finalizing;
@@ -78,6 +79,11 @@ impl SyncExport {
         self.shut_down.store(true, Ordering::Relaxed);
     }
 
+    /// This process's sender, also after shutdown (for its counters).
+    pub fn exporter(&self) -> Arc<OtlpExporter> {
+        self.sender.get(|| Self::start(&self.otlp, self.signal))
+    }
+
     /// Converts each item (with the GIL), then encodes and sends them as one request
     /// without it. `true` when delivered (or nothing was left to send).
     pub fn export_items<T: OtlpBatch>(
@@ -103,4 +109,10 @@ impl SyncExport {
             handle.block_on(crate::otlp::export_batch(&sender, batch))
         }))
     }
+}
+
+/// An OTLP exporter's self-metrics counters, partial-success rejections included.
+pub fn export_metrics(exporter: &OtlpExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    exporter.self_metrics.snapshot(dict)?;
+    dict.set_item("rejected", exporter.rejected.load(Ordering::Relaxed))
 }

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
+from otel_rust_exporter._self_metrics import Component, report_sls
 
 
 def _options(**given: Any) -> Any:
@@ -47,6 +49,8 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
+        _adopted_metrics: Optional[Component] = None,
     ):
         self._core = _native.SlsLogRecordProcessorCore(
             _options(
@@ -68,6 +72,9 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
             max_export_batch_size=max_export_batch_size,
             export_timeout_millis=export_timeout_millis,
         )
+        self._self_metrics = report_sls(
+            self, meter_provider, "batching_log_processor", adopted=_adopted_metrics
+        )
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -76,7 +83,11 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
     def from_exporter(cls, exporter: SLSLogExporter) -> SLSLogRecordProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(**exporter._kwargs)
+        return cls(
+            **exporter._kwargs,
+            meter_provider=exporter._meter_provider,
+            _adopted_metrics=exporter._self_metrics,
+        )
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -108,6 +119,7 @@ class SLSLogExporter(LogRecordExporter):
         access_key_secret: Optional[str] = None,
         security_token: Optional[str] = None,
         timeout: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         self._kwargs: dict[str, Any] = {
             "endpoint": endpoint,
@@ -124,6 +136,8 @@ class SLSLogExporter(LogRecordExporter):
             "timeout": timeout,
         }
         self._core = _native.SlsLogExporterCore(_options(**self._kwargs))
+        self._meter_provider = meter_provider
+        self._self_metrics = report_sls(self, meter_provider)
 
     def _native_log_record_processor(self) -> SLSLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""
