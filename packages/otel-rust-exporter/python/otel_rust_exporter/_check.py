@@ -177,28 +177,16 @@ def _network_probes(target: Target, host: str, port: int, tls: bool, options: di
 def _otlp_diagnosis(protocol: str, error_type: str, message: str) -> str:
     lowered = message.lower()
     # What an HTTP/1.1 client reports when an HTTP/2-only (gRPC) server answers.
-    http_over_grpc = (
-        "unexpected message",
-        "invalid http version",
-        "connection closed",
-        "http2",
-        "incomplete message",
-    )
-    if protocol == "http/protobuf" and (
-        error_type == "connection" and any(sign in lowered for sign in http_over_grpc) or error_type == "415"
-    ):
+    http_over_grpc = ("unexpected message", "invalid http version", "connection closed", "http2")
+    signs_of_grpc = error_type == "connection" and any(sign in lowered for sign in http_over_grpc)
+    if protocol == "http/protobuf" and (signs_of_grpc or error_type == "415"):
         return (
             "the server does not answer OTLP/HTTP: is this an OTLP/gRPC endpoint (usually port 4317)? "
             "If so set OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
         )
-    if protocol == "grpc" and (
-        "h2 protocol error" in lowered
-        or "http2 error" in lowered
-        or "frame with invalid size" in lowered
-        or "invalid content-type" in lowered
-        or error_type in ("unknown", "internal", "unimplemented")
-        and ("http" in lowered or "content-type" in lowered)
-    ):
+    # What the gRPC client reports when an HTTP/1.1 server answers.
+    grpc_over_http = ("h2 protocol error", "http2 error", "frame with invalid size", "invalid content-type")
+    if protocol == "grpc" and any(sign in lowered for sign in grpc_over_http):
         return (
             "the server does not answer OTLP/gRPC: is this an OTLP/HTTP endpoint (usually port 4318)? "
             "If so set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
