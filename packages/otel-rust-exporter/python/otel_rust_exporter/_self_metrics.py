@@ -340,16 +340,24 @@ class _Instruments:
         yield Observation(exporter["sent_bytes"], component.exporter.attributes)
 
 
-_instruments: dict[int, tuple[MeterProvider, _Instruments]] = {}
+# By meter provider; `None` is the global one, whoever asks first creating the instruments
+# (through the proxy, before the SDK sets the real provider): one set per provider, since
+# the SDK refuses a second observable instrument of the same name.
+_instruments: dict[Optional[int], tuple[MeterProvider, _Instruments]] = {}
 _instruments_lock = threading.Lock()
 
 
-def _instruments_for(meter_provider: MeterProvider) -> _Instruments:
+def _instruments_for(meter_provider: Optional[MeterProvider]) -> _Instruments:
+    global_provider = get_meter_provider()
+    if meter_provider is global_provider:
+        meter_provider = None
+    key = None if meter_provider is None else id(meter_provider)
     with _instruments_lock:
-        entry = _instruments.get(id(meter_provider))
-        if entry is None or entry[0] is not meter_provider:
-            entry = (meter_provider, _Instruments(meter_provider))
-            _instruments[id(meter_provider)] = entry
+        entry = _instruments.get(key)
+        if entry is None or (meter_provider is not None and entry[0] is not meter_provider):
+            provider = meter_provider or global_provider
+            entry = (provider, _Instruments(provider))
+            _instruments[key] = entry
         return entry[1]
 
 
@@ -361,7 +369,7 @@ def _register(
     processor_type: Optional[str],
 ) -> Component:
     component = Component(owner, signal, exporter, processor_type)
-    _instruments_for(meter_provider or get_meter_provider()).add(component)
+    _instruments_for(meter_provider).add(component)
     # From now on the core keeps export durations for the histogram.
     component.take_durations()
     return component
