@@ -11,8 +11,8 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
+
 from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
 from tests.otlp_receivers import GrpcReceiver, HttpReceiver, Reply
 
