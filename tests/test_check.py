@@ -91,8 +91,7 @@ def test_the_console_script_prints_one_line_per_probe_and_a_verdict(grpc_receive
     result = run(CONSOLE_SCRIPT, "check", "--traces", "--metrics", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("=> OK: deliverable") == 2
-    assert "protocol                 grpc" in result.stdout
-    assert "OTEL_EXPORTER_OTLP_PROTOCOL" in result.stdout
+    assert "protocol                 grpc  (from OTEL_EXPORTER_OTLP_PROTOCOL)" in result.stdout
 
 
 def test_a_refused_connection_says_nothing_listens():

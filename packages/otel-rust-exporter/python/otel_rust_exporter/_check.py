@@ -261,7 +261,11 @@ def check_sls(timeout: float) -> Target:
             target.settings = {}
             target.diagnosis = resolved["error"]
             return target
-        target.settings = {key: value for key, value in resolved.items() if key != "error"}
+        target.settings = {key: value for key, value in resolved.items() if key not in ("error", "server")}
+        # Credentials are only ever shown masked.
+        target.settings["access_key_id"] = "***"
+        target.settings["access_key_secret"] = "***"
+        target.settings["security_token"] = "***" if resolved["security_token"] else None
         host, port, tls = _address(resolved["url"], True)
         if not _network_probes(target, host, port, tls, {}, timeout):
             return target
@@ -283,12 +287,18 @@ def check_sls(timeout: float) -> Target:
     return target
 
 
-def _shown(value: Any) -> str:
+def _shown(key: str, value: Any) -> str:
     if isinstance(value, list):
-        return ", ".join(f"{key}={secret}" for key, secret in value) or "(none)"
+        return ", ".join(f"{name}={secret}" for name, secret in value) or "(none)"
     if value is None:
         return "(none)"
+    if key == "timeout":
+        return f"{value:g} s"
     return str(value)
+
+
+def _source(source: str) -> str:
+    return f"({source})" if source in ("argument", "default") else f"(from {source})" if source else ""
 
 
 def render(targets: list[Target]) -> str:
@@ -297,7 +307,7 @@ def render(targets: list[Target]) -> str:
         lines.append(f"{target.name}:")
         for key, value in target.settings.items():
             source = target.sources.get(key) or target.sources.get(_sls_variable(key), "")
-            lines.append(f"  {key:<24} {_shown(value):<48} {source}".rstrip())
+            lines.append(f"  {key:<24} {_shown(key, value)}  {_source(source)}".rstrip())
         lines.extend(f"  warning: {warning}" for warning in target.warnings)
         for probe in target.probes:
             lines.append(f"  {'ok' if probe.ok else 'FAIL':<4} {probe.step:<8} {probe.detail}")
@@ -314,6 +324,8 @@ def _sls_variable(key: str) -> str:
         "timeout": "OTEL_EXPORTER_SLS_TIMEOUT",
         "signature": "OTEL_EXPORTER_SLS_SIGNATURE_VERSION",
         "security_token": "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "access_key_id": "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "access_key_secret": "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
     }.get(key, "")
 
 

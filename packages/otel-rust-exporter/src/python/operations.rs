@@ -149,25 +149,34 @@ fn probe_otlp<'py>(
     outcome(py, delivered, &exporter.self_metrics)
 }
 
-fn resolve_sls_config(
-    options: &SlsOptions,
-) -> (
-    Result<SlsConfig, sls_config::ConfigError>,
-    Vec<(&'static str, sls_config::Source)>,
-    Vec<String>,
-) {
+/// The SLS configuration, where its values came from, and the warnings resolving it gave.
+struct ResolvedSls {
+    config: Result<SlsConfig, sls_config::ConfigError>,
+    sources: Vec<(&'static str, sls_config::Source)>,
+    warnings: Vec<String>,
+}
+
+fn resolve_sls_config(options: &SlsOptions) -> ResolvedSls {
     let env = |name: &str| ProcessEnv.get(name);
     let mut warnings = Vec::new();
     let (config, sources) =
         SlsConfig::resolve_explained(options.given.clone(), &env, &mut |line| warnings.push(line));
-    (config, sources, warnings)
+    ResolvedSls {
+        config,
+        sources,
+        warnings,
+    }
 }
 
 /// The SLS configuration as the exporter resolves it, credentials masked: `error` when it
 /// is incomplete or invalid, `sources` naming where each set value came from, by variable.
 #[pyfunction]
 fn resolve_sls<'py>(py: Python<'py>, options: &SlsOptions) -> PyResult<Bound<'py, PyDict>> {
-    let (config, sources, warnings) = resolve_sls_config(options);
+    let ResolvedSls {
+        config,
+        sources,
+        warnings,
+    } = resolve_sls_config(options);
     let dict = PyDict::new(py);
     let named = PyDict::new(py);
     for (variable, source) in sources {
@@ -211,7 +220,7 @@ fn probe_sls<'py>(
     options: &SlsOptions,
     timeout: f64,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
-    let (Ok(mut config), _, _) = resolve_sls_config(options) else {
+    let Ok(mut config) = resolve_sls_config(options).config else {
         return Ok(None);
     };
     config.timeout = Duration::from_secs_f64(timeout.clamp(0.1, 300.0));
