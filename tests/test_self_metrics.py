@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
+from otel_sls_exporter import SLSLogRecordProcessor
 
 from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
+from tests.fake_sls import SLS_PYTHON, FakeSls
 from tests.otlp_receivers import GrpcReceiver, HttpReceiver, Reply
 
 SPANS = 7
@@ -259,3 +262,43 @@ def test_a_processor_made_from_an_exporter_takes_over_its_component_name(monkeyp
         assert names == [name]
     finally:
         processor.shutdown()
+
+
+@pytest.mark.skipif(not SLS_PYTHON.exists(), reason="needs .venv-sls (scripts/setup.sh)")
+def test_the_sls_processor_reports_as_an_sls_log_exporter_with_sls_error_codes(monkeypatch):
+    monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+    fake = FakeSls()
+    reader = InMemoryMetricReader()
+    processor = SLSLogRecordProcessor(
+        fake.endpoint,
+        fake.project,
+        "store",
+        access_key_id=fake.access_key_id,
+        access_key_secret=fake.access_key_secret,
+        meter_provider=MeterProvider([reader]),
+    )
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(processor)
+    logger = provider.get_logger("sls-self-metrics")
+    try:
+        fake.script({"status": 404, "code": "LogStoreNotExist", "message": "scripted"})
+        logger.emit(body="refused")
+        assert not processor.force_flush()
+        for number in range(3):
+            logger.emit(body=f"delivered {number}")
+        assert processor.force_flush()
+        found = collected(reader)
+        exporter = processor._self_metrics.exporter.attributes
+        assert exporter["otel.component.type"] == "sls_log_exporter"
+        assert exporter["server.address"] == "127.0.0.1"
+        assert exporter["server.port"] == fake.port
+        attributes = frozenset(exporter.items())
+        assert found[("otel.sdk.exporter.log.exported", attributes)] == 3
+        refused = attributes | {("error.type", "LogStoreNotExist")}
+        assert found[("otel.sdk.exporter.log.exported", frozenset(refused))] == 1
+        processor_attributes = frozenset(processor._self_metrics.processor_attributes.items())
+        assert found[("otel.sdk.processor.log.processed", processor_attributes)] == 4
+        assert dict(processor_attributes)["otel.component.type"] == "batching_log_processor"
+    finally:
+        provider.shutdown()
+        fake.close()
