@@ -66,6 +66,8 @@ class Reply:
     rejected: int = 0
     error_message: str = ""
     delay: float = 0.0
+    # gRPC: the failure's message quotes the request's metadata (an echoing server).
+    echo_metadata: bool = False
 
 
 @dataclass
@@ -214,7 +216,10 @@ class GrpcReceiver(_Base):
             reply = receiver._next_reply()
             time.sleep(reply.delay)
             if reply.grpc_code is not None:
-                context.abort(reply.grpc_code, reply.error_message or "scripted failure")
+                message = reply.error_message or "scripted failure"
+                if reply.echo_metadata:
+                    message += f" {dict(context.invocation_metadata())}"
+                context.abort(reply.grpc_code, message)
             receiver._record(signal, request, dict(context.invocation_metadata()))
             return _response(signal, reply)
 

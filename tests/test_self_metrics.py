@@ -294,7 +294,7 @@ def test_the_sls_processor_reports_as_an_sls_log_exporter_with_sls_error_codes(m
         assert exporter["server.port"] == fake.port
         attributes = frozenset(exporter.items())
         assert found[("otel.sdk.exporter.log.exported", attributes)] == 3
-        refused = attributes | {("error.type", "LogStoreNotExist")}
+        refused = attributes | {("error.type", "project_or_logstore_not_found")}
         assert found[("otel.sdk.exporter.log.exported", frozenset(refused))] == 1
         processor_attributes = frozenset(processor._self_metrics.processor_attributes.items())
         assert found[("otel.sdk.processor.log.processed", processor_attributes)] == 4

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::diagnostics;
+use crate::redact::Redactor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
@@ -103,6 +104,7 @@ fn default_schedule_delay(prefix: &str) -> Duration {
 #[derive(Clone, Debug, Default)]
 pub struct BatchOverrides {
     pub max_queue_size: Option<usize>,
+    pub max_queue_bytes: Option<usize>,
     pub schedule_delay: Option<Duration>,
     pub max_export_batch_size: Option<usize>,
     pub export_timeout: Option<Duration>,
@@ -111,6 +113,8 @@ pub struct BatchOverrides {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
     pub max_queue_size: usize,
+    /// What queued and in-flight records may hold, by their encoded size.
+    pub max_queue_bytes: usize,
     pub schedule_delay: Duration,
     pub max_export_batch_size: usize,
     pub export_timeout: Duration,
@@ -194,6 +198,7 @@ impl OtlpConfig {
             }),
             Vec::new(),
         );
+        let headers = without_framing_headers(headers);
 
         let (timeout, timeout_source) = resolved(
             given.timeout.map(Some),
@@ -255,6 +260,16 @@ impl OtlpConfig {
     /// The endpoint for messages and reprs: without `user:password@`.
     pub fn display_endpoint(&self) -> String {
         redact_userinfo(&self.endpoint)
+    }
+
+    /// Scrubs what a server may echo of ours: every header value and the endpoint's userinfo.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(
+            self.headers
+                .iter()
+                .map(|(_, value)| value.clone())
+                .chain(Redactor::userinfo_secrets(&self.endpoint)),
+        )
     }
 
     /// Whether the gRPC channel uses TLS: the scheme decides, else the insecure flag.
@@ -327,6 +342,20 @@ impl BatchConfig {
             .filter(|size| *size > 0)
             .or_else(|| count("MAX_QUEUE_SIZE"))
             .unwrap_or(2048);
+        let max_queue_bytes = given
+            .max_queue_bytes
+            .filter(|size| *size > 0)
+            .or_else(|| {
+                let value = env.get(MAX_QUEUE_BYTES_VAR)?;
+                match value.trim().parse::<u64>() {
+                    Ok(parsed) if parsed > 0 => Some(usize::try_from(parsed).unwrap_or(usize::MAX)),
+                    _ => {
+                        invalid(MAX_QUEUE_BYTES_VAR, &value, "a positive number of bytes");
+                        None
+                    }
+                }
+            })
+            .unwrap_or(DEFAULT_MAX_QUEUE_BYTES);
         let schedule_delay = given
             .schedule_delay
             .or_else(|| millis("SCHEDULE_DELAY"))
@@ -349,11 +378,19 @@ impl BatchConfig {
             .unwrap_or(Duration::from_millis(30000));
 
         // opentelemetry-rust's name for it; not (yet) in the specification.
-        let max_concurrent_exports =
-            count("MAX_CONCURRENT_EXPORTS").unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
+        let max_concurrent_exports = count("MAX_CONCURRENT_EXPORTS")
+            .map(|count| {
+                clamp_count(
+                    &format!("{prefix}_MAX_CONCURRENT_EXPORTS"),
+                    count,
+                    MAX_CONCURRENT_EXPORTS,
+                )
+            })
+            .unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
 
         BatchConfig {
             max_queue_size,
+            max_queue_bytes,
             schedule_delay,
             max_export_batch_size,
             export_timeout,
@@ -364,17 +401,72 @@ impl BatchConfig {
 
 /// Drops the `user:password@` part of a URL's authority.
 pub fn redact_userinfo(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    let authority_end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |index| after_scheme + index);
+    let (after_scheme, authority_end) = authority_range(url);
     match url[after_scheme..authority_end].rfind('@') {
         Some(at) => format!("{}{}", &url[..after_scheme], &url[after_scheme + at + 1..]),
         None => url.to_owned(),
     }
 }
 
+/// The `user:password` of `scheme://user:password@host/...` (the scheme is optional).
+pub fn userinfo(url: &str) -> Option<&str> {
+    let (after_scheme, authority_end) = authority_range(url);
+    let authority = &url[after_scheme..authority_end];
+    authority
+        .rfind('@')
+        .map(|at| &authority[..at])
+        .filter(|userinfo| !userinfo.is_empty())
+}
+
+/// Where a URL's authority starts and ends.
+fn authority_range(url: &str) -> (usize, usize) {
+    let after_scheme = url.find("://").map_or(0, |index| index + 3);
+    let authority_end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |index| after_scheme + index);
+    (after_scheme, authority_end)
+}
+
 const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
+const MAX_CONCURRENT_EXPORTS: usize = 64;
+
+pub const MAX_QUEUE_BYTES_VAR: &str = "OTEL_RUST_EXPORTER_MAX_QUEUE_BYTES";
+/// Never binds for normal records (2048 spans of 32 KiB each), bounds a flood of huge ones.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
+
+/// The longest any timeout or delay may be. Longer is a typo (seconds given as
+/// milliseconds) or an attack, and a deadline that far out could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// A duration setting named `name`, `seconds` long: `None` (the default applies) when
+/// negative or not a number, at most [`MAX_DURATION`]; each with one warning.
+pub fn duration_setting(name: &str, seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        invalid(name, &seconds.to_string(), "a non-negative duration");
+        return None;
+    }
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if duration <= MAX_DURATION => Some(duration),
+        _ => {
+            diagnostics::warn(&format!(
+                "{name} is longer than the {} s allowed; using {} s",
+                MAX_DURATION.as_secs(),
+                MAX_DURATION.as_secs()
+            ));
+            Some(MAX_DURATION)
+        }
+    }
+}
+
+fn clamp_count(name: &str, count: usize, max: usize) -> usize {
+    if count > max {
+        diagnostics::warn(&format!(
+            "{name}={count} is more than {max} allowed; using {max}"
+        ));
+        return max;
+    }
+    count
+}
 
 fn invalid(name: &str, value: &str, expected: &str) {
     let shown: String = value.chars().take(64).collect();
@@ -419,9 +511,7 @@ fn parse_bool(name: &str, value: &str) -> Option<bool> {
 /// Durations in the environment are milliseconds (the specification's unit).
 fn parse_millis(name: &str, value: &str) -> Option<Duration> {
     match value.trim().parse::<f64>() {
-        Ok(millis) if millis.is_finite() && millis >= 0.0 => {
-            Some(Duration::from_secs_f64(millis / 1000.0))
-        }
+        Ok(millis) if millis >= 0.0 => duration_setting(name, millis / 1000.0),
         _ => {
             invalid(name, value, "a non-negative number of milliseconds");
             None
@@ -444,7 +534,38 @@ fn parse_headers(name: &str, value: &str) -> Vec<(String, String)> {
     headers
 }
 
-fn percent_decode(value: &str) -> String {
+/// Headers that decide how a request is framed or routed (and HTTP/2 pseudo-headers):
+/// a configured value would corrupt the request (a short `content-length` truncates the
+/// body on the wire) or send it elsewhere. Each is dropped with one warning, naming it.
+fn without_framing_headers(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    const FRAMING: &[&str] = &[
+        "content-length",
+        "host",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+    ];
+    headers
+        .into_iter()
+        .filter(|(key, _)| {
+            let name = key.trim().to_ascii_lowercase();
+            let framing = FRAMING.contains(&name.as_str()) || name.starts_with(':');
+            if framing {
+                let shown: String = name.chars().take(64).collect();
+                diagnostics::warn(&format!(
+                    "ignoring header {shown:?}: it decides how requests are framed or routed, \
+                     which the exporter sets itself"
+                ));
+            }
+            !framing
+        })
+        .collect()
+}
+
+pub fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let hex = |byte: u8| (byte as char).to_digit(16).map(|digit| digit as u8);
     let mut out = Vec::with_capacity(bytes.len());
@@ -642,6 +763,35 @@ mod tests {
         assert_eq!(redact_userinfo("user:pw@host:4317"), "host:4317");
         assert_eq!(redact_userinfo("https://host/a@b"), "https://host/a@b");
         assert_eq!(redact_userinfo("http://host:4318"), "http://host:4318");
+    }
+
+    #[test]
+    fn framing_headers_are_dropped_and_the_rest_kept() {
+        let vars = env(&[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Content-Length=5,host=evil,x-api-key=k,:authority=x,Transfer-Encoding=chunked,te=trailers",
+        )]);
+        let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &vars);
+        assert_eq!(config.headers, vec![("x-api-key".into(), "k".into())]);
+        let given = OtlpOverrides {
+            headers: Some(vec![
+                ("Connection".into(), "close".into()),
+                ("authorization".into(), "Bearer t".into()),
+            ]),
+            ..Default::default()
+        };
+        let config = OtlpConfig::resolve(Signal::Traces, given, &env(&[]));
+        assert_eq!(
+            config.headers,
+            vec![("authorization".into(), "Bearer t".into())]
+        );
+    }
+
+    #[test]
+    fn userinfo_is_found_only_in_the_authority() {
+        assert_eq!(userinfo("http://u:p@host:1/x"), Some("u:p"));
+        assert_eq!(userinfo("u:p@host:4317"), Some("u:p"));
+        assert_eq!(userinfo("https://host/a@b"), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod otlp;
 pub mod pipeline;
 pub mod python;
+pub mod redact;
 pub mod retry;
 pub mod runtime;
 pub mod self_metrics;

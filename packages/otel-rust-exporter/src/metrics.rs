@@ -10,6 +10,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use prost::Message;
 
+use tokio::time::Instant;
+
 use crate::otlp::OtlpExporter;
 
 /// Sends `request` whole, or in parts of at most `max_points` data points. Like the stock
@@ -19,6 +21,7 @@ pub async fn export(
     sender: &OtlpExporter,
     request: ExportMetricsServiceRequest,
     max_points: Option<usize>,
+    deadline: Instant,
 ) -> bool {
     let parts = match max_points {
         Some(max_points) => split(request, max_points),
@@ -27,7 +30,7 @@ pub async fn export(
     for part in parts {
         let count = data_point_count(&part);
         if !sender
-            .send::<ExportMetricsServiceResponse>(part.encode_to_vec(), count)
+            .send_before::<ExportMetricsServiceResponse>(part.encode_to_vec(), count, deadline)
             .await
         {
             return false;

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +15,12 @@ use tokio::runtime::Handle;
 use tokio::time::Instant;
 
 use crate::config::{OtlpConfig, Signal};
-use crate::diagnostics::{self, OncePerKind, RateLimited};
+use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
-use crate::retry::{retry, Backoff};
+use crate::redact::Redactor;
+use crate::retry::{deadline_in, Delivery};
 use crate::self_metrics::ExportMetrics;
-use crate::transport::Transport;
+use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
 pub trait ExportResponse: prost::Message + Default + Send + 'static {
@@ -54,13 +55,8 @@ pub struct OtlpExporter {
     transport: Result<Transport, String>,
     endpoint: String,
     timeout: Duration,
-    backoff: Backoff,
-    failures: OncePerKind,
+    delivery: Delivery,
     partial_success: RateLimited,
-    /// Set while the endpoint is failing transiently (the last request ran out of retries):
-    /// then each request gets one attempt, as retrying every batch through an outage would
-    /// only hold up the queue (and the application's exit) without delivering more.
-    last_export_failed: AtomicBool,
     /// Items the collector reported as rejected (partial success).
     pub rejected: AtomicU64,
     pub self_metrics: ExportMetrics,
@@ -84,54 +80,58 @@ impl OtlpExporter {
             transport,
             endpoint: config.display_endpoint(),
             timeout,
-            backoff: Backoff::default(),
-            failures: OncePerKind::default(),
+            delivery: Delivery::default(),
             partial_success: RateLimited::new(Duration::from_secs(60)),
-            last_export_failed: AtomicBool::new(false),
             rejected: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
         }
     }
 
-    /// Sends one encoded request of `count` items; `true` when the collector accepted it.
+    /// Sends one encoded request of `count` items within this exporter's timeout; `true`
+    /// when the collector accepted it.
     pub async fn send<R: ExportResponse>(&self, encoded: Vec<u8>, count: usize) -> bool {
+        self.send_before::<R>(encoded, count, deadline_in(self.timeout))
+            .await
+    }
+
+    /// As `send`, giving up at `deadline` (or this exporter's timeout, if sooner).
+    pub async fn send_before<R: ExportResponse>(
+        &self,
+        encoded: Vec<u8>,
+        count: usize,
+        deadline: Instant,
+    ) -> bool {
         let operation = self.self_metrics.begin(count, encoded.len());
         let Ok(transport) = &self.transport else {
             operation.fail("invalid_configuration", "export is disabled");
             return false;
         };
+        let deadline = deadline.min(deadline_in(self.timeout));
         let outcome = match transport.prepare(encoded) {
             Ok(payload) => {
                 operation.sent(payload.len());
-                let deadline = Instant::now() + self.timeout;
-                let send = |remaining| {
+                let attempt = |remaining| {
                     operation.attempt();
                     transport.send::<R>(payload.clone(), remaining)
                 };
-                if self.last_export_failed.load(Ordering::Relaxed) {
-                    send(self.timeout).await
-                } else {
-                    retry(deadline, self.backoff, send).await
-                }
+                self.delivery.send(deadline, attempt).await
             }
             Err(failure) => Err(failure),
         };
-        self.last_export_failed
-            .store(outcome.is_err(), Ordering::Relaxed);
         operation.end(&outcome);
         match outcome {
             Ok(response) => {
-                self.report_partial_success(&response);
+                self.report_partial_success(&response, transport.redactor());
                 true
             }
             Err(failure) => {
-                if self.failures.first_time(&failure.kind) {
+                if self.delivery.first_of_its_kind(&failure) {
                     diagnostics::error(&format!(
-                        "failed to export {count} {} to {}: {} (further {} failures are counted, not logged)",
+                        "failed to export {count} {} to {}: {} (further failures like this \
+                         are counted, not logged)",
                         self.signal.item_name(),
                         self.endpoint,
                         failure.message,
-                        failure.kind
                     ));
                 }
                 false
@@ -139,7 +139,8 @@ impl OtlpExporter {
         }
     }
 
-    fn report_partial_success(&self, response: &impl ExportResponse) {
+    /// The collector's message is scrubbed of our secrets: it may quote the request.
+    fn report_partial_success(&self, response: &impl ExportResponse, redactor: &Redactor) {
         let Some((rejected, message)) = response.rejected() else {
             return;
         };
@@ -149,7 +150,7 @@ impl OtlpExporter {
         let rejected = rejected.max(0) as u64;
         let total = self.rejected.fetch_add(rejected, Ordering::Relaxed) + rejected;
         if let Some(held_back) = self.partial_success.admit() {
-            let reason: String = message.chars().take(200).collect();
+            let reason = redactor.excerpt(message, EXCERPT_CHARS);
             diagnostics::warn(&format!(
                 "the collector rejected {rejected} {}: {reason:?} ({total} rejected so far; \
                  {held_back} such warnings suppressed)",
@@ -162,6 +163,8 @@ impl OtlpExporter {
 /// Converted records that batch into one OTLP request.
 pub trait OtlpBatch: Sized + Send + 'static {
     type Response: ExportResponse;
+    /// The record's encoded size, which is what it holds in memory, near enough.
+    fn encoded_len(&self) -> usize;
     fn encode(batch: Vec<Self>) -> Vec<u8>;
 }
 
@@ -193,6 +196,10 @@ pub async fn export_batch<T: OtlpBatch>(sender: &OtlpExporter, batch: Vec<T>) ->
 
 impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
     type Item = T;
+
+    fn item_bytes(item: &T) -> usize {
+        item.encoded_len()
+    }
 
     fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
         Box::pin(async move { self.export_batch(batch).await })

@@ -1,36 +1,77 @@
 //! The bounded queue between Python threads and the background runtime, and the batching
 //! task that drains it. Shared by every signal: each plugs in its own [`BatchExport`].
+//!
+//! Pushing never blocks and never takes the GIL (the bridge pushes from threads that must
+//! not): a drop is only counted and flagged, and the runtime thread reports it.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crossbeam_queue::ArrayQueue;
+use crossbeam_queue::SegQueue;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
-use crate::self_metrics::DropReasons;
 
 /// Exports one batch; resolves to `true` when the batch was delivered.
 pub trait BatchExport: Send + Sync + 'static {
     type Item: Send + 'static;
+
+    /// What one queued item holds, for `max_queue_bytes`.
+    fn item_bytes(item: &Self::Item) -> usize;
+
     fn export(
         self: Arc<Self>,
         batch: Vec<Self::Item>,
     ) -> Pin<Box<dyn Future<Output = bool> + Send>>;
 }
 
+/// Why a record was not queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    QueueFull,
+    QueueBytes,
+    ShutDown,
+    Unreadable,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 4] = [
+        DropReason::QueueFull,
+        DropReason::QueueBytes,
+        DropReason::ShutDown,
+        DropReason::Unreadable,
+    ];
+
+    /// As `stats()` and our metrics name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::QueueBytes => "queue_bytes",
+            DropReason::ShutDown => "already_shutdown",
+            DropReason::Unreadable => "unreadable",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Stats {
     pub accepted: AtomicU64,
     pub dropped: AtomicU64,
+    /// `dropped`, by `DropReason` (in `DropReason::ALL` order).
+    dropped_by: [AtomicU64; 4],
     pub exported: AtomicU64,
     pub failed: AtomicU64,
-    pub drop_reasons: DropReasons,
+}
+
+impl Stats {
+    pub fn dropped_for(&self, reason: DropReason) -> u64 {
+        self.dropped_by[reason as usize].load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Default)]
@@ -43,7 +84,11 @@ pub struct Pipeline<E: BatchExport> {
     /// What the queue holds, for messages: "span", "log record".
     item_name: &'static str,
     config: BatchConfig,
-    queue: ArrayQueue<E::Item>,
+    /// Items with their `item_bytes`; the bounds are kept by the counters below.
+    queue: SegQueue<(E::Item, usize)>,
+    queued: AtomicUsize,
+    /// Bytes of queued and in-flight items.
+    bytes: AtomicUsize,
     exporter: Arc<E>,
     wake: Notify,
     wake_pending: AtomicBool,
@@ -54,6 +99,9 @@ pub struct Pipeline<E: BatchExport> {
     pub stats: Stats,
     progress: Mutex<Progress>,
     progress_changed: Condvar,
+    /// Set by a drop, cleared when the runtime thread has reported it.
+    drop_unreported: AtomicBool,
+    last_unreadable: Mutex<String>,
     drop_warning: RateLimited,
 }
 
@@ -67,7 +115,9 @@ impl<E: BatchExport> Pipeline<E> {
         let pipeline = Arc::new(Self {
             item_name,
             config,
-            queue: ArrayQueue::new(config.max_queue_size),
+            queue: SegQueue::new(),
+            queued: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
             exporter,
             wake: Notify::new(),
             wake_pending: AtomicBool::new(false),
@@ -77,6 +127,8 @@ impl<E: BatchExport> Pipeline<E> {
             stats: Stats::default(),
             progress: Mutex::new(Progress::default()),
             progress_changed: Condvar::new(),
+            drop_unreported: AtomicBool::new(false),
+            last_unreadable: Mutex::new(String::new()),
             drop_warning: RateLimited::new(Duration::from_secs(10)),
         });
         runtime.spawn(pipeline.clone().run());
@@ -86,36 +138,96 @@ impl<E: BatchExport> Pipeline<E> {
     /// Queues one record; never blocks. Returns `false` when it was dropped.
     pub fn push(&self, item: E::Item) -> bool {
         if self.shutting_down.load(Ordering::Relaxed) {
-            self.count_drop("the processor is shut down");
+            self.count_drop(DropReason::ShutDown);
             return false;
         }
-        match self.queue.push(item) {
-            Ok(()) => {
-                self.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                if self.queue.len() >= self.config.max_export_batch_size
-                    && !self.wake_pending.swap(true, Ordering::AcqRel)
-                {
-                    self.wake.notify_one();
-                }
-                true
-            }
-            Err(_) => {
-                self.count_drop("the queue is full");
-                false
-            }
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.config.max_queue_size {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.count_drop(DropReason::QueueFull);
+            return false;
+        }
+        let size = E::item_bytes(&item);
+        let held = self.bytes.fetch_add(size, Ordering::AcqRel);
+        if held.saturating_add(size) > self.config.max_queue_bytes {
+            self.bytes.fetch_sub(size, Ordering::AcqRel);
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.count_drop(DropReason::QueueBytes);
+            return false;
+        }
+        self.queue.push((item, size));
+        self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+        if self.queued.load(Ordering::Relaxed) >= self.config.max_export_batch_size
+            && !self.wake_pending.swap(true, Ordering::AcqRel)
+        {
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Counts a record that was not queued; the runtime thread reports it.
+    pub fn count_drop(&self, reason: DropReason) {
+        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        self.stats.dropped_by[reason as usize].fetch_add(1, Ordering::Relaxed);
+        if !self.drop_unreported.swap(true, Ordering::AcqRel) {
+            self.wake.notify_one();
         }
     }
 
-    /// Counts a record the caller could not hand over (e.g. unconvertible input).
-    pub fn count_drop(&self, reason: &str) {
-        let total = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        self.stats.drop_reasons.count(reason);
-        if self.drop_warning.admit().is_some() {
-            diagnostics::warn(&format!(
-                "dropped a {}: {reason} (max_queue_size={}); {total} dropped so far",
-                self.item_name, self.config.max_queue_size
-            ));
+    /// Counts a record the caller could not read, keeping why for the report.
+    pub fn count_unreadable(&self, why: &str) {
+        if let Ok(mut last) = self.last_unreadable.try_lock() {
+            last.clear();
+            last.extend(why.chars().take(200));
         }
+        self.count_drop(DropReason::Unreadable);
+    }
+
+    /// Called on the runtime thread: one rate-limited warning for the drops since the last.
+    fn report_drops(&self) {
+        if !self.drop_unreported.load(Ordering::Acquire) {
+            return;
+        }
+        if self.drop_warning.admit().is_none() {
+            return;
+        }
+        self.drop_unreported.store(false, Ordering::Release);
+        diagnostics::warn(&format!(
+            "{} {}s dropped so far: {}",
+            self.stats.dropped.load(Ordering::Relaxed),
+            self.item_name,
+            self.drop_reasons()
+        ));
+    }
+
+    /// The drop counts by reason, with the setting that bounds each.
+    fn drop_reasons(&self) -> String {
+        let mut parts = Vec::new();
+        for reason in DropReason::ALL {
+            let count = self.stats.dropped_for(reason);
+            if count == 0 {
+                continue;
+            }
+            parts.push(match reason {
+                DropReason::QueueFull => format!(
+                    "{count} for a full queue (max_queue_size={})",
+                    self.config.max_queue_size
+                ),
+                DropReason::QueueBytes => format!(
+                    "{count} over the queue's byte limit (max_queue_bytes={})",
+                    self.config.max_queue_bytes
+                ),
+                DropReason::ShutDown => format!("{count} after shutdown"),
+                DropReason::Unreadable => {
+                    let why = self
+                        .last_unreadable
+                        .lock()
+                        .unwrap_or_else(|poison| poison.into_inner())
+                        .clone();
+                    format!("{count} unreadable (last: {why})")
+                }
+            });
+        }
+        parts.join(", ")
     }
 
     pub fn exporter(&self) -> &E {
@@ -123,7 +235,12 @@ impl<E: BatchExport> Pipeline<E> {
     }
 
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held by queued and in-flight items.
+    pub fn queued_bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     /// Waits (the caller must not hold the GIL) until everything accepted before the call
@@ -145,7 +262,7 @@ impl<E: BatchExport> Pipeline<E> {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// Exports what is queued, then stops the task. Idempotent.
+    /// Exports what is queued, then stops the task and reports what was lost. Idempotent.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         if self.shutting_down.swap(true, Ordering::SeqCst) {
             return true;
@@ -153,11 +270,25 @@ impl<E: BatchExport> Pipeline<E> {
         self.wake.notify_one();
         let stopped = self.wait_for(timeout, |progress| progress.stopped);
         let dropped = self.stats.dropped.load(Ordering::Relaxed);
-        if dropped > 0 {
-            diagnostics::warn(&format!(
-                "{dropped} {}s were dropped in total",
-                self.item_name
-            ));
+        let failed = self.stats.failed.load(Ordering::Relaxed);
+        let unsent = self.queued();
+        if dropped + failed > 0 || unsent > 0 {
+            let mut summary = format!(
+                "{} {}s accepted, {} exported",
+                self.stats.accepted.load(Ordering::Relaxed),
+                self.item_name,
+                self.stats.exported.load(Ordering::Relaxed),
+            );
+            if failed > 0 {
+                summary.push_str(&format!(", {failed} failed to export"));
+            }
+            if unsent > 0 {
+                summary.push_str(&format!(", {unsent} still queued at the shutdown timeout"));
+            }
+            if dropped > 0 {
+                summary.push_str(&format!(", {dropped} dropped ({})", self.drop_reasons()));
+            }
+            diagnostics::warn(&format!("at shutdown: {summary}"));
         }
         stopped
     }
@@ -185,12 +316,14 @@ impl<E: BatchExport> Pipeline<E> {
         loop {
             let stopping = self.shutting_down.load(Ordering::SeqCst);
             let mut drain_all = stopping;
-            if !stopping && self.queue.len() < self.config.max_export_batch_size {
+            if !stopping && self.queued() < self.config.max_export_batch_size {
                 let woken =
                     tokio::time::timeout(self.config.schedule_delay, self.wake.notified()).await;
                 drain_all = woken.is_err();
             }
             self.wake_pending.store(false, Ordering::Release);
+            diagnostics::flush_deferred();
+            self.report_drops();
             drain_all |= self.flush_requested.swap(false, Ordering::SeqCst);
             self.drain(drain_all).await;
             if stopping {
@@ -211,10 +344,15 @@ impl<E: BatchExport> Pipeline<E> {
                 return;
             };
             let mut batch =
-                Vec::with_capacity(self.queue.len().min(self.config.max_export_batch_size));
+                Vec::with_capacity(self.queued().min(self.config.max_export_batch_size));
+            let mut batch_bytes = 0;
             while batch.len() < self.config.max_export_batch_size {
                 match self.queue.pop() {
-                    Some(item) => batch.push(item),
+                    Some((item, size)) => {
+                        self.queued.fetch_sub(1, Ordering::AcqRel);
+                        batch_bytes += size;
+                        batch.push(item);
+                    }
                     None => break,
                 }
             }
@@ -223,16 +361,17 @@ impl<E: BatchExport> Pipeline<E> {
             }
             let pipeline = self.clone();
             tokio::spawn(async move {
-                pipeline.export(batch).await;
+                pipeline.export(batch, batch_bytes).await;
                 drop(permit);
             });
-            if !all && self.queue.len() < self.config.max_export_batch_size {
+            if !all && self.queued() < self.config.max_export_batch_size {
                 return;
             }
         }
     }
 
-    async fn export(&self, batch: Vec<E::Item>) {
+    /// Exports `batch`, which holds `bytes` of the queue's bound until it is done.
+    async fn export(&self, batch: Vec<E::Item>, bytes: usize) {
         let count = batch.len() as u64;
         // A task of its own, so that a panic fails this batch instead of the pipeline.
         let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
@@ -251,6 +390,7 @@ impl<E: BatchExport> Pipeline<E> {
             &self.stats.failed
         };
         counter.fetch_add(count, Ordering::SeqCst);
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
         self.update_progress(|progress| progress.processed += count);
     }
 
@@ -281,6 +421,9 @@ mod tests {
 
     impl BatchExport for Recorder {
         type Item = u32;
+        fn item_bytes(item: &u32) -> usize {
+            *item as usize
+        }
         fn export(self: Arc<Self>, batch: Vec<u32>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
             Box::pin(async move {
                 let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -306,6 +449,7 @@ mod tests {
     fn config(queue: usize, batch: usize, delay_ms: u64) -> BatchConfig {
         BatchConfig {
             max_queue_size: queue,
+            max_queue_bytes: usize::MAX,
             schedule_delay: Duration::from_millis(delay_ms),
             max_export_batch_size: batch,
             export_timeout: Duration::from_secs(30),
@@ -430,5 +574,49 @@ mod tests {
         assert_eq!(delivered, (0..30).collect::<Vec<_>>());
         assert!(pipeline.shutdown(Duration::from_secs(5)));
         assert_eq!(exporter.in_flight.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn queued_and_in_flight_bytes_are_bounded_and_drops_counted_by_reason() {
+        let rt = runtime();
+        let exporter = recorder(Duration::from_millis(300));
+        let mut settings = config(100, 2, 60_000);
+        settings.max_queue_bytes = 100;
+        let pipeline = Pipeline::start("item", settings, exporter.clone(), rt.handle());
+        assert!(pipeline.push(40));
+        assert!(pipeline.push(40));
+        assert!(
+            !pipeline.push(40),
+            "120 bytes would pass the 100-byte bound"
+        );
+        assert!(pipeline.push(20));
+        assert!(!pipeline.push(101), "bigger than the whole bound");
+        // The first batch (80 bytes) is in flight for 300 ms: it still counts.
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(pipeline.queued(), 1);
+        assert_eq!(pipeline.queued_bytes(), 100);
+        assert!(!pipeline.push(1));
+        assert!(pipeline.force_flush(Duration::from_secs(5)));
+        assert_eq!(pipeline.queued_bytes(), 0);
+        assert!(pipeline.push(90));
+        assert_eq!(pipeline.stats.dropped_for(DropReason::QueueBytes), 3);
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 3);
+        assert!(pipeline.shutdown(Duration::from_secs(5)));
+        assert!(!pipeline.push(1));
+        assert_eq!(pipeline.stats.dropped_for(DropReason::ShutDown), 1);
+        assert_eq!(
+            exporter.batches.lock().unwrap().concat(),
+            vec![40, 40, 20, 90]
+        );
+    }
+
+    #[test]
+    fn a_huge_max_queue_size_allocates_nothing_up_front() {
+        let rt = runtime();
+        let mut settings = config(usize::MAX, 512, 60_000);
+        settings.max_export_batch_size = 512;
+        let pipeline = Pipeline::start("item", settings, recorder(Duration::ZERO), rt.handle());
+        assert!(pipeline.push(1));
+        assert!(pipeline.force_flush(Duration::from_secs(5)));
     }
 }

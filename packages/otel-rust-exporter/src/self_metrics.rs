@@ -1,6 +1,6 @@
-//! Counters behind the self-metrics (`otel.sdk.*` and `otel_rust_exporter.*`): plain atomics
-//! that exporters and pipelines bump per request or per drop, read by Python's observable
-//! instruments at collection time. Nothing here runs per span.
+//! Counters behind the exporters' self-metrics (`otel.sdk.exporter.*` and
+//! `otel_rust_exporter.exporter.*`): plain atomics bumped once per request, read by
+//! Python's observable instruments at collection time. Nothing here runs per item.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -10,7 +10,9 @@ use std::time::Instant;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::retry::Failure;
+use tonic::Code;
+
+use crate::retry::{Failure, FailureKind};
 
 /// Export durations kept between two collections; beyond that they are counted, not kept.
 const MAX_PENDING_DURATIONS: usize = 4096;
@@ -135,7 +137,7 @@ impl Operation<'_> {
         self.failure = outcome
             .as_ref()
             .err()
-            .map(|failure| (error_type(&failure.kind), failure.message.clone()));
+            .map(|failure| (error_type(failure.kind), failure.message.clone()));
         self.ended = true;
     }
 
@@ -158,80 +160,35 @@ impl Drop for Operation<'_> {
     }
 }
 
-/// The semantic conventions' `error.type` for a failure kind (`retry::Failure::kind`):
-/// an HTTP status as its code (`"503"`), a gRPC status as its snake_case name
-/// (`"unavailable"`), `timeout` for any timeout, `connection` when no answer came, an
-/// SLS error code as SLS spells it (`"Unauthorized"`), anything else in snake_case.
-pub fn error_type(kind: &str) -> String {
-    let (service, detail) = kind.split_once(' ').unwrap_or(("", kind));
-    match (service, detail) {
-        (_, "timeout") | ("gRPC", "DeadlineExceeded") => "timeout".to_owned(),
-        (_, "connection") => "connection".to_owned(),
-        ("HTTP", status) | ("SLS", status) if status.starts_with("HTTP ") || is_status(status) => {
-            status.trim_start_matches("HTTP ").to_owned()
-        }
-        ("gRPC", code) => snake_case(code),
-        ("SLS", code) if !code.contains(' ') => code.to_owned(),
-        _ => snake_case(kind),
+/// The semantic conventions' `error.type` for our failure classification: an HTTP status
+/// as its code (`"503"`), a gRPC status as its snake_case name (`"unavailable"`),
+/// `timeout` for any timeout (`DeadlineExceeded` included), `connection` when no answer
+/// came, an SLS error family in snake_case (`authentication`, `quota`,
+/// `project_or_logstore_not_found`...), else the kind's name.
+pub fn error_type(kind: FailureKind) -> String {
+    match kind {
+        FailureKind::Timeout | FailureKind::Grpc(Code::DeadlineExceeded) => "timeout".to_owned(),
+        FailureKind::Connection => "connection".to_owned(),
+        FailureKind::Redirect => "redirect".to_owned(),
+        FailureKind::Configuration => "invalid_configuration".to_owned(),
+        FailureKind::Encoding => "encoding".to_owned(),
+        FailureKind::Http(status) => status.to_string(),
+        FailureKind::Grpc(code) => snake_case(&format!("{code:?}")),
+        FailureKind::Sls(family) => family.replace(' ', "_"),
     }
-}
-
-fn is_status(text: &str) -> bool {
-    text.len() == 3 && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 fn snake_case(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 4);
     let mut previous = ' ';
     for character in text.chars() {
-        if character.is_ascii_alphanumeric() {
-            let word_starts = character.is_ascii_uppercase()
-                && (previous.is_ascii_lowercase() || previous.is_ascii_digit());
-            if word_starts {
-                out.push('_');
-            }
-            out.push(character.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
+        if character.is_ascii_uppercase() && previous.is_ascii_lowercase() {
             out.push('_');
         }
+        out.push(character.to_ascii_lowercase());
         previous = character;
     }
     out
-}
-
-/// Records a pipeline dropped, by `error.type`: `queue_full`, `already_shutdown`, or
-/// `invalid_input` for what could not be read.
-#[derive(Default)]
-pub struct DropReasons {
-    queue_full: AtomicU64,
-    already_shutdown: AtomicU64,
-    invalid_input: AtomicU64,
-}
-
-impl DropReasons {
-    /// `reason` is the pipeline's message for the drop.
-    pub fn count(&self, reason: &str) {
-        let counter = if reason.contains("queue is full") {
-            &self.queue_full
-        } else if reason.contains("shut down") {
-            &self.already_shutdown
-        } else {
-            &self.invalid_input
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (name, counter) in [
-            ("queue_full", &self.queue_full),
-            ("already_shutdown", &self.already_shutdown),
-            ("invalid_input", &self.invalid_input),
-        ] {
-            dict.set_item(name, counter.load(Ordering::Relaxed))?;
-        }
-        Ok(dict)
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -241,25 +198,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sls_exporter::response::ErrorFamily;
 
     #[test]
     fn failure_kinds_map_to_semantic_convention_error_types() {
         for (kind, expected) in [
-            ("HTTP 503", "503"),
-            ("HTTP 401", "401"),
-            ("HTTP timeout", "timeout"),
-            ("HTTP connection", "connection"),
-            ("gRPC Unavailable", "unavailable"),
-            ("gRPC ResourceExhausted", "resource_exhausted"),
-            ("gRPC DeadlineExceeded", "timeout"),
-            ("timeout", "timeout"),
-            ("SLS timeout", "timeout"),
-            ("SLS connection", "connection"),
-            ("SLS Unauthorized", "Unauthorized"),
-            ("SLS LogStoreNotExist", "LogStoreNotExist"),
-            ("SLS HTTP 502", "502"),
-            ("SLS invalid header", "sls_invalid_header"),
-            ("gzip", "gzip"),
+            (FailureKind::Http(503), "503"),
+            (FailureKind::Http(401), "401"),
+            (FailureKind::Timeout, "timeout"),
+            (FailureKind::Connection, "connection"),
+            (FailureKind::Grpc(Code::Unavailable), "unavailable"),
+            (
+                FailureKind::Grpc(Code::ResourceExhausted),
+                "resource_exhausted",
+            ),
+            (FailureKind::Grpc(Code::DeadlineExceeded), "timeout"),
+            (FailureKind::Sls(ErrorFamily::Auth.name()), "authentication"),
+            (
+                FailureKind::Sls(ErrorFamily::NotFound.name()),
+                "project_or_logstore_not_found",
+            ),
+            (FailureKind::Configuration, "invalid_configuration"),
+            (FailureKind::Encoding, "encoding"),
+            (FailureKind::Redirect, "redirect"),
         ] {
             assert_eq!(error_type(kind), expected, "{kind}");
         }
@@ -273,7 +234,7 @@ mod tests {
         operation.attempt();
         operation.attempt();
         operation.sent(40);
-        operation.end::<()>(&Err(Failure::transient("HTTP 503", "busy")));
+        operation.end::<()>(&Err(Failure::transient(FailureKind::Http(503), "busy")));
         metrics.begin(3, 10).end(&Ok(()));
         drop(metrics.begin(2, 0));
         assert_eq!(metrics.inflight.load(Ordering::Relaxed), 0);
@@ -291,24 +252,13 @@ mod tests {
         let metrics = ExportMetrics::default();
         metrics.begin(1, 0).end(&Ok(()));
         assert!(metrics.take_durations().is_empty());
-        metrics
-            .begin(1, 0)
-            .end::<()>(&Err(Failure::transient("gRPC Unavailable", "down")));
+        metrics.begin(1, 0).end::<()>(&Err(Failure::transient(
+            FailureKind::Grpc(Code::Unavailable),
+            "down",
+        )));
         let durations = metrics.take_durations();
         assert_eq!(durations.len(), 1);
         assert_eq!(durations[0].1.as_deref(), Some("unavailable"));
         assert!(metrics.take_durations().is_empty());
-    }
-
-    #[test]
-    fn drops_are_counted_by_reason() {
-        let drops = DropReasons::default();
-        drops.count("the queue is full");
-        drops.count("the processor is shut down");
-        drops.count("the span could not be read (TypeError)");
-        drops.count("the queue is full");
-        assert_eq!(drops.queue_full.load(Ordering::Relaxed), 2);
-        assert_eq!(drops.already_shutdown.load(Ordering::Relaxed), 1);
-        assert_eq!(drops.invalid_input.load(Ordering::Relaxed), 1);
     }
 }

@@ -4,10 +4,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use sls_exporter::config::SlsConfig;
 use sls_exporter::mapping::{log_from_record, tags_from_resource};
@@ -16,14 +17,19 @@ use sls_exporter::request::{signed_headers, Body, Target};
 use sls_exporter::response::SlsError;
 use sls_exporter::split::{pack, SLS_LIMITS};
 use tokio::sync::OnceCell;
-use tokio::time::Instant;
 
 use crate::convert::log_record::QueuedLogRecord;
-use crate::diagnostics::{self, OncePerKind, RateLimited};
+use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
-use crate::retry::{retry, Backoff, Failure};
+use crate::redact::Redactor;
+use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::self_metrics::ExportMetrics;
-use crate::transport::request_failure;
+use crate::transport::{
+    read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
+};
+
+/// Characters of an SLS error code or request id shown in messages (real ones are short).
+const CODE_CHARS: usize = 64;
 
 pub struct SlsExporter {
     config: SlsConfig,
@@ -32,12 +38,10 @@ pub struct SlsExporter {
     client: Result<reqwest::Client, String>,
     /// The host IP, found once (it may need DNS) unless configured.
     source: OnceCell<String>,
-    backoff: Backoff,
-    failures: OncePerKind,
+    /// Scrubs the credentials from what SLS (or whatever answers) sends back.
+    redactor: Redactor,
+    delivery: Delivery,
     oversized_warning: RateLimited,
-    /// Set while SLS is failing transiently: then each batch gets one attempt, so an
-    /// outage does not hold up the queue (and the application's exit) batch after batch.
-    last_export_failed: AtomicBool,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
     pub self_metrics: ExportMetrics,
@@ -48,6 +52,8 @@ impl SlsExporter {
         let client = reqwest::Client::builder()
             // HTTP/1.1 as the SDKs: `Host` must reach SLS as given, also for IP endpoints.
             .http1_only()
+            // A redirect would carry the signed request and the STS token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!(
                 "otel-sls-exporter-python-rust/",
                 env!("CARGO_PKG_VERSION")
@@ -59,13 +65,12 @@ impl SlsExporter {
         }
         Self {
             target: Target::new(&config),
+            redactor: Redactor::new(config.credentials.values()),
             config,
             client,
             source: OnceCell::new(),
-            backoff: Backoff::default(),
-            failures: OncePerKind::default(),
+            delivery: Delivery::default(),
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
-            last_export_failed: AtomicBool::new(false),
             oversized: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
         }
@@ -141,24 +146,20 @@ impl SlsExporter {
             operation.attempt();
             self.attempt(client, &body, payload.clone(), remaining)
         };
-        let outcome = if self.last_export_failed.load(Ordering::Relaxed) {
-            attempt(self.config.timeout).await
-        } else {
-            retry(Instant::now() + self.config.timeout, self.backoff, attempt).await
-        };
-        self.last_export_failed
-            .store(outcome.is_err(), Ordering::Relaxed);
+        let outcome = self
+            .delivery
+            .send(deadline_in(self.config.timeout), attempt)
+            .await;
         operation.end(&outcome);
         match outcome {
             Ok(()) => true,
             Err(failure) => {
-                if self.failures.first_time(&failure.kind) {
+                if self.delivery.first_of_its_kind(&failure) {
                     diagnostics::error(&format!(
-                        "failed to export {count} log records to SLS {}: {} (further {} \
-                         failures are counted, not logged)",
+                        "failed to export {count} log records to SLS {}: {} (further failures \
+                         like this are counted, not logged)",
                         self.description(),
                         failure.message,
-                        failure.kind
                     ));
                 }
                 false
@@ -175,6 +176,7 @@ impl SlsExporter {
         timeout: Duration,
     ) -> Result<(), Failure> {
         let mut headers = HeaderMap::new();
+        let mut signature = None;
         for (name, value) in signed_headers(&self.config, &self.target, body, SystemTime::now()) {
             let sensitive = name == "authorization" || name == "x-acs-security-token";
             let (Ok(name), Ok(mut value)) = (
@@ -183,37 +185,59 @@ impl SlsExporter {
             ) else {
                 // Never echo the value: it may be a credential.
                 return Err(Failure::permanent(
-                    "SLS invalid header",
+                    FailureKind::Configuration,
                     format!("header {name} has characters HTTP does not allow"),
                 ));
             };
+            if name == "authorization" {
+                // `LOG <id>:<signature>` (v4: `...,Signature=<signature>`): a reply must not
+                // show the signature either.
+                signature = value.to_str().ok().and_then(|value| {
+                    let (_, signature) = value
+                        .rsplit_once(",Signature=")
+                        .or_else(|| value.rsplit_once(':'))?;
+                    Some(signature.to_owned())
+                });
+            }
             value.set_sensitive(sensitive);
             headers.insert(name, value);
         }
+        let redactor = self.redactor.with(signature);
+        let url = &self.target.url;
         let response = client
-            .post(&self.target.url)
+            .post(url)
             .headers(headers)
             .timeout(timeout)
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("SLS", &self.target.url, &error))?;
+            .map_err(|error| request_failure(url, error, &redactor))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(());
+        if status.is_redirection() {
+            return Err(redirect_failure(url, &response));
         }
         let request_id = response
             .headers()
             .get("x-log-requestid")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let reply = response.bytes().await.unwrap_or_default();
+        let (reply, end) = read_capped(response).await;
+        if status.is_success() {
+            return match unusable_success(url, status, end, &redactor) {
+                Some(failure) => Err(failure),
+                None => Ok(()),
+            };
+        }
         let mut error = SlsError::from_reply(status.as_u16(), request_id.as_deref(), &reply);
-        // The reply may quote what it refused (an AccessKey id, a token).
-        error.error_message = self.config.credentials.scrub(&error.error_message);
         let retryable = error.is_retryable();
+        // Logged once per family: the server's codes are unbounded.
+        let kind = FailureKind::Sls(error.family().name());
+        // Each field may quote what the server refused (an AccessKey id, the token, the
+        // signature): scrubbed, then shortened.
+        error.error_code = redactor.excerpt(&error.error_code, CODE_CHARS);
+        error.error_message = redactor.excerpt(&error.error_message, EXCERPT_CHARS);
+        error.request_id = redactor.excerpt(&error.request_id, CODE_CHARS);
         let message = format!("{error}{}", if retryable { "" } else { " (not retried)" });
-        let kind = format!("SLS {}", error.error_code);
         Err(if retryable {
             Failure::transient(kind, message)
         } else {
@@ -269,6 +293,10 @@ fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
 
 impl BatchExport for SlsExporter {
     type Item = QueuedLogRecord;
+
+    fn item_bytes(item: &QueuedLogRecord) -> usize {
+        item.record.encoded_len()
+    }
 
     fn export(
         self: Arc<Self>,

@@ -18,10 +18,11 @@ pub const ACCESS_KEY_ID_VAR: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
 pub const ACCESS_KEY_SECRET_VAR: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
 pub const SECURITY_TOKEN_VAR: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
 
-/// AccessKey ids are 16+ characters, secrets 30, STS tokens hundreds.
-const MIN_SCRUBBED_LENGTH: usize = 8;
-
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The range a timeout is clamped to: shorter cannot send anything, longer holds an export
+/// (and the application's exit) for no gain, and very large values overflow deadlines.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A value that must never be shown: `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -59,22 +60,16 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// `text` with every credential value replaced by `***`, for server replies, which may
-    /// echo them. Values shorter than real keys are left alone: replacing a one-letter test
-    /// secret would garble the message and hide nothing.
-    pub fn scrub(&self, text: &str) -> String {
-        let mut scrubbed = text.to_owned();
-        let secrets = [
+    /// Every credential value, for scrubbing server replies, which may echo them.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(&self.access_key_id),
             Some(&self.access_key_secret),
             self.security_token.as_ref(),
-            Some(&self.access_key_id),
-        ];
-        for secret in secrets.into_iter().flatten() {
-            if secret.expose().len() >= MIN_SCRUBBED_LENGTH {
-                scrubbed = scrubbed.replace(secret.expose(), "***");
-            }
-        }
-        scrubbed
+        ]
+        .into_iter()
+        .flatten()
+        .map(Secret::expose)
     }
 }
 
@@ -110,6 +105,14 @@ impl Endpoint {
             None => (Scheme::Https, text),
         };
         let authority = rest.split('/').next().unwrap_or_default();
+        if authority.contains('@') {
+            // Never echoed: it holds a password. SLS signs with AccessKeys instead.
+            return Err(
+                "a user:password@ part is not supported (SLS authenticates with \
+                        AccessKeys)"
+                    .to_owned(),
+            );
+        }
         let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) => (
                 host,
@@ -122,6 +125,13 @@ impl Endpoint {
         };
         if host.is_empty() {
             return Err("no host".to_owned());
+        }
+        let host_name = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+        if !host.chars().all(host_name) {
+            return Err(format!(
+                "host {:?} may hold only letters, digits, dots and hyphens",
+                shown(host)
+            ));
         }
         Ok(Self {
             scheme,
@@ -158,7 +168,8 @@ pub struct SlsOverrides {
     pub access_key_id: Option<String>,
     pub access_key_secret: Option<String>,
     pub security_token: Option<String>,
-    pub timeout: Option<Duration>,
+    /// Seconds, as the constructors take it.
+    pub timeout: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -301,31 +312,34 @@ impl SlsConfig {
         if !missing.is_empty() {
             return Err(ConfigError::Missing(missing));
         }
+        check_name(PROJECT_VAR, &project, false)?;
+        check_name(LOGSTORE_VAR, &logstore, true)?;
 
-        if given.timeout.is_some() {
-            sources.borrow_mut().push((TIMEOUT_VAR, Source::Argument));
-        }
-        let timeout = given
-            .timeout
-            .or_else(|| {
-                let text = env(TIMEOUT_VAR)?;
-                match text.trim().parse::<f64>() {
-                    Ok(millis) if millis.is_finite() && millis > 0.0 => {
+        let timeout = match given.timeout {
+            Some(seconds) => {
+                sources.borrow_mut().push((TIMEOUT_VAR, Source::Argument));
+                timeout_within_range("timeout", seconds * 1000.0, warn)
+            }
+            None => env(TIMEOUT_VAR).and_then(|text| match text.trim().parse::<f64>() {
+                Ok(millis) => {
+                    let timeout = timeout_within_range(TIMEOUT_VAR, millis, warn);
+                    if timeout.is_some() {
                         sources.borrow_mut().push((TIMEOUT_VAR, Source::Variable));
-                        Some(Duration::from_secs_f64(millis / 1000.0))
                     }
-                    _ => {
-                        let shown: String = text.chars().take(32).collect();
-                        warn(format!(
-                            "ignoring invalid {TIMEOUT_VAR}={shown:?}: expected a positive \
-                             number of milliseconds; using {} ms",
-                            DEFAULT_TIMEOUT.as_millis()
-                        ));
-                        None
-                    }
+                    timeout
                 }
-            })
-            .unwrap_or(DEFAULT_TIMEOUT);
+                Err(_) => {
+                    warn(format!(
+                        "ignoring invalid {TIMEOUT_VAR}={:?}: expected a positive number of \
+                         milliseconds; using {} ms",
+                        shown(&text),
+                        DEFAULT_TIMEOUT.as_millis()
+                    ));
+                    None
+                }
+            }),
+        }
+        .unwrap_or(DEFAULT_TIMEOUT);
 
         Ok(SlsConfig {
             endpoint: endpoint.expect("checked above"),
@@ -343,6 +357,70 @@ impl SlsConfig {
             timeout,
         })
     }
+}
+
+/// SLS's naming rules, checked when the configuration is read: names go into the request's
+/// Host and path, where `127.0.0.1:PORT/#` or `x/../../admin?q=1` would send it elsewhere.
+fn check_name(variable: &'static str, name: &str, underscore: bool) -> Result<(), ConfigError> {
+    let allowed = |c: char| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (underscore && c == '_')
+    };
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid = (3..=63).contains(&name.len())
+        && name.chars().all(allowed)
+        && edge(name.chars().next())
+        && edge(name.chars().last());
+    if valid {
+        return Ok(());
+    }
+    let characters = if underscore {
+        "lowercase letters, digits, hyphens and underscores"
+    } else {
+        "lowercase letters, digits and hyphens"
+    };
+    Err(ConfigError::Invalid {
+        variable,
+        reason: format!(
+            "{:?} is not a valid name: 3 to 63 {characters}, starting and ending with a \
+             letter or digit",
+            shown(name)
+        ),
+    })
+}
+
+/// A timeout in milliseconds within [`MIN_TIMEOUT`, `MAX_TIMEOUT`]; `None` (the default)
+/// for a value that is not a positive number. One warning naming `setting` either way.
+fn timeout_within_range(
+    setting: &str,
+    millis: f64,
+    warn: &mut dyn FnMut(String),
+) -> Option<Duration> {
+    if !(millis.is_finite() && millis > 0.0) {
+        warn(format!(
+            "ignoring invalid {setting}: expected a positive duration; using {} ms",
+            DEFAULT_TIMEOUT.as_millis()
+        ));
+        return None;
+    }
+    let (low, high) = (
+        MIN_TIMEOUT.as_millis() as f64,
+        MAX_TIMEOUT.as_millis() as f64,
+    );
+    if millis < low || millis > high {
+        let clamped = millis.clamp(low, high);
+        warn(format!(
+            "{setting} is out of range ({} ms to {} ms); using {clamped} ms",
+            MIN_TIMEOUT.as_millis(),
+            MAX_TIMEOUT.as_millis()
+        ));
+        return Some(Duration::from_secs_f64(clamped / 1000.0));
+    }
+    Some(Duration::from_secs_f64(millis / 1000.0))
+}
+
+/// At most 64 characters of a configured value, for messages.
+fn shown(value: &str) -> String {
+    value.chars().take(64).collect()
 }
 
 /// `cn-hangzhou` from `cn-hangzhou.log.aliyuncs.com` or `cn-hangzhou-intranet.log...`.
@@ -436,7 +514,7 @@ mod tests {
             project: Some("other".into()),
             signature_version: Some("V4".into()),
             region: Some("eu-central-1".into()),
-            timeout: Some(Duration::from_secs(3)),
+            timeout: Some(3.0),
             security_token: Some("sts".into()),
             ..Default::default()
         };
@@ -512,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_redacted_in_debug_and_scrubbed_from_text() {
+    fn secrets_are_redacted_in_debug_and_listed_for_scrubbing() {
         let config = resolve(
             SlsOverrides {
                 access_key_id: Some("LTAI5tAbCdEf".into()),
@@ -529,17 +607,79 @@ mod tests {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert_eq!(
-            config
-                .credentials
-                .scrub("key LTAI5tAbCdEf secret s3cretS3cret token tok3ntok3n"),
-            "key *** secret *** token ***"
+            config.credentials.values().collect::<Vec<_>>(),
+            ["LTAI5tAbCdEf", "s3cretS3cret", "tok3ntok3n"]
         );
-        // Too short to be a real key: scrubbing would garble the text.
-        let short = Credentials {
-            access_key_id: Secret::new("a"),
-            access_key_secret: Secret::new("b"),
-            security_token: None,
+    }
+
+    #[test]
+    fn names_follow_the_sls_rules() {
+        let with = |project: &str, logstore: &str| {
+            let mut vars = FULL.to_vec();
+            vars[1] = (PROJECT_VAR, project);
+            vars[2] = (LOGSTORE_VAR, logstore);
+            resolve(SlsOverrides::default(), &vars).0
         };
-        assert_eq!(short.scrub("a bad reply"), "a bad reply");
+        assert!(with("my-project-1", "my_store-2").is_ok());
+        assert!(with(&"a".repeat(63), &"b".repeat(63)).is_ok());
+        for project in [
+            "127.0.0.1:8080/#",
+            "ab",
+            &"a".repeat(64),
+            "My-Project",
+            "-proj",
+            "proj-",
+            "pro_j",
+        ] {
+            let error = with(project, "store").unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Invalid { variable, .. } if *variable == PROJECT_VAR),
+                "{project}: {error}"
+            );
+        }
+        for logstore in ["x/../../admin?q=1#", "st", "_store", "store_", "Store"] {
+            let error = with("proj", logstore).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Invalid { variable, .. } if *variable == LOGSTORE_VAR),
+                "{logstore}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn endpoints_with_userinfo_or_odd_hosts_are_refused_without_echoing_secrets() {
+        let error = Endpoint::parse("http://user:pa55word@127.0.0.1:80").unwrap_err();
+        assert!(!error.contains("pa55word"), "{error}");
+        assert!(Endpoint::parse("http://host?x=1").is_err());
+        assert!(Endpoint::parse("http://ho st").is_err());
+    }
+
+    #[test]
+    fn timeouts_are_clamped_with_one_warning() {
+        let mut vars = FULL.to_vec();
+        vars.push((TIMEOUT_VAR, "1e30"));
+        let (config, warnings) = resolve(SlsOverrides::default(), &vars);
+        assert_eq!(config.unwrap().timeout, MAX_TIMEOUT);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains(TIMEOUT_VAR), "{warnings:?}");
+        for (seconds, expected) in [
+            (1e30, Some(MAX_TIMEOUT)),
+            (1e-9, Some(MIN_TIMEOUT)),
+            (f64::INFINITY, None),
+            (-1.0, None),
+        ] {
+            let given = SlsOverrides {
+                timeout: Some(seconds),
+                ..Default::default()
+            };
+            let (config, warnings) = resolve(given, FULL);
+            assert_eq!(
+                config.unwrap().timeout,
+                expected.unwrap_or(DEFAULT_TIMEOUT),
+                "{seconds}"
+            );
+            assert_eq!(warnings.len(), 1);
+            assert!(warnings[0].contains("timeout"), "{warnings:?}");
+        }
     }
 }

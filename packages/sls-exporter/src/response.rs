@@ -23,6 +23,38 @@ const RETRY: &[&str] = &[
     "ShardWriteQuotaExceed",
 ];
 
+/// The kinds of SLS error a person acts on differently; a small, fixed set (unlike the
+/// server's `errorCode`), so that logging once per family stays bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorFamily {
+    /// Credentials, signature or clock: `Unauthorized`, `SignatureNotMatch`, 401, 403.
+    Auth,
+    /// Write quota or throttling: `WriteQuotaExceed`, 429.
+    Quota,
+    /// The project or logstore does not exist: `ProjectNotExist`, 404.
+    NotFound,
+    /// The server failed or is busy: 5xx, `ServerBusy`.
+    Server,
+    /// The request itself was refused: other 4xx, `PostBodyTooLarge`.
+    BadRequest,
+    Other,
+}
+
+impl ErrorFamily {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorFamily::Auth => "authentication",
+            ErrorFamily::Quota => "quota",
+            ErrorFamily::NotFound => "project or logstore not found",
+            ErrorFamily::Server => "server error",
+            ErrorFamily::BadRequest => "bad request",
+            ErrorFamily::Other => "other error",
+        }
+    }
+}
+
+/// A reply as the server sent it: fields may echo the request (credentials included) and be
+/// long, so scrub and shorten them before showing them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlsError {
     pub status: u16,
@@ -44,19 +76,34 @@ impl SlsError {
                 .map(str::to_owned)
         };
         let error_code = field("errorCode").unwrap_or_else(|| format!("HTTP {status}"));
-        let error_message = field("errorMessage").unwrap_or_else(|| {
-            String::from_utf8_lossy(body)
-                .chars()
-                .take(200)
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        });
+        let error_message = field("errorMessage")
+            .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
         Self {
             status,
             request_id: request_id.unwrap_or_default().to_owned(),
             error_code,
             error_message,
+        }
+    }
+
+    /// By code first, then by status.
+    pub fn family(&self) -> ErrorFamily {
+        match self.error_code.as_str() {
+            "WriteQuotaExceed" | "ShardWriteQuotaExceed" => ErrorFamily::Quota,
+            "ProjectNotExist" | "LogStoreNotExist" => ErrorFamily::NotFound,
+            "SignatureNotMatch"
+            | "Unauthorized"
+            | "InvalidAccessKeyId"
+            | "RequestTimeTooSkewed" => ErrorFamily::Auth,
+            "ServerBusy" | "InternalServerError" | "RequestTimeout" => ErrorFamily::Server,
+            _ => match self.status {
+                429 => ErrorFamily::Quota,
+                404 => ErrorFamily::NotFound,
+                401 | 403 => ErrorFamily::Auth,
+                500..=599 => ErrorFamily::Server,
+                400..=499 => ErrorFamily::BadRequest,
+                _ => ErrorFamily::Other,
+            },
         }
     }
 
@@ -113,6 +160,35 @@ mod tests {
         assert_eq!(plain.error_code, "HTTP 502");
         assert_eq!(plain.error_message, "<html>bad gateway</html>");
         assert!(plain.is_retryable());
+    }
+
+    #[test]
+    fn families_are_few_whatever_the_code() {
+        for (status, code, family) in [
+            (401, "Unauthorized", ErrorFamily::Auth),
+            (401, "SignatureNotMatch", ErrorFamily::Auth),
+            (403, "SomethingNew", ErrorFamily::Auth),
+            (403, "WriteQuotaExceed", ErrorFamily::Quota),
+            (429, "Whatever", ErrorFamily::Quota),
+            (404, "LogStoreNotExist", ErrorFamily::NotFound),
+            (404, "Code123", ErrorFamily::NotFound),
+            (500, "InternalServerError", ErrorFamily::Server),
+            (503, "Anything", ErrorFamily::Server),
+            (413, "PostBodyTooLarge", ErrorFamily::BadRequest),
+            (400, "Anything", ErrorFamily::BadRequest),
+            (302, "Anything", ErrorFamily::Other),
+        ] {
+            assert_eq!(reply(status, code).family(), family, "{status} {code}");
+        }
+    }
+
+    #[test]
+    fn a_plain_reply_is_kept_whole_for_the_caller_to_scrub() {
+        let body = "x".repeat(300);
+        assert_eq!(
+            SlsError::from_reply(502, None, body.as_bytes()).error_message,
+            body
+        );
     }
 
     #[test]

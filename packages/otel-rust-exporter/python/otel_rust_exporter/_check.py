@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import sys
@@ -273,17 +274,20 @@ def check_sls(timeout: float) -> Target:
     finally:
         restore()
     error_type = outcome["error_type"]
-    if outcome["delivered"] or error_type in _SLS_ACCEPTED:
+    message = outcome["message"] or ""
+    # The exporter classifies SLS answers by family; the diagnosis wants SLS's own code.
+    code = re.search(r"errorCode (\w+)", message)
+    error_code = code.group(1) if code else error_type
+    if outcome["delivered"] or error_code in _SLS_ACCEPTED:
         target.probes.append(Probe("putlogs", True, "SLS accepted a signed request"))
         target.deliverable = True
         target.diagnosis = "deliverable"
         return target
-    message = outcome["message"] or ""
-    target.probes.append(Probe("putlogs", False, f"{error_type}: {message}"))
+    target.probes.append(Probe("putlogs", False, f"{error_code}: {message}"))
     if error_type in ("connection", "timeout"):
         target.diagnosis = f"no answer from SLS ({error_type}): check the network path to {host}:{port}"
     else:
-        target.diagnosis = _SLS_DIAGNOSES.get(error_type or "", f"SLS refused the request ({error_type})")
+        target.diagnosis = _SLS_DIAGNOSES.get(error_code or "", f"SLS refused the request ({error_code})")
     return target
 
 

@@ -7,10 +7,9 @@ one warning, so the application keeps exporting.
 
 from __future__ import annotations
 
-import logging
 import os
 
-_logger = logging.getLogger("otel_rust_exporter")
+from otel_rust_exporter import _diagnostics
 
 
 def _protocol(signal: str) -> str:
@@ -21,12 +20,9 @@ def _protocol(signal: str) -> str:
 
 
 def _fallback(reason: BaseException, stock: type) -> type:
-    _logger.warning(
-        "otel_rust_exporter's native module could not be loaded (%s); rust_otlp falls back to "
-        "the stock %s.%s",
-        reason,
-        stock.__module__,
-        stock.__name__,
+    _diagnostics.warn(
+        f"otel_rust_exporter's native module could not be loaded ({reason}); rust_otlp falls "
+        f"back to the stock {stock.__module__}.{stock.__name__}"
     )
     return stock
 

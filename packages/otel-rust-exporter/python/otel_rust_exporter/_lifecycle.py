@@ -1,4 +1,5 @@
-"""Flush and shut down every live processor at exit, also in forked children."""
+"""The native module's process-wide hooks: flush and shut down every live processor at
+exit (also in forked children), and report native messages through `_diagnostics`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import sys
 import weakref
 from typing import Any, Protocol
 
-from otel_rust_exporter import _native
+from otel_rust_exporter import _diagnostics, _native
+
+_native.set_reporter(_diagnostics.report)
 
 
 class _Processor(Protocol):

@@ -11,7 +11,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
-from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter._options import Headers, batch_kwargs, otlp_kwargs
 from otel_rust_exporter._self_metrics import Component, report_otlp
 
 
@@ -39,13 +39,13 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
         meter_provider: Optional[MeterProvider] = None,
-        _adopted_metrics: Optional[Component] = None,
     ):
-        self._core = _native.LogRecordProcessorCore(
+        self._start(
             _native.OtlpOptions(
                 **otlp_kwargs(
                     endpoint=endpoint,
@@ -59,13 +59,26 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
                     insecure=insecure,
                 )
             ),
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+            **batch_kwargs(
+                max_queue_size=max_queue_size,
+                max_queue_bytes=max_queue_bytes,
+                schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=max_export_batch_size,
+                export_timeout_millis=export_timeout_millis,
+            ),
+            meter_provider=meter_provider,
         )
+
+    def _start(
+        self,
+        options: _native.OtlpOptions,
+        meter_provider: Optional[MeterProvider] = None,
+        adopted: Optional[Component] = None,
+        **batching: Any,
+    ) -> None:
+        self._core = _native.LogRecordProcessorCore(options, **batching)
         self._self_metrics = report_otlp(
-            self, "logs", meter_provider, "batching_log_processor", adopted=_adopted_metrics
+            self, "logs", meter_provider, "batching_log_processor", adopted=adopted
         )
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
@@ -75,11 +88,9 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
     def from_exporter(cls, exporter: RustOTLPLogExporter) -> RustLogRecordProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(
-            **exporter._kwargs,
-            meter_provider=exporter._meter_provider,
-            _adopted_metrics=exporter._self_metrics,
-        )
+        processor = cls.__new__(cls)
+        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
+        return processor
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -109,18 +120,21 @@ class RustOTLPLogExporter(LogRecordExporter):
         insecure: Optional[bool] = None,
         meter_provider: Optional[MeterProvider] = None,
     ):
-        self._kwargs = otlp_kwargs(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=timeout,
-            compression=compression,
-            protocol=protocol,
-            certificate_file=certificate_file,
-            client_key_file=client_key_file,
-            client_certificate_file=client_certificate_file,
-            insecure=insecure,
+        # The options object is opaque: headers and credentials stay out of `vars()`.
+        self._options = _native.OtlpOptions(
+            **otlp_kwargs(
+                endpoint=endpoint,
+                headers=headers,
+                timeout=timeout,
+                compression=compression,
+                protocol=protocol,
+                certificate_file=certificate_file,
+                client_key_file=client_key_file,
+                client_certificate_file=client_certificate_file,
+                insecure=insecure,
+            )
         )
-        self._core = _native.LogExporterCore(_native.OtlpOptions(**self._kwargs))
+        self._core = _native.LogExporterCore(self._options)
         self._meter_provider = meter_provider
         self._self_metrics = report_otlp(self, "logs", meter_provider)
 
@@ -139,4 +153,4 @@ class RustOTLPLogExporter(LogRecordExporter):
         return True
 
     def __repr__(self) -> str:
-        return f"RustOTLPLogExporter(protocol={self._kwargs['protocol']!r})"
+        return f"RustOTLPLogExporter(protocol={self._options.protocol!r})"

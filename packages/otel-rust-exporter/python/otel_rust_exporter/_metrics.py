@@ -35,8 +35,8 @@ from opentelemetry.sdk.metrics.view import (
     ExponentialBucketHistogramAggregation,
 )
 
-from otel_rust_exporter import _native
-from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter import _lifecycle, _native  # noqa: F401 (_lifecycle: native hooks)
+from otel_rust_exporter._options import Headers, count_option, number_option, otlp_kwargs
 from otel_rust_exporter._self_metrics import report_otlp
 
 _logger = logging.getLogger("otel_rust_exporter")
@@ -139,28 +139,29 @@ class RustOTLPMetricExporter(MetricExporter):
             preferred_temporality=_temporality(preferred_temporality),
             preferred_aggregation=_aggregation(preferred_aggregation),
         )
-        self._kwargs = otlp_kwargs(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=timeout,
-            compression=compression,
-            protocol=protocol,
-            certificate_file=certificate_file,
-            client_key_file=client_key_file,
-            client_certificate_file=client_certificate_file,
-            insecure=insecure,
-        )
         self._core = _native.MetricExporterCore(
-            _native.OtlpOptions(**self._kwargs),
+            _native.OtlpOptions(
+                **otlp_kwargs(
+                    endpoint=endpoint,
+                    headers=headers,
+                    timeout=timeout,
+                    compression=compression,
+                    protocol=protocol,
+                    certificate_file=certificate_file,
+                    client_key_file=client_key_file,
+                    client_certificate_file=client_certificate_file,
+                    insecure=insecure,
+                )
+            ),
             data_types=(Sum, Gauge, HistogramData, ExponentialHistogram),
-            max_export_batch_size=max_export_batch_size,
+            max_export_batch_size=count_option("max_export_batch_size", max_export_batch_size),
         )
         self._self_metrics = report_otlp(self, "metrics", meter_provider)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
-        delivered = self._core.export(metrics_data)
+        delivered = self._core.export(metrics_data, number_option("timeout_millis", timeout_millis))
         return MetricExportResult.SUCCESS if delivered else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

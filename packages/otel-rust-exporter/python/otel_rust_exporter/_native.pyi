@@ -1,7 +1,8 @@
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 class OtlpOptions:
+    protocol: Optional[str]
     def __init__(
         self,
         *,
@@ -24,6 +25,7 @@ class SpanProcessorCore:
         options: OtlpOptions,
         *,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -53,6 +55,7 @@ class LogRecordProcessorCore:
         options: OtlpOptions,
         *,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -83,7 +86,7 @@ class MetricExporterCore:
         data_types: tuple[type, type, type, type],
         max_export_batch_size: Optional[int] = None,
     ) -> None: ...
-    def export(self, metrics_data: Any) -> bool: ...
+    def export(self, metrics_data: Any, timeout_millis: Optional[float] = None) -> bool: ...
     def shutdown(self) -> None: ...
     def self_metrics(self) -> dict[str, Any]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
@@ -116,6 +119,7 @@ class SlsLogRecordProcessorCore:
         options: SlsOptions,
         *,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
@@ -135,6 +139,7 @@ class SlsLogExporterCore:
     def shutdown(self) -> None: ...
 
 def mark_python_exiting() -> None: ...
+def set_reporter(reporter: Callable[[int, str], None]) -> None: ...
 
 # For `python -m otel_rust_exporter check`.
 def resolve_otlp(signal_name: str, options: OtlpOptions) -> dict[str, Any]: ...

@@ -178,7 +178,7 @@ class _Instruments:
                 callbacks=[self._processor_callback(signal, self._dropped)],
                 unit=unit,
                 description=f"The number of {_ITEM_PLURAL[signal]} the processor dropped, by error.type "
-                "(queue_full, already_shutdown, invalid_input).",
+                "(queue_full, queue_bytes, already_shutdown, unreadable).",
             )
         for signal in ("traces", "logs", "metrics"):
             name = _EXPORTED_NAME[signal]
@@ -282,9 +282,9 @@ class _Instruments:
     def _processed(attributes: dict, snapshot: dict) -> Iterator[Observation]:
         yield Observation(snapshot["processed"], attributes)
         # As the stock processors report what they drop: `processed` with `error.type`.
-        for reason in ("queue_full", "already_shutdown"):
-            if snapshot["dropped"][reason]:
-                yield Observation(snapshot["dropped"][reason], {**attributes, ERROR_TYPE: reason})
+        for reason, count in snapshot["dropped"].items():
+            if count:
+                yield Observation(count, {**attributes, ERROR_TYPE: reason})
 
     @staticmethod
     def _queue_size(attributes: dict, snapshot: dict) -> Iterator[Observation]:

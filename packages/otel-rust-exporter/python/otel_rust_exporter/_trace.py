@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -12,12 +11,10 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_rust_exporter import _native
+from otel_rust_exporter import _diagnostics, _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
-from otel_rust_exporter._options import Headers, otlp_kwargs
+from otel_rust_exporter._options import Headers, batch_kwargs, otlp_kwargs
 from otel_rust_exporter._self_metrics import Component, report_otlp
-
-_logger = logging.getLogger("otel_rust_exporter")
 
 
 class RustSpanProcessor(NativeBatching, SpanProcessor):
@@ -42,13 +39,13 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
         meter_provider: Optional[MeterProvider] = None,
-        _adopted_metrics: Optional[Component] = None,
     ):
-        self._core = _native.SpanProcessorCore(
+        self._start(
             _native.OtlpOptions(
                 **otlp_kwargs(
                     endpoint=endpoint,
@@ -62,13 +59,26 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
                     insecure=insecure,
                 )
             ),
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+            **batch_kwargs(
+                max_queue_size=max_queue_size,
+                max_queue_bytes=max_queue_bytes,
+                schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=max_export_batch_size,
+                export_timeout_millis=export_timeout_millis,
+            ),
+            meter_provider=meter_provider,
         )
+
+    def _start(
+        self,
+        options: _native.OtlpOptions,
+        meter_provider: Optional[MeterProvider] = None,
+        adopted: Optional[Component] = None,
+        **batching: Any,
+    ) -> None:
+        self._core = _native.SpanProcessorCore(options, **batching)
         self._self_metrics = report_otlp(
-            self, "traces", meter_provider, "batching_span_processor", adopted=_adopted_metrics
+            self, "traces", meter_provider, "batching_span_processor", adopted=adopted
         )
         # The SDK calls `processor.on_end(span)`: bind the native method directly, so a
         # finished span costs one call and no Python frame.
@@ -79,11 +89,9 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
     def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(
-            **exporter._kwargs,
-            meter_provider=exporter._meter_provider,
-            _adopted_metrics=exporter._self_metrics,
-        )
+        processor = cls.__new__(cls)
+        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
+        return processor
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         pass
@@ -116,18 +124,21 @@ class RustOTLPSpanExporter(SpanExporter):
         insecure: Optional[bool] = None,
         meter_provider: Optional[MeterProvider] = None,
     ):
-        self._kwargs = otlp_kwargs(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=timeout,
-            compression=compression,
-            protocol=protocol,
-            certificate_file=certificate_file,
-            client_key_file=client_key_file,
-            client_certificate_file=client_certificate_file,
-            insecure=insecure,
+        # The options object is opaque: headers and credentials stay out of `vars()`.
+        self._options = _native.OtlpOptions(
+            **otlp_kwargs(
+                endpoint=endpoint,
+                headers=headers,
+                timeout=timeout,
+                compression=compression,
+                protocol=protocol,
+                certificate_file=certificate_file,
+                client_key_file=client_key_file,
+                client_certificate_file=client_certificate_file,
+                insecure=insecure,
+            )
         )
-        self._core = _native.SpanExporterCore(_native.OtlpOptions(**self._kwargs))
+        self._core = _native.SpanExporterCore(self._options)
         self._meter_provider = meter_provider
         self._self_metrics = report_otlp(self, "traces", meter_provider)
         _warn_if_wrapped_by_stock_batching(sys._getframe(1))
@@ -143,7 +154,7 @@ class RustOTLPSpanExporter(SpanExporter):
         return True
 
     def __repr__(self) -> str:
-        return f"RustOTLPSpanExporter(protocol={self._kwargs['protocol']!r})"
+        return f"RustOTLPSpanExporter(protocol={self._options.protocol!r})"
 
 
 def _warn_if_wrapped_by_stock_batching(caller: Any) -> None:
@@ -152,7 +163,7 @@ def _warn_if_wrapped_by_stock_batching(caller: Any) -> None:
     from otel_rust_exporter import _configurator
 
     if caller.f_code.co_name == "_init_tracing" and not _configurator.active():
-        _logger.warning(
+        _diagnostics.warn(
             "rust_otlp is running behind the stock BatchSpanProcessor because another "
             "OpenTelemetry configurator was loaded; set OTEL_PYTHON_CONFIGURATOR=rust_otlp "
             "to batch in Rust"

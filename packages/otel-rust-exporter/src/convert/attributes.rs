@@ -21,7 +21,18 @@ use crate::diagnostics::{self, RateLimited};
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
 const NESTING_LIMIT: usize = 16;
 
-static SANITIZED: RateLimited = RateLimited::new(Duration::from_secs(60));
+/// What was changed to make a value sendable; each kind is warned about on its own
+/// schedule, so the first kind of bad value cannot hide every other for a minute.
+#[derive(Clone, Copy)]
+enum Sanitization {
+    LoneSurrogates,
+    OverOneMebibyte,
+    BeyondSixtyFourBits,
+    TooDeep,
+    UnsupportedType,
+}
+
+static SANITIZED: [RateLimited; 5] = [const { RateLimited::new(Duration::from_secs(60)) }; 5];
 
 /// Where a sanitized value was, for the warning.
 #[derive(Clone, Copy)]
@@ -42,8 +53,8 @@ impl std::fmt::Display for Place<'_> {
     }
 }
 
-fn sanitized(place: Place<'_>, what: &str) {
-    if let Some(held_back) = SANITIZED.admit() {
+fn sanitized(place: Place<'_>, kind: Sanitization, what: &str) {
+    if let Some(held_back) = SANITIZED[kind as usize].admit() {
         diagnostics::warn(&format!(
             "{place}: {what} ({held_back} similar warnings suppressed)"
         ));
@@ -88,6 +99,7 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
             if replaced {
                 sanitized(
                     Place::Attribute(&text),
+                    Sanitization::LoneSurrogates,
                     "key had lone surrogates, replaced with U+FFFD",
                 );
             }
@@ -132,7 +144,11 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
         return Some(match int.extract::<i64>() {
             Ok(number) => Value::IntValue(number),
             Err(_) => {
-                sanitized(place, "integer beyond 64 bits, sent as its decimal string");
+                sanitized(
+                    place,
+                    Sanitization::BeyondSixtyFourBits,
+                    "integer beyond 64 bits, sent as its decimal string",
+                );
                 Value::StringValue(int.to_string())
             }
         });
@@ -143,13 +159,21 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
     if let Ok(bytes) = value.cast::<PyBytes>() {
         let mut data = bytes.as_bytes();
         if data.len() > MAX_VALUE_BYTES {
-            sanitized(place, "bytes value over 1 MiB, truncated");
+            sanitized(
+                place,
+                Sanitization::OverOneMebibyte,
+                "bytes value over 1 MiB, truncated",
+            );
             data = &data[..MAX_VALUE_BYTES];
         }
         return Some(Value::BytesValue(data.to_vec()));
     }
     if depth >= NESTING_LIMIT {
-        sanitized(place, "nested deeper than 16 levels, cut off");
+        sanitized(
+            place,
+            Sanitization::TooDeep,
+            "nested deeper than 16 levels, cut off",
+        );
         return None;
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
@@ -187,6 +211,7 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
         .unwrap_or_default();
     sanitized(
         place,
+        Sanitization::UnsupportedType,
         &format!("unsupported type {type_name}, sent as str(value)"),
     );
     Some(Value::StringValue(shown))
@@ -206,10 +231,18 @@ fn array<'py>(
 fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
     let (text, replaced) = text::utf8_lossy(string);
     if replaced {
-        sanitized(place, "string had lone surrogates, replaced with U+FFFD");
+        sanitized(
+            place,
+            Sanitization::LoneSurrogates,
+            "string had lone surrogates, replaced with U+FFFD",
+        );
     }
     if text.len() > MAX_VALUE_BYTES {
-        sanitized(place, "string value over 1 MiB, truncated");
+        sanitized(
+            place,
+            Sanitization::OverOneMebibyte,
+            "string value over 1 MiB, truncated",
+        );
         let mut end = MAX_VALUE_BYTES;
         while !text.is_char_boundary(end) {
             end -= 1;

@@ -9,37 +9,59 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::finalizing;
-use crate::config::{BatchConfig, BatchOverrides, ProcessEnv};
-use crate::pipeline::{BatchExport, Pipeline};
+use crate::config::{duration_setting, BatchConfig, BatchOverrides, ProcessEnv, MAX_DURATION};
+use crate::pipeline::{BatchExport, DropReason, Pipeline};
 use crate::runtime::{self, PerProcess};
 
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn millis(value: Option<f64>) -> Option<Duration> {
-    value
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(|v| Duration::from_secs_f64(v / 1000.0))
+/// A constructor argument in milliseconds, clamped (with a warning naming it).
+pub fn millis_argument(name: &str, value: Option<f64>) -> Option<Duration> {
+    value.and_then(|millis| duration_setting(name, millis / 1000.0))
 }
 
-/// The processor's constructor arguments over the `{prefix}_*` variables (`OTEL_BSP`,
-/// `OTEL_BLRP`).
-pub fn batch_config(
-    prefix: &'static str,
-    max_queue_size: Option<usize>,
-    schedule_delay_millis: Option<f64>,
-    max_export_batch_size: Option<usize>,
-    export_timeout_millis: Option<f64>,
-) -> BatchConfig {
-    BatchConfig::resolve(
-        prefix,
-        BatchOverrides {
-            max_queue_size,
-            schedule_delay: millis(schedule_delay_millis),
-            max_export_batch_size,
-            export_timeout: millis(export_timeout_millis),
-        },
-        &ProcessEnv,
-    )
+/// A call's timeout in milliseconds (`force_flush`, `shutdown`, `export`), or `default`:
+/// a caller asking for "forever" gets the longest we wait, without a warning.
+pub fn call_timeout(value: Option<f64>, default: Duration) -> Duration {
+    match value {
+        Some(millis) if millis >= 0.0 => Duration::try_from_secs_f64(millis / 1000.0)
+            .unwrap_or(MAX_DURATION)
+            .min(MAX_DURATION),
+        _ => default,
+    }
+}
+
+/// The processor's batching arguments (as Python passed them), over the `{prefix}_*`
+/// variables (`OTEL_BSP`, `OTEL_BLRP`).
+#[derive(Default)]
+pub struct BatchArguments {
+    pub max_queue_size: Option<usize>,
+    pub max_queue_bytes: Option<usize>,
+    pub schedule_delay_millis: Option<f64>,
+    pub max_export_batch_size: Option<usize>,
+    pub export_timeout_millis: Option<f64>,
+}
+
+impl BatchArguments {
+    pub fn resolve(self, prefix: &'static str) -> BatchConfig {
+        BatchConfig::resolve(
+            prefix,
+            BatchOverrides {
+                max_queue_size: self.max_queue_size,
+                max_queue_bytes: self.max_queue_bytes,
+                schedule_delay: millis_argument(
+                    "schedule_delay_millis",
+                    self.schedule_delay_millis,
+                ),
+                max_export_batch_size: self.max_export_batch_size,
+                export_timeout: millis_argument(
+                    "export_timeout_millis",
+                    self.export_timeout_millis,
+                ),
+            },
+            &ProcessEnv,
+        )
+    }
 }
 
 type Start<E> = Box<dyn Fn() -> Arc<Pipeline<E>> + Send + Sync>;
@@ -84,7 +106,7 @@ impl<E: BatchExport> Batching<E> {
         if pipeline.is_shut_down() {
             return pipeline.force_flush(Duration::ZERO);
         }
-        let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
+        let timeout = call_timeout(timeout_millis, DEFAULT_FLUSH_TIMEOUT);
         finalizing::detach(py, || pipeline.force_flush(timeout))
     }
 
@@ -93,7 +115,7 @@ impl<E: BatchExport> Batching<E> {
         if pipeline.is_shut_down() {
             return true;
         }
-        let timeout = millis(timeout_millis).unwrap_or(DEFAULT_FLUSH_TIMEOUT);
+        let timeout = call_timeout(timeout_millis, DEFAULT_FLUSH_TIMEOUT);
         finalizing::detach(py, || pipeline.shutdown(timeout))
     }
 
@@ -131,7 +153,11 @@ impl<E: BatchExport> Batching<E> {
         let finished =
             stats.exported.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed);
         dict.set_item("processed", finished)?;
-        dict.set_item("dropped", stats.drop_reasons.snapshot(py)?)?;
+        let dropped = PyDict::new(py);
+        for reason in DropReason::ALL {
+            dropped.set_item(reason.name(), stats.dropped_for(reason))?;
+        }
+        dict.set_item("dropped", dropped)?;
         let exporter = PyDict::new(py);
         exporter_metrics(pipeline.exporter(), &exporter)?;
         dict.set_item("exporter", exporter)?;

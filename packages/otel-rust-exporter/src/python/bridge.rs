@@ -18,6 +18,7 @@ use pyo3::types::PyCapsule;
 use super::trace::SpanProcessorCore;
 use crate::convert::scope::ScopeGroup;
 use crate::convert::span::QueuedSpan;
+use crate::diagnostics;
 
 const CAPSULE_NAME: &str = "otel_rust_exporter.span_sink.v1";
 const ABI_VERSION: u32 = 1;
@@ -73,9 +74,10 @@ pub(super) fn span_sink<'py>(
     PyCapsule::new(core.py(), capsule, Some(CString::new(CAPSULE_NAME)?))
 }
 
-/// Decodes one `Span` and queues it. Never unwinds into the caller.
+/// Decodes one `Span` and queues it. Never unwinds into the caller, and never takes the
+/// GIL: callers may hold locks that a thread holding the GIL waits for.
 unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize) -> u32 {
-    catch_unwind(AssertUnwindSafe(|| {
+    let push = || {
         if sink.is_null() || span.is_null() {
             return INTERNAL_ERROR;
         }
@@ -102,14 +104,14 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
                 }
             }
             Err(error) => {
-                pipeline.count_drop(&format!(
+                pipeline.count_unreadable(&format!(
                     "a bridged Rust span could not be decoded ({error})"
                 ));
                 UNDECODABLE
             }
         }
-    }))
-    .unwrap_or(INTERNAL_ERROR)
+    };
+    diagnostics::without_python(|| catch_unwind(AssertUnwindSafe(push)).unwrap_or(INTERNAL_ERROR))
 }
 
 #[cfg(test)]
@@ -164,6 +166,64 @@ mod tests {
                     .dropped
                     .load(std::sync::atomic::Ordering::SeqCst),
                 1
+            );
+        });
+    }
+
+    /// An extension's worker ends spans while holding its own lock, while its
+    /// Python-facing method holds the GIL waiting for that lock: a drop warning that
+    /// took the GIL would hang both threads forever.
+    #[test]
+    fn the_sink_never_takes_the_gil_even_when_it_drops() {
+        Python::initialize();
+        Python::attach(|py| {
+            let options = Py::new(
+                py,
+                OtlpOptions {
+                    given: Default::default(),
+                },
+            )
+            .unwrap();
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("max_queue_size", 1).unwrap();
+            kwargs.set_item("schedule_delay_millis", 600_000.0).unwrap();
+            kwargs.set_item("max_export_batch_size", 1).unwrap();
+            let core = py
+                .get_type::<SpanProcessorCore>()
+                .call((options,), Some(&kwargs))
+                .unwrap()
+                .cast_into::<SpanProcessorCore>()
+                .unwrap();
+            let none = py.None().into_bound(py);
+            let capsule = span_sink(&core, &none, &none).unwrap();
+            let table = capsule
+                .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
+                .unwrap()
+                .as_ptr() as usize;
+            let (done, finished) = std::sync::mpsc::channel();
+            // This thread keeps the GIL while the "worker" pushes (and overflows).
+            std::thread::spawn(move || {
+                let encoded = Span::default().encode_to_vec();
+                // SAFETY: the capsule outlives the thread's use (the test waits for it).
+                let codes: Vec<u32> = unsafe {
+                    let table = &*(table as *const SpanSinkV1);
+                    (0..200)
+                        .map(|_| (table.push_span)(table.sink, encoded.as_ptr(), encoded.len()))
+                        .collect()
+                };
+                done.send(codes).unwrap();
+            });
+            let codes = finished
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("push_span blocked waiting for the GIL");
+            assert!(codes.contains(&DROPPED));
+            assert!(
+                core.get()
+                    .pipeline()
+                    .stats
+                    .dropped
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                    > 0
             );
         });
     }

@@ -3,9 +3,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+
+use crate::diagnostics::{self, RateLimited};
 
 use super::batching::Batching;
 use super::finalizing;
@@ -34,6 +37,8 @@ pub fn start_pipeline<T: OtlpBatch>(
         ))
     })
 }
+
+static UNREADABLE_WARNING: RateLimited = RateLimited::new(Duration::from_secs(10));
 
 /// The synchronous side (`*Exporter.export`): a sender rebuilt after fork, and the
 /// shutdown flag that stops only this exporter.
@@ -85,7 +90,8 @@ impl SyncExport {
     }
 
     /// Converts each item (with the GIL), then encodes and sends them as one request
-    /// without it. `true` when delivered (or nothing was left to send).
+    /// without it. `true` when delivered (or nothing was left to send). An item that
+    /// cannot be read is left out, counted as rejected and warned about; the rest go.
     pub fn export_items<T: OtlpBatch>(
         &self,
         py: Python<'_>,
@@ -96,13 +102,31 @@ impl SyncExport {
             return Ok(false);
         };
         let mut batch = Vec::new();
+        let mut unreadable = 0u64;
+        let mut reason = String::new();
         for item in items.try_iter()? {
-            if let Some(converted) = convert(&item?, &self.scopes)? {
-                batch.push(converted);
+            match convert(&item?, &self.scopes) {
+                Ok(Some(converted)) => batch.push(converted),
+                Ok(None) => {}
+                Err(error) => {
+                    unreadable += 1;
+                    reason = error.to_string();
+                }
+            }
+        }
+        if unreadable > 0 {
+            sender.rejected.fetch_add(unreadable, Ordering::Relaxed);
+            if UNREADABLE_WARNING.admit().is_some() {
+                let reason: String = reason.chars().take(200).collect();
+                diagnostics::warn(&format!(
+                    "left {unreadable} unreadable {} out of an export: {reason}",
+                    self.signal.item_name()
+                ));
             }
         }
         if batch.is_empty() {
-            return Ok(true);
+            // Nothing readable was given: nothing was delivered either.
+            return Ok(unreadable == 0);
         }
         let handle = runtime::handle();
         Ok(finalizing::detach(py, || {

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::batching::{batch_config, Batching};
+use super::batching::{BatchArguments, Batching};
 use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::OtlpOptions;
@@ -27,23 +27,25 @@ pub struct LogRecordProcessorCore {
 #[pymethods]
 impl LogRecordProcessorCore {
     #[new]
-    #[pyo3(signature = (options, *, max_queue_size=None, schedule_delay_millis=None,
-        max_export_batch_size=None, export_timeout_millis=None))]
+    #[pyo3(signature = (options, *, max_queue_size=None, max_queue_bytes=None,
+        schedule_delay_millis=None, max_export_batch_size=None, export_timeout_millis=None))]
     fn new(
         options: &OtlpOptions,
         max_queue_size: Option<usize>,
+        max_queue_bytes: Option<usize>,
         schedule_delay_millis: Option<f64>,
         max_export_batch_size: Option<usize>,
         export_timeout_millis: Option<f64>,
     ) -> Self {
         let otlp = OtlpConfig::resolve(Signal::Logs, options.given.clone(), &ProcessEnv);
-        let batch = batch_config(
-            "OTEL_BLRP",
+        let batch = BatchArguments {
             max_queue_size,
+            max_queue_bytes,
             schedule_delay_millis,
             max_export_batch_size,
             export_timeout_millis,
-        );
+        }
+        .resolve("OTEL_BLRP");
         let batching = start_pipeline(Signal::Logs, &otlp, batch, "log record");
         Self {
             otlp,
@@ -61,9 +63,8 @@ impl LogRecordProcessorCore {
                     pipeline.push(item);
                 }
                 Ok(None) => {}
-                Err(error) => {
-                    pipeline.count_drop(&format!("the log record could not be read ({error})"))
-                }
+                Err(error) => pipeline
+                    .count_unreadable(&format!("the log record could not be read ({error})")),
             }
             Ok(())
         })

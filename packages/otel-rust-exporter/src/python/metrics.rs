@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
+use super::batching::call_timeout;
 use super::exporting::{export_metrics, SyncExport};
 use super::finalizing;
 use super::guard::guarded;
@@ -10,6 +11,7 @@ use super::options::OtlpOptions;
 use crate::config::Signal;
 use crate::convert::metrics::{export_request, MetricKinds};
 use crate::metrics::export;
+use crate::retry::deadline_in;
 use crate::runtime;
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -45,8 +47,16 @@ impl MetricExporterCore {
     }
 
     /// Reads the `MetricsData` (with the GIL), then encodes and sends it without the GIL
-    /// and waits for the result. `True` when every request was delivered.
-    fn export(&self, py: Python<'_>, metrics_data: &Bound<'_, PyAny>) -> bool {
+    /// and waits for the result, at most `timeout_millis` (the reader's export timeout)
+    /// or the exporter's timeout, whichever is sooner. `True` when every request was
+    /// delivered.
+    #[pyo3(signature = (metrics_data, timeout_millis=None))]
+    fn export(
+        &self,
+        py: Python<'_>,
+        metrics_data: &Bound<'_, PyAny>,
+        timeout_millis: Option<f64>,
+    ) -> bool {
         guarded("export", false, || {
             let Some(sender) = self.sync.sender() else {
                 return Ok(false);
@@ -54,8 +64,9 @@ impl MetricExporterCore {
             let request = export_request(metrics_data, &self.kinds, &self.sync.scopes)?;
             let handle = runtime::handle();
             let max_points = self.max_export_batch_size;
+            let timeout = call_timeout(timeout_millis, self.sync.otlp.timeout);
             Ok(finalizing::detach(py, || {
-                handle.block_on(export(&sender, request, max_points))
+                handle.block_on(export(&sender, request, max_points, deadline_in(timeout)))
             }))
         })
     }

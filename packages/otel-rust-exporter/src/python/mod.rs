@@ -25,6 +25,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     sls::register(module)?;
     operations::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
+    module.add_function(wrap_pyfunction!(set_reporter, module)?)?;
     Ok(())
 }
 
@@ -32,4 +33,10 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn mark_python_exiting() {
     crate::diagnostics::mark_python_exiting();
+}
+
+/// Our messages go to `reporter(level, message)` from now on.
+#[pyfunction]
+fn set_reporter(py: Python<'_>, reporter: Py<PyAny>) {
+    crate::diagnostics::set_reporter(py, reporter);
 }

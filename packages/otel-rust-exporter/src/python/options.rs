@@ -1,10 +1,8 @@
 //! `OtlpOptions`: the OTLP exporter arguments of every Python class, given once.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 
-use crate::config::OtlpOverrides;
+use crate::config::{duration_setting, OtlpOverrides};
 
 /// What the application passed to a constructor; `None` leaves the setting to `OTEL_*`.
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -36,9 +34,7 @@ impl OtlpOptions {
                 .collect()
         });
         // Seconds, as the stock exporters' `timeout` argument.
-        let timeout = timeout
-            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-            .map(Duration::from_secs_f64);
+        let timeout = timeout.and_then(|seconds| duration_setting("timeout", seconds));
         Self {
             given: OtlpOverrides {
                 protocol,
@@ -52,5 +48,16 @@ impl OtlpOptions {
                 insecure,
             },
         }
+    }
+
+    /// As given (`None`: from the environment); no secret.
+    #[getter]
+    fn protocol(&self) -> Option<String> {
+        self.given.protocol.clone()
+    }
+
+    /// Never shows headers or the endpoint (either may hold credentials).
+    fn __repr__(&self) -> String {
+        "OtlpOptions(...)".to_owned()
     }
 }

@@ -6,14 +6,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sls_exporter::config::{Scheme, SlsConfig, SlsOverrides};
 use sls_exporter::request::Target;
 
-use super::batching::{batch_config, Batching};
+use super::batching::{BatchArguments, Batching};
 use super::finalizing::detach;
 use super::guard::guarded;
 use crate::config::{Env, ProcessEnv};
@@ -72,10 +71,9 @@ impl SlsOptions {
                 access_key_id,
                 access_key_secret,
                 security_token,
-                // Seconds, as the stock exporters' `timeout` argument.
-                timeout: timeout
-                    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-                    .map(Duration::from_secs_f64),
+                // Seconds, as the stock exporters' `timeout` argument; checked and clamped
+                // when the configuration is resolved.
+                timeout,
             },
         }
     }
@@ -113,11 +111,12 @@ pub struct SlsLogRecordProcessorCore {
 #[pymethods]
 impl SlsLogRecordProcessorCore {
     #[new]
-    #[pyo3(signature = (options, *, max_queue_size=None, schedule_delay_millis=None,
-        max_export_batch_size=None, export_timeout_millis=None))]
+    #[pyo3(signature = (options, *, max_queue_size=None, max_queue_bytes=None,
+        schedule_delay_millis=None, max_export_batch_size=None, export_timeout_millis=None))]
     fn new(
         options: &SlsOptions,
         max_queue_size: Option<usize>,
+        max_queue_bytes: Option<usize>,
         schedule_delay_millis: Option<f64>,
         max_export_batch_size: Option<usize>,
         export_timeout_millis: Option<f64>,
@@ -131,13 +130,14 @@ impl SlsLogRecordProcessorCore {
                 .is_none()
                 .then_some(SLS_SCHEDULE_DELAY_MILLIS)
         });
-        let mut batch = batch_config(
-            "OTEL_BLRP",
+        let mut batch = BatchArguments {
             max_queue_size,
+            max_queue_bytes,
             schedule_delay_millis,
             max_export_batch_size,
             export_timeout_millis,
-        );
+        }
+        .resolve("OTEL_BLRP");
         // One export, retries included, ends at the sooner of the two timeouts.
         let mut exporter_config = config.clone();
         exporter_config.timeout = config.timeout.min(batch.export_timeout);
@@ -166,9 +166,8 @@ impl SlsLogRecordProcessorCore {
                     pipeline.push(item);
                 }
                 Ok(None) => {}
-                Err(error) => {
-                    pipeline.count_drop(&format!("the log record could not be read ({error})"))
-                }
+                Err(error) => pipeline
+                    .count_unreadable(&format!("the log record could not be read ({error})")),
             }
             Ok(())
         })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 
-use super::batching::{batch_config, Batching};
+use super::batching::{BatchArguments, Batching};
 use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::OtlpOptions;
@@ -43,23 +43,25 @@ impl SpanProcessorCore {
 #[pymethods]
 impl SpanProcessorCore {
     #[new]
-    #[pyo3(signature = (options, *, max_queue_size=None, schedule_delay_millis=None,
-        max_export_batch_size=None, export_timeout_millis=None))]
+    #[pyo3(signature = (options, *, max_queue_size=None, max_queue_bytes=None,
+        schedule_delay_millis=None, max_export_batch_size=None, export_timeout_millis=None))]
     fn new(
         options: &OtlpOptions,
         max_queue_size: Option<usize>,
+        max_queue_bytes: Option<usize>,
         schedule_delay_millis: Option<f64>,
         max_export_batch_size: Option<usize>,
         export_timeout_millis: Option<f64>,
     ) -> Self {
         let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
-        let batch = batch_config(
-            "OTEL_BSP",
+        let batch = BatchArguments {
             max_queue_size,
+            max_queue_bytes,
             schedule_delay_millis,
             max_export_batch_size,
             export_timeout_millis,
-        );
+        }
+        .resolve("OTEL_BSP");
         let batching = start_pipeline(Signal::Traces, &otlp, batch, "span");
         Self {
             otlp,
@@ -77,7 +79,9 @@ impl SpanProcessorCore {
                     pipeline.push(item);
                 }
                 Ok(None) => {}
-                Err(error) => pipeline.count_drop(&format!("the span could not be read ({error})")),
+                Err(error) => {
+                    pipeline.count_unreadable(&format!("the span could not be read ({error})"))
+                }
             }
             Ok(())
         })

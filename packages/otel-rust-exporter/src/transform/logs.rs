@@ -38,6 +38,10 @@ pub fn export_request(batch: Vec<QueuedLogRecord>) -> ExportLogsServiceRequest {
 impl OtlpBatch for QueuedLogRecord {
     type Response = ExportLogsServiceResponse;
 
+    fn encoded_len(&self) -> usize {
+        self.record.encoded_len()
+    }
+
     fn encode(batch: Vec<Self>) -> Vec<u8> {
         export_request(batch).encode_to_vec()
     }

@@ -35,6 +35,10 @@ pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
 impl OtlpBatch for QueuedSpan {
     type Response = ExportTraceServiceResponse;
 
+    fn encoded_len(&self) -> usize {
+        self.span.encoded_len()
+    }
+
     fn encode(batch: Vec<Self>) -> Vec<u8> {
         export_request(batch).encode_to_vec()
     }

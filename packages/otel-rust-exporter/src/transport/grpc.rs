@@ -1,5 +1,6 @@
 //! OTLP/gRPC: the signal's `Export` RPC, sending a request that is already encoded.
 
+use std::error::Error;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -11,11 +12,12 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::read_file;
 use super::shared::{ConnectionKey, SharedConnections};
-use crate::config::{Compression, OtlpConfig, Signal};
+use super::{read_file, BODY_LIMIT, EXCERPT_CHARS};
+use crate::config::{self, Compression, OtlpConfig, Signal};
 use crate::diagnostics;
-use crate::retry::Failure;
+use crate::redact::Redactor;
+use crate::retry::{Failure, FailureKind};
 
 static CHANNELS: SharedConnections<Channel> = SharedConnections::new();
 
@@ -28,10 +30,21 @@ pub struct GrpcTransport {
     )>,
     compression: Compression,
     target: String,
+    pub(super) redactor: Redactor,
 }
 
 impl GrpcTransport {
     pub fn new(config: &OtlpConfig, signal: Signal) -> Result<Self, String> {
+        // gRPC would send it as `:authority`, in clear text to every hop; the specification
+        // has no meaning for it, so credentials belong in headers.
+        if config::userinfo(&config.endpoint).is_some() {
+            return Err(format!(
+                "the gRPC endpoint {} has a user:password@ part, which would be sent in \
+                 clear text as :authority; pass credentials as a header (e.g. authorization) \
+                 instead",
+                config.display_endpoint()
+            ));
+        }
         let tls = config.grpc_uses_tls();
         let uri = match config.endpoint.split_once("://") {
             Some(_) => config.endpoint.clone(),
@@ -71,7 +84,8 @@ impl GrpcTransport {
             path: PathAndQuery::from_static(path),
             metadata,
             compression: config.compression,
-            target: crate::config::redact_userinfo(&uri),
+            target: uri,
+            redactor: config.redactor(),
         })
     }
 
@@ -79,7 +93,9 @@ impl GrpcTransport {
     where
         R: prost::Message + Default + Send + 'static,
     {
-        let mut client = tonic::client::Grpc::new(self.channel.clone());
+        // No export response comes near this; bounds what a server can make us buffer.
+        let mut client =
+            tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(BODY_LIMIT);
         if self.compression == Compression::Gzip {
             client = client.send_compressed(CompressionEncoding::Gzip);
         }
@@ -99,9 +115,9 @@ impl GrpcTransport {
         };
         match tokio::time::timeout(timeout, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(classify(&status, &self.target)),
+            Ok(Err(status)) => Err(classify(&status, &self.target, &self.redactor)),
             Err(_) => Err(Failure::transient(
-                "gRPC DeadlineExceeded",
+                FailureKind::Timeout,
                 format!("export to {} timed out", self.target),
             )),
         }
@@ -145,32 +161,39 @@ fn connect(config: &OtlpConfig, uri: &str, tls: bool) -> Result<Channel, String>
 }
 
 /// The specification's retryable codes; RESOURCE_EXHAUSTED only when the server says when
-/// to come back (RetryInfo).
-fn classify(status: &Status, target: &str) -> Failure {
-    let kind = format!("gRPC {:?}", status.code());
+/// to come back (RetryInfo). A status that tonic made from a broken connection (reset,
+/// closed, GOAWAY) carries its cause and is retried like UNAVAILABLE, as stock gRPC does.
+/// The server's message is scrubbed of our secrets (it may echo the request's metadata).
+/// A 3xx reaches us as UNKNOWN ("mapped from HTTP status code 307"), permanent: gRPC
+/// never follows redirects, and neither do we.
+fn classify(status: &Status, target: &str, redactor: &Redactor) -> Failure {
+    let broken_connection =
+        matches!(status.code(), Code::Unknown | Code::Internal) && status.source().is_some();
+    let code = if broken_connection {
+        Code::Unavailable
+    } else {
+        status.code()
+    };
     let message = format!(
         "export to {target} failed: {:?}: {}",
         status.code(),
-        status.message()
+        redactor.excerpt(status.message(), EXCERPT_CHARS)
     );
     let retry_after = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
-    let retryable = match status.code() {
+    let kind = FailureKind::Grpc(code);
+    match code {
         Code::Cancelled
         | Code::DeadlineExceeded
         | Code::Aborted
         | Code::OutOfRange
         | Code::Unavailable
-        | Code::DataLoss => true,
-        Code::ResourceExhausted => retry_after.is_some(),
-        _ => false,
-    };
-    Failure {
-        retryable,
-        retry_after,
-        kind,
-        message,
+        | Code::DataLoss => Failure::throttled(kind, retry_after, message),
+        Code::ResourceExhausted if retry_after.is_some() => {
+            Failure::throttled(kind, retry_after, message)
+        }
+        _ => Failure::permanent(kind, message),
     }
 }
 
@@ -220,12 +243,16 @@ impl<R: prost::Message + Default> Decoder for MessageDecoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::Retry;
     use tonic_types::{ErrorDetails, StatusExt};
 
     #[test]
     fn resource_exhausted_is_retried_only_with_retry_info() {
         let bare = Status::resource_exhausted("slow down");
-        assert!(!classify(&bare, "t").retryable);
+        assert_eq!(
+            classify(&bare, "t", &Redactor::default()).retry,
+            Retry::Never
+        );
 
         let delay = Duration::from_millis(1500);
         let with_info = Status::with_error_details(
@@ -233,9 +260,10 @@ mod tests {
             "slow down",
             ErrorDetails::with_retry_info(Some(delay)),
         );
-        let failure = classify(&with_info, "t");
-        assert!(failure.retryable);
-        assert_eq!(failure.retry_after, Some(delay));
+        assert_eq!(
+            classify(&with_info, "t", &Redactor::default()).retry,
+            Retry::After(delay)
+        );
     }
 
     #[test]
@@ -248,7 +276,10 @@ mod tests {
             Code::Unavailable,
             Code::DataLoss,
         ] {
-            assert!(classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+            assert!(
+                classify(&Status::new(code, ""), "t", &Redactor::default()).is_transient(),
+                "{code:?}"
+            );
         }
         for code in [
             Code::InvalidArgument,
@@ -257,7 +288,27 @@ mod tests {
             Code::Internal,
             Code::Unimplemented,
         ] {
-            assert!(!classify(&Status::new(code, ""), "t").retryable, "{code:?}");
+            assert!(
+                !classify(&Status::new(code, ""), "t", &Redactor::default()).is_transient(),
+                "{code:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_broken_connection_is_retried_but_a_server_sent_unknown_is_not() {
+        let reset = Status::from_error(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(reset.code(), Code::Unknown);
+        let failure = classify(&reset, "t", &Redactor::default());
+        assert!(failure.is_transient());
+        assert_eq!(failure.kind, FailureKind::Grpc(Code::Unavailable));
+        assert!(!classify(
+            &Status::unknown("server says so"),
+            "t",
+            &Redactor::default()
+        )
+        .is_transient());
     }
 }

@@ -11,10 +11,13 @@ use reqwest::header::{
 use reqwest::StatusCode;
 
 use super::shared::{ConnectionKey, SharedConnections};
-use super::{read_file, request_failure};
+use super::{
+    read_capped, read_file, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
+};
 use crate::config::{Compression, OtlpConfig};
 use crate::diagnostics;
-use crate::retry::Failure;
+use crate::redact::Redactor;
+use crate::retry::{Failure, FailureKind};
 
 static CLIENTS: SharedConnections<reqwest::Client> = SharedConnections::new();
 
@@ -27,6 +30,7 @@ pub struct HttpTransport {
     /// `url` without credentials, for messages.
     shown_url: String,
     compression: Compression,
+    pub(super) redactor: Redactor,
 }
 
 impl HttpTransport {
@@ -60,6 +64,14 @@ impl HttpTransport {
             client_certificate_file: config.client_certificate_file.clone(),
             connect_timeout_millis: 0,
         };
+        // A URL that cannot be sent to fails every request the same way: refuse it once.
+        let invalid = |why: &dyn std::fmt::Display| {
+            format!("invalid endpoint {:?}: {why}", config.display_endpoint())
+        };
+        let url = reqwest::Url::parse(&config.endpoint).map_err(|error| invalid(&error))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(&"the scheme must be http or https"));
+        }
         let client = CLIENTS.get_or_make(key, || build_client(config))?;
         Ok(Self {
             client,
@@ -67,12 +79,16 @@ impl HttpTransport {
             url: config.endpoint.clone(),
             shown_url: config.display_endpoint(),
             compression: config.compression,
+            redactor: config.redactor(),
         })
     }
 }
 
 fn build_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder().user_agent(super::USER_AGENT);
+    let mut builder = reqwest::Client::builder()
+        .user_agent(super::USER_AGENT)
+        // A redirect would carry our headers to wherever it points.
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(path) = &config.certificate_file {
         let pem = read_file("certificate", path)?;
         let certificate = reqwest::Certificate::from_pem(&pem)
@@ -107,7 +123,9 @@ impl HttpTransport {
                     .write_all(&encoded)
                     .and_then(|()| encoder.finish())
                     .map(Bytes::from)
-                    .map_err(|error| Failure::permanent("gzip", format!("gzip failed: {error}")))
+                    .map_err(|error| {
+                        Failure::permanent(FailureKind::Encoding, format!("gzip failed: {error}"))
+                    })
             }
         }
     }
@@ -125,26 +143,31 @@ impl HttpTransport {
             .body(payload)
             .send()
             .await
-            .map_err(|error| request_failure("HTTP", &self.shown_url, &error))?;
+            .map_err(|error| request_failure(&self.shown_url, error, &self.redactor))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(redirect_failure(&self.shown_url, &response));
+        }
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(parse_retry_after);
-        let body = response.bytes().await.unwrap_or_default();
+        let (body, end) = read_capped(response).await;
         if status.is_success() {
+            if let Some(failure) = unusable_success(&self.shown_url, status, end, &self.redactor) {
+                return Err(failure);
+            }
             // A body that is not an export response (some proxies answer in JSON) carries
             // no partial success to report.
-            return Ok(R::decode(body).unwrap_or_default());
+            return Ok(R::decode(body.as_slice()).unwrap_or_default());
         }
-        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-        let message = format!("POST {} answered {status}: {}", self.shown_url, text.trim());
-        let kind = format!("HTTP {}", status.as_u16());
+        let text = self
+            .redactor
+            .excerpt(&String::from_utf8_lossy(&body), EXCERPT_CHARS);
+        let message = format!("POST {} answered {status}: {text}", self.shown_url);
+        let kind = FailureKind::Http(status.as_u16());
         if is_retryable(status) {
-            Err(Failure {
-                retry_after,
-                ..Failure::transient(kind, message)
-            })
+            Err(Failure::throttled(kind, retry_after, message))
         } else {
             Err(Failure::permanent(kind, message))
         }

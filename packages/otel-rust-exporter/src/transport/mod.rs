@@ -10,7 +10,15 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::config::{OtlpConfig, Protocol, Signal};
-use crate::retry::Failure;
+use crate::redact::Redactor;
+use crate::retry::{Failure, FailureKind};
+
+/// The most of a response body we read: plenty for an error excerpt or a partial-success
+/// message, and a bound on what a hostile or broken server can make us hold.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Characters of a server's text (error body, status message) shown in our messages.
+pub const EXCERPT_CHARS: usize = 200;
 
 /// Named like the stock Python exporters' agent, so collectors can tell us apart.
 const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Python-Rust/", env!("CARGO_PKG_VERSION"));
@@ -38,6 +46,14 @@ impl Transport {
         }
     }
 
+    /// Scrubs this exporter's secrets (header values, userinfo) from a server's text.
+    pub fn redactor(&self) -> &Redactor {
+        match self {
+            Transport::Http(http) => &http.redactor,
+            Transport::Grpc(grpc) => &grpc.redactor,
+        }
+    }
+
     /// One attempt; the response is decoded as the signal's `Export*ServiceResponse`.
     pub async fn send<R>(&self, payload: Bytes, timeout: Duration) -> Result<R, Failure>
     where
@@ -55,15 +71,101 @@ fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
         .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
 }
 
-/// A request that got no answer, as a transient failure. `service` names its kind
-/// ("HTTP timeout", "SLS connection"), which is logged once.
-pub fn request_failure(service: &str, url: &str, error: &reqwest::Error) -> Failure {
-    let kind = if error.is_timeout() {
-        format!("{service} timeout")
+/// A request that got no answer: a transient failure, unless it could not even be made
+/// (a malformed URL), which no retry will change. reqwest's error would show the URL with
+/// its userinfo: `url` is shown instead, and the causes are scrubbed.
+pub fn request_failure(url: &str, error: reqwest::Error, redactor: &Redactor) -> Failure {
+    let (builder, timeout) = (error.is_builder(), error.is_timeout());
+    let error = error.without_url();
+    let message = format!(
+        "POST {url} failed: {}",
+        redactor.scrub(&error_chain(&error))
+    );
+    if builder {
+        Failure::permanent(FailureKind::Configuration, message)
+    } else if timeout {
+        Failure::transient(FailureKind::Timeout, message)
     } else {
-        format!("{service} connection")
+        Failure::transient(FailureKind::Connection, message)
+    }
+}
+
+/// How reading a response body ended.
+pub enum BodyEnd {
+    Complete,
+    /// Longer than [`BODY_LIMIT`]: the rest was not read and the connection is dropped.
+    Truncated,
+    /// The connection failed or timed out mid-body.
+    Broken(String),
+}
+
+/// At most [`BODY_LIMIT`] bytes of `response`'s body, read chunk by chunk so that an
+/// endless or huge body costs no more; the response (and its connection) is dropped after.
+pub async fn read_capped(mut response: reqwest::Response) -> (Vec<u8>, BodyEnd) {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = BODY_LIMIT - body.len();
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    return (body, BodyEnd::Truncated);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return (body, BodyEnd::Complete),
+            Err(error) => return (body, BodyEnd::Broken(error_chain(&error.without_url()))),
+        }
+    }
+}
+
+/// Why a 2xx whose body was cut at [`BODY_LIMIT`] or broke mid-read is no success: no
+/// export reply is that long, and a broken one may not come from a server that took the
+/// request. Both are transient. `None` for a complete body.
+pub fn unusable_success(
+    url: &str,
+    status: reqwest::StatusCode,
+    end: BodyEnd,
+    redactor: &Redactor,
+) -> Option<Failure> {
+    match end {
+        BodyEnd::Complete => None,
+        BodyEnd::Truncated => Some(Failure::transient(
+            FailureKind::Http(status.as_u16()),
+            format!(
+                "POST {url} answered {status} with a body over {} KiB, which no export reply \
+                 needs; the export is not counted as delivered",
+                BODY_LIMIT / 1024
+            ),
+        )),
+        BodyEnd::Broken(error) => Some(Failure::transient(
+            FailureKind::Connection,
+            format!(
+                "POST {url} answered {status} but its body failed: {}",
+                redactor.excerpt(&error, EXCERPT_CHARS)
+            ),
+        )),
+    }
+}
+
+/// A 3xx: redirects are never followed (they could carry our headers to another host), so
+/// this is one permanent failure naming the status and where it pointed (its host only:
+/// the rest of a Location may hold credentials or tokens).
+pub fn redirect_failure(url: &str, response: &reqwest::Response) -> Failure {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|location| response.url().join(location).ok());
+    let towards = match location.as_ref().and_then(|url| url.host_str()) {
+        Some(host) => format!("towards host {host}"),
+        None => "without a usable Location".to_owned(),
     };
-    Failure::transient(kind, format!("POST {url} failed: {}", error_chain(error)))
+    Failure::permanent(
+        FailureKind::Redirect,
+        format!("POST {url} answered {status} {towards}; redirects are not followed"),
+    )
 }
 
 /// The error with its causes, which hold what went wrong (refused, DNS, TLS).

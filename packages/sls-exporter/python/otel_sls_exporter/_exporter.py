@@ -10,12 +10,15 @@ from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadW
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
+from otel_rust_exporter._options import batch_kwargs, number_option, text_option
 from otel_rust_exporter._self_metrics import Component, report_sls
 
 
-def _options(**given: Any) -> Any:
-    timeout = given.pop("timeout")
-    return _native.SlsOptions(**given, timeout=None if timeout is None else float(timeout))
+def _options(**given: Any) -> _native.SlsOptions:
+    # Seconds; its range is checked natively, for the argument and the variable alike.
+    timeout = number_option("timeout", given.pop("timeout"))
+    texts = {name: text_option(name, value) for name, value in given.items()}
+    return _native.SlsOptions(**texts, timeout=timeout)
 
 
 class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
@@ -46,13 +49,13 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         security_token: Optional[str] = None,
         timeout: Optional[float] = None,
         max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
         meter_provider: Optional[MeterProvider] = None,
-        _adopted_metrics: Optional[Component] = None,
     ):
-        self._core = _native.SlsLogRecordProcessorCore(
+        self._start(
             _options(
                 endpoint=endpoint,
                 project=project,
@@ -67,14 +70,25 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
                 security_token=security_token,
                 timeout=timeout,
             ),
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+            **batch_kwargs(
+                max_queue_size=max_queue_size,
+                max_queue_bytes=max_queue_bytes,
+                schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=max_export_batch_size,
+                export_timeout_millis=export_timeout_millis,
+            ),
+            meter_provider=meter_provider,
         )
-        self._self_metrics = report_sls(
-            self, meter_provider, "batching_log_processor", adopted=_adopted_metrics
-        )
+
+    def _start(
+        self,
+        options: _native.SlsOptions,
+        meter_provider: Optional[MeterProvider] = None,
+        adopted: Optional[Component] = None,
+        **batching: Any,
+    ) -> None:
+        self._core = _native.SlsLogRecordProcessorCore(options, **batching)
+        self._self_metrics = report_sls(self, meter_provider, "batching_log_processor", adopted=adopted)
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -83,11 +97,9 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
     def from_exporter(cls, exporter: SLSLogExporter) -> SLSLogRecordProcessor:
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
-        return cls(
-            **exporter._kwargs,
-            meter_provider=exporter._meter_provider,
-            _adopted_metrics=exporter._self_metrics,
-        )
+        processor = cls.__new__(cls)
+        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
+        return processor
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -121,21 +133,22 @@ class SLSLogExporter(LogRecordExporter):
         timeout: Optional[float] = None,
         meter_provider: Optional[MeterProvider] = None,
     ):
-        self._kwargs: dict[str, Any] = {
-            "endpoint": endpoint,
-            "project": project,
-            "logstore": logstore,
-            "topic": topic,
-            "source": source,
-            "hash_key": hash_key,
-            "signature_version": signature_version,
-            "region": region,
-            "access_key_id": access_key_id,
-            "access_key_secret": access_key_secret,
-            "security_token": security_token,
-            "timeout": timeout,
-        }
-        self._core = _native.SlsLogExporterCore(_options(**self._kwargs))
+        # The options object is opaque: credentials stay out of `vars()`.
+        self._options = _options(
+            endpoint=endpoint,
+            project=project,
+            logstore=logstore,
+            topic=topic,
+            source=source,
+            hash_key=hash_key,
+            signature_version=signature_version,
+            region=region,
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            security_token=security_token,
+            timeout=timeout,
+        )
+        self._core = _native.SlsLogExporterCore(self._options)
         self._meter_provider = meter_provider
         self._self_metrics = report_sls(self, meter_provider)
 
