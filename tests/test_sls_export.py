@@ -326,3 +326,19 @@ def test_our_own_warnings_are_not_exported_to_sls(fake):
     sent = [contents(log) for request in fake.requests() for log in request["log_group"]["logs"]]
     assert [fields["content"] for fields in sent] == ["first", "second"]
     assert all(not fields["scope.name"].startswith("otel_rust_exporter") for fields in sent)
+
+
+def test_a_synchronous_export_leaves_out_only_the_unreadable_records(fake):
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    logger = provider.get_logger("sync")
+    logger.emit(body="first")
+    logger.emit(body="second")
+    first, second = memory.get_finished_logs()
+    exporter = SLSLogExporter(fake.endpoint, fake.project, "store", **credentials(fake))
+    assert exporter.export([first, object(), second]).name == "SUCCESS"
+    assert sorted(contents(log)["content"] for log in fake.wait_for_logs(2)) == ["first", "second"]
+    assert exporter.export([object()]).name == "FAILURE"

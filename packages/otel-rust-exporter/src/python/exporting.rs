@@ -38,7 +38,8 @@ pub fn start_pipeline<T: OtlpBatch>(
     })
 }
 
-static UNREADABLE_WARNING: RateLimited = RateLimited::new(Duration::from_secs(10));
+/// How often each exporter warns about items it could not read.
+pub const UNREADABLE_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The synchronous side (`*Exporter.export`): a sender rebuilt after fork, and the
 /// shutdown flag that stops only this exporter.
@@ -48,6 +49,7 @@ pub struct SyncExport {
     pub scopes: ScopeCache,
     sender: PerProcess<OtlpExporter>,
     shut_down: AtomicBool,
+    unreadable_warning: RateLimited,
 }
 
 impl SyncExport {
@@ -60,6 +62,7 @@ impl SyncExport {
             scopes: ScopeCache::default(),
             sender,
             shut_down: AtomicBool::new(false),
+            unreadable_warning: RateLimited::new(UNREADABLE_WARNING_INTERVAL),
         }
     }
 
@@ -101,29 +104,13 @@ impl SyncExport {
         let Some(sender) = self.sender() else {
             return Ok(false);
         };
-        let mut batch = Vec::new();
-        let mut unreadable = 0u64;
-        let mut reason = String::new();
-        for item in items.try_iter()? {
-            match convert(&item?, &self.scopes) {
-                Ok(Some(converted)) => batch.push(converted),
-                Ok(None) => {}
-                Err(error) => {
-                    unreadable += 1;
-                    reason = error.to_string();
-                }
-            }
-        }
-        if unreadable > 0 {
-            sender.rejected.fetch_add(unreadable, Ordering::Relaxed);
-            if UNREADABLE_WARNING.admit().is_some() {
-                let reason: String = reason.chars().take(200).collect();
-                diagnostics::warn(&format!(
-                    "left {unreadable} unreadable {} out of an export: {reason}",
-                    self.signal.item_name()
-                ));
-            }
-        }
+        let (batch, unreadable) = read_items(
+            items,
+            self.signal.item_name(),
+            &self.unreadable_warning,
+            |item| convert(item, &self.scopes),
+        )?;
+        sender.rejected.fetch_add(unreadable, Ordering::Relaxed);
         if batch.is_empty() {
             // Nothing readable was given: nothing was delivered either.
             return Ok(unreadable == 0);
@@ -133,6 +120,37 @@ impl SyncExport {
             handle.block_on(crate::otlp::export_batch(&sender, batch))
         }))
     }
+}
+
+/// Converts each of `items` (named `item_name` in messages); one that cannot be read is
+/// left out and warned about (through the exporter's `warning` limit). Returns the
+/// readable ones and how many were not.
+pub fn read_items<T>(
+    items: &Bound<'_, PyAny>,
+    item_name: &str,
+    warning: &RateLimited,
+    mut convert: impl FnMut(&Bound<'_, PyAny>) -> PyResult<Option<T>>,
+) -> PyResult<(Vec<T>, u64)> {
+    let mut readable = Vec::new();
+    let mut unreadable = 0u64;
+    let mut reason = String::new();
+    for item in items.try_iter()? {
+        match convert(&item?) {
+            Ok(Some(converted)) => readable.push(converted),
+            Ok(None) => {}
+            Err(error) => {
+                unreadable += 1;
+                reason = error.to_string();
+            }
+        }
+    }
+    if unreadable > 0 && warning.admit().is_some() {
+        let reason: String = reason.chars().take(200).collect();
+        diagnostics::warn(&format!(
+            "left {unreadable} unreadable {item_name} out of an export: {reason}"
+        ));
+    }
+    Ok((readable, unreadable))
 }
 
 /// An OTLP exporter's self-metrics counters, partial-success rejections included.

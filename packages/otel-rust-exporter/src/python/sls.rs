@@ -13,12 +13,13 @@ use sls_exporter::config::{Scheme, SlsConfig, SlsOverrides};
 use sls_exporter::request::Target;
 
 use super::batching::{BatchArguments, Batching};
+use super::exporting::{read_items, UNREADABLE_WARNING_INTERVAL};
 use super::finalizing::detach;
 use super::guard::guarded;
 use crate::config::{Env, ProcessEnv};
 use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
-use crate::diagnostics;
+use crate::diagnostics::{self, RateLimited};
 use crate::runtime::{self, PerProcess};
 use crate::sls::{describe, SlsExporter};
 
@@ -246,6 +247,7 @@ pub struct SlsLogExporterCore {
     scopes: ScopeCache,
     exporter: Option<PerProcess<SlsExporter>>,
     shut_down: AtomicBool,
+    unreadable_warning: RateLimited,
 }
 
 #[pymethods]
@@ -261,6 +263,7 @@ impl SlsLogExporterCore {
             scopes: ScopeCache::default(),
             exporter,
             shut_down: AtomicBool::new(false),
+            unreadable_warning: RateLimited::new(UNREADABLE_WARNING_INTERVAL),
         }
     }
 
@@ -273,18 +276,15 @@ impl SlsLogExporterCore {
             if self.shut_down.load(Ordering::Relaxed) {
                 return Ok(false);
             }
-            let mut records = Vec::new();
-            for record in batch.try_iter()? {
-                if let Some(item) = convert(&record?, &self.scopes)? {
-                    records.push(item);
-                }
-            }
+            let (records, unreadable) =
+                read_items(batch, "log records", &self.unreadable_warning, |record| {
+                    convert(record, &self.scopes)
+                })?;
             if records.is_empty() {
-                return Ok(true);
+                // Nothing readable was given: nothing was delivered either.
+                return Ok(unreadable == 0);
             }
-            let exporter = self
-                .exporter()
-                .unwrap_or_else(|| exporter.get(|| Arc::new(SlsExporter::new(config.clone()))));
+            let exporter = exporter.get(|| Arc::new(SlsExporter::new(config.clone())));
             let handle = runtime::handle();
             Ok(detach(py, || {
                 handle.block_on(exporter.export_records(records))
