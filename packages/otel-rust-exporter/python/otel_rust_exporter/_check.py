@@ -148,7 +148,10 @@ def _network_probes(target: Target, host: str, port: int, tls: bool, options: di
     if not tls:
         connection.close()
         return True
-    context = ssl.create_default_context(cafile=options.get("certificate_file"))
+    # As the exporters trust: the system's roots, plus the configured CA.
+    context = ssl.create_default_context()
+    if options.get("certificate_file"):
+        context.load_verify_locations(cafile=options["certificate_file"])
     if options.get("client_certificate_file") and options.get("client_key_file"):
         context.load_cert_chain(options["client_certificate_file"], options["client_key_file"])
     try:
