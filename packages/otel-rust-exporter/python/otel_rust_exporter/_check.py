@@ -121,6 +121,17 @@ def _address(url: str, default_tls: bool) -> tuple[str, int, bool]:
     return parsed.hostname or "", port, tls
 
 
+def _tls_context(options: dict) -> ssl.SSLContext:
+    """As the exporters trust: the system's roots plus the configured CA, and the client
+    certificate when one is configured."""
+    context = ssl.create_default_context()
+    if options.get("certificate_file"):
+        context.load_verify_locations(cafile=options["certificate_file"])
+    if options.get("client_certificate_file") and options.get("client_key_file"):
+        context.load_cert_chain(options["client_certificate_file"], options["client_key_file"])
+    return context
+
+
 def _network_probes(target: Target, host: str, port: int, tls: bool, options: dict, timeout: float) -> bool:
     """DNS, TCP and TLS; stops at the first failure (with the diagnosis)."""
     try:
@@ -148,12 +159,7 @@ def _network_probes(target: Target, host: str, port: int, tls: bool, options: di
     if not tls:
         connection.close()
         return True
-    # As the exporters trust: the system's roots, plus the configured CA.
-    context = ssl.create_default_context()
-    if options.get("certificate_file"):
-        context.load_verify_locations(cafile=options["certificate_file"])
-    if options.get("client_certificate_file") and options.get("client_key_file"):
-        context.load_cert_chain(options["client_certificate_file"], options["client_key_file"])
+    context = _tls_context(options)
     try:
         with context.wrap_socket(connection, server_hostname=host) as secured:
             version = secured.version()
@@ -178,19 +184,28 @@ def _network_probes(target: Target, host: str, port: int, tls: bool, options: di
     return True
 
 
-def _otlp_diagnosis(protocol: str, error_type: str, message: str) -> str:
-    lowered = message.lower()
-    # What an HTTP/1.1 client reports when an HTTP/2-only (gRPC) server answers.
-    http_over_grpc = ("unexpected message", "invalid http version", "connection closed", "http2")
-    signs_of_grpc = error_type == "connection" and any(sign in lowered for sign in http_over_grpc)
-    if protocol == "http/protobuf" and (signs_of_grpc or error_type == "415"):
+def _speaks_http1(host: str, port: int, tls: bool, options: dict, timeout: float) -> Optional[bool]:
+    """Whether the server answers an HTTP/1.1 request as HTTP/1.1 (an OTLP/HTTP receiver
+    does; a gRPC server, which speaks only HTTP/2, does not). ``None`` when unknown."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            stream = connection
+            if tls:
+                stream = _tls_context(options).wrap_socket(connection, server_hostname=host)
+            stream.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            answer = stream.recv(16)
+    except (OSError, ssl.SSLError):
+        return None
+    return answer.startswith(b"HTTP/1.")
+
+
+def _otlp_diagnosis(protocol: str, error_type: str, message: str, speaks_http1: Optional[bool]) -> str:
+    if protocol == "http/protobuf" and error_type in ("connection", "415") and speaks_http1 is False:
         return (
             "the server does not answer OTLP/HTTP: is this an OTLP/gRPC endpoint (usually port 4317)? "
             "If so set OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
         )
-    # What the gRPC client reports when an HTTP/1.1 server answers.
-    grpc_over_http = ("h2 protocol error", "http2 error", "frame with invalid size", "invalid content-type")
-    if protocol == "grpc" and any(sign in lowered for sign in grpc_over_http):
+    if protocol == "grpc" and speaks_http1:
         return (
             "the server does not answer OTLP/gRPC: is this an OTLP/HTTP endpoint (usually port 4318)? "
             "If so set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
@@ -235,7 +250,8 @@ def check_otlp(signal: str, timeout: float) -> Target:
         error_type, message = outcome["error_type"] or "error", outcome["message"] or ""
         message = message or "; ".join(captured.lines)
         target.probes.append(Probe("export", False, f"{error_type}: {message}"))
-        target.diagnosis = _otlp_diagnosis(resolved["protocol"], error_type, message)
+        speaks_http1 = _speaks_http1(host, port, tls, resolved, timeout)
+        target.diagnosis = _otlp_diagnosis(resolved["protocol"], error_type, message, speaks_http1)
     return target
 
 
