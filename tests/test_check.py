@@ -69,6 +69,7 @@ def test_a_reachable_receiver_is_deliverable_with_the_provenance_of_each_setting
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http_receiver.endpoint,
         OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer%20s3cret-token",
         OTEL_EXPORTER_OTLP_TIMEOUT="3000",
+        OTEL_BSP_MAX_QUEUE_SIZE="100",
     )
     target = only_target(report)
     assert result.returncode == 0
@@ -79,6 +80,11 @@ def test_a_reachable_receiver_is_deliverable_with_the_provenance_of_each_setting
     assert target["sources"]["timeout"] == "OTEL_EXPORTER_OTLP_TIMEOUT"
     assert target["sources"]["protocol"] == "default"
     assert target["settings"]["timeout"] == 3.0
+    # The processor's batching settings, with theirs.
+    assert target["settings"]["max_queue_size"] == 100
+    assert target["sources"]["max_queue_size"] == "OTEL_BSP_MAX_QUEUE_SIZE"
+    assert target["settings"]["schedule_delay"] == 5.0
+    assert target["sources"]["schedule_delay"] == "default"
     assert target["settings"]["headers"] == [["authorization", "***"]]
     assert any("as seconds" in warning for warning in target["warnings"])
     assert "s3cret" not in result.stdout + result.stderr

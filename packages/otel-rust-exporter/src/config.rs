@@ -322,49 +322,65 @@ fn resolved<T>(
 impl BatchConfig {
     /// `prefix` is `OTEL_BSP` for spans and `OTEL_BLRP` for log records.
     pub fn resolve(prefix: &str, given: BatchOverrides, env: &dyn Env) -> Self {
+        Self::resolve_explained(prefix, given, env).0
+    }
+
+    /// Also says where each setting came from, by field name (for `check`).
+    pub fn resolve_explained(
+        prefix: &str,
+        given: BatchOverrides,
+        env: &dyn Env,
+    ) -> (Self, Vec<(&'static str, Source)>) {
         let var = |name: &str| {
             let full = format!("{prefix}_{name}");
             env.get(&full).map(|value| (full, value))
         };
         let count = |name: &str| {
-            var(name).and_then(|(full, value)| match value.trim().parse::<usize>() {
-                Ok(parsed) if parsed > 0 => Some(parsed),
-                _ => {
-                    invalid(&full, &value, "a positive integer");
-                    None
-                }
+            var(name).map(|(full, value)| {
+                let parsed = match value.trim().parse::<usize>() {
+                    Ok(parsed) if parsed > 0 => Some(parsed),
+                    _ => {
+                        invalid(&full, &value, "a positive integer");
+                        None
+                    }
+                };
+                (full, parsed)
             })
         };
-        let millis = |name: &str| var(name).and_then(|(full, value)| parse_millis(&full, &value));
+        let millis = |name: &str| parsed(var(name), parse_millis);
 
-        let max_queue_size = given
-            .max_queue_size
-            .filter(|size| *size > 0)
-            .or_else(|| count("MAX_QUEUE_SIZE"))
-            .unwrap_or(2048);
-        let max_queue_bytes = given
-            .max_queue_bytes
-            .filter(|size| *size > 0)
-            .or_else(|| {
-                let value = env.get(MAX_QUEUE_BYTES_VAR)?;
-                match value.trim().parse::<u64>() {
+        let (max_queue_size, max_queue_size_source) = resolved(
+            given.max_queue_size.filter(|size| *size > 0).map(Some),
+            count("MAX_QUEUE_SIZE"),
+            2048,
+        );
+        let (max_queue_bytes, max_queue_bytes_source) = resolved(
+            given.max_queue_bytes.filter(|size| *size > 0).map(Some),
+            env.get(MAX_QUEUE_BYTES_VAR).map(|value| {
+                let parsed = match value.trim().parse::<u64>() {
                     Ok(parsed) if parsed > 0 => Some(usize::try_from(parsed).unwrap_or(usize::MAX)),
                     _ => {
                         invalid(MAX_QUEUE_BYTES_VAR, &value, "a positive number of bytes");
                         None
                     }
-                }
-            })
-            .unwrap_or(DEFAULT_MAX_QUEUE_BYTES);
-        let schedule_delay = given
-            .schedule_delay
-            .or_else(|| millis("SCHEDULE_DELAY"))
-            .unwrap_or(default_schedule_delay(prefix));
-        let mut max_export_batch_size = given
-            .max_export_batch_size
-            .filter(|size| *size > 0)
-            .or_else(|| count("MAX_EXPORT_BATCH_SIZE"))
-            .unwrap_or(512);
+                };
+                (MAX_QUEUE_BYTES_VAR.to_owned(), parsed)
+            }),
+            DEFAULT_MAX_QUEUE_BYTES,
+        );
+        let (schedule_delay, schedule_delay_source) = resolved(
+            given.schedule_delay.map(Some),
+            millis("SCHEDULE_DELAY"),
+            default_schedule_delay(prefix),
+        );
+        let (mut max_export_batch_size, max_export_batch_size_source) = resolved(
+            given
+                .max_export_batch_size
+                .filter(|size| *size > 0)
+                .map(Some),
+            count("MAX_EXPORT_BATCH_SIZE"),
+            512,
+        );
         if max_export_batch_size > max_queue_size {
             diagnostics::warn(&format!(
                 "max_export_batch_size ({max_export_batch_size}) exceeds max_queue_size \
@@ -372,30 +388,39 @@ impl BatchConfig {
             ));
             max_export_batch_size = max_queue_size;
         }
-        let export_timeout = given
-            .export_timeout
-            .or_else(|| millis("EXPORT_TIMEOUT"))
-            .unwrap_or(Duration::from_millis(30000));
+        let (export_timeout, export_timeout_source) = resolved(
+            given.export_timeout.map(Some),
+            millis("EXPORT_TIMEOUT"),
+            Duration::from_millis(30000),
+        );
 
         // opentelemetry-rust's name for it; not (yet) in the specification.
-        let max_concurrent_exports = count("MAX_CONCURRENT_EXPORTS")
-            .map(|count| {
-                clamp_count(
-                    &format!("{prefix}_MAX_CONCURRENT_EXPORTS"),
-                    count,
-                    MAX_CONCURRENT_EXPORTS,
-                )
-            })
-            .unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
+        let (max_concurrent_exports, max_concurrent_exports_source) = resolved(
+            None,
+            count("MAX_CONCURRENT_EXPORTS").map(|(name, count)| {
+                let clamped = count.map(|count| clamp_count(&name, count, MAX_CONCURRENT_EXPORTS));
+                (name, clamped)
+            }),
+            DEFAULT_CONCURRENT_EXPORTS,
+        );
 
-        BatchConfig {
+        let config = BatchConfig {
             max_queue_size,
             max_queue_bytes,
             schedule_delay,
             max_export_batch_size,
             export_timeout,
             max_concurrent_exports,
-        }
+        };
+        let sources = vec![
+            ("max_queue_size", max_queue_size_source),
+            ("max_queue_bytes", max_queue_bytes_source),
+            ("schedule_delay", schedule_delay_source),
+            ("max_export_batch_size", max_export_batch_size_source),
+            ("export_timeout", export_timeout_source),
+            ("max_concurrent_exports", max_concurrent_exports_source),
+        ];
+        (config, sources)
     }
 }
 
@@ -798,6 +823,36 @@ mod tests {
     fn percent_decoding_keeps_malformed_escapes() {
         assert_eq!(percent_decode("a%20b%2"), "a b%2");
         assert_eq!(percent_decode("%E2%9C%93"), "✓");
+    }
+
+    #[test]
+    fn batch_provenance_names_the_variable_or_default_that_won() {
+        let vars = env(&[
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "10"),
+        ]);
+        let given = BatchOverrides {
+            max_export_batch_size: Some(50),
+            ..Default::default()
+        };
+        let (config, sources) = BatchConfig::resolve_explained("OTEL_BLRP", given, &vars);
+        assert_eq!(config.max_queue_size, 100);
+        assert_eq!(config.max_export_batch_size, 50);
+        assert_eq!(
+            sources,
+            vec![
+                (
+                    "max_queue_size",
+                    Source::Variable("OTEL_BLRP_MAX_QUEUE_SIZE".into())
+                ),
+                ("max_queue_bytes", Source::Default),
+                ("schedule_delay", Source::Default),
+                ("max_export_batch_size", Source::Argument),
+                ("export_timeout", Source::Default),
+                ("max_concurrent_exports", Source::Default),
+            ]
+        );
     }
 
     #[test]

@@ -233,6 +233,10 @@ def check_otlp(signal: str, timeout: float) -> Target:
         resolved = _native.resolve_otlp(signal, options)
         target.sources = resolved.pop("sources")
         target.settings = resolved
+        if signal != "metrics":
+            batching = _native.resolve_batch(signal)
+            target.sources.update(batching.pop("sources"))
+            target.settings.update(batching)
         target.warnings = captured.lines[:] + _stock_differences(target)
         captured.lines.clear()
         tls = resolved["tls"]
@@ -315,7 +319,7 @@ def _shown(key: str, value: Any) -> str:
         return ", ".join(f"{name}={secret}" for name, secret in value) or "(none)"
     if value is None:
         return "(none)"
-    if key == "timeout":
+    if key.endswith(("timeout", "delay")):
         return f"{value:g} s"
     return str(value)
 

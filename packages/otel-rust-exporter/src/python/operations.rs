@@ -17,7 +17,9 @@ use sls_exporter::request::Target;
 use super::finalizing::detach;
 use super::options::OtlpOptions;
 use super::sls::{server, SlsOptions};
-use crate::config::{Compression, Env, OtlpConfig, ProcessEnv, Protocol, Signal, Source};
+use crate::config::{
+    BatchConfig, BatchOverrides, Compression, Env, OtlpConfig, ProcessEnv, Protocol, Signal, Source,
+};
 use crate::otlp::OtlpExporter;
 use crate::runtime;
 use crate::self_metrics::ExportMetrics;
@@ -25,6 +27,7 @@ use crate::sls::{describe, SlsExporter};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(resolve_otlp, module)?)?;
+    module.add_function(wrap_pyfunction!(resolve_batch, module)?)?;
     module.add_function(wrap_pyfunction!(probe_otlp, module)?)?;
     module.add_function(wrap_pyfunction!(resolve_sls, module)?)?;
     module.add_function(wrap_pyfunction!(probe_sls, module)?)
@@ -87,6 +90,32 @@ fn resolve_otlp<'py>(
         Protocol::HttpProtobuf => config.endpoint.starts_with("https://"),
     };
     dict.set_item("tls", tls)?;
+    let named = PyDict::new(py);
+    for (field, source) in &sources {
+        named.set_item(field, source_name(source))?;
+    }
+    dict.set_item("sources", named)?;
+    Ok(dict)
+}
+
+/// The batching settings of the signal's processor (`OTEL_BSP_*` for traces,
+/// `OTEL_BLRP_*` for logs) as it resolves them, durations in seconds, with `sources`.
+#[pyfunction]
+fn resolve_batch<'py>(py: Python<'py>, signal_name: &str) -> PyResult<Bound<'py, PyDict>> {
+    let prefix = match signal(signal_name)? {
+        Signal::Traces => "OTEL_BSP",
+        Signal::Logs => "OTEL_BLRP",
+        Signal::Metrics => return Err(PyValueError::new_err("metrics are not batched")),
+    };
+    let (config, sources) =
+        BatchConfig::resolve_explained(prefix, BatchOverrides::default(), &ProcessEnv);
+    let dict = PyDict::new(py);
+    dict.set_item("max_queue_size", config.max_queue_size)?;
+    dict.set_item("max_queue_bytes", config.max_queue_bytes)?;
+    dict.set_item("schedule_delay", config.schedule_delay.as_secs_f64())?;
+    dict.set_item("max_export_batch_size", config.max_export_batch_size)?;
+    dict.set_item("export_timeout", config.export_timeout.as_secs_f64())?;
+    dict.set_item("max_concurrent_exports", config.max_concurrent_exports)?;
     let named = PyDict::new(py);
     for (field, source) in &sources {
         named.set_item(field, source_name(source))?;
