@@ -45,6 +45,7 @@ class FakeSls:
         if summary_only:
             command.append("--summary-only")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line.startswith("PORT "):
             self.process.kill()

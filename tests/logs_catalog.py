@@ -18,10 +18,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 from opentelemetry.trace import set_span_in_context
+from opentelemetry.util.types import AnyValue
 
 from tests.spans_catalog import EVERY_ATTRIBUTE_TYPE, SCHEMA_URL
 
-BODIES = [
+BODIES: list[AnyValue] = [
     "plain text",
     "naïve café ✓ 𝄞 数据",
     "",

@@ -19,11 +19,12 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMet
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.util.types import AttributeValue
 
 DELTA = AggregationTemporality.DELTA
 CUMULATIVE = AggregationTemporality.CUMULATIVE
 
-ATTRIBUTE_KINDS = {
+ATTRIBUTE_KINDS: dict[str, AttributeValue] = {
     "text": "ü-text",
     "flag": True,
     "count": 7,
@@ -112,6 +113,7 @@ def collect_rich_metrics(
         observed_total[0] += 5
         data = reader.get_metrics_data()
     provider.shutdown()
+    assert data is not None
     return data
 
 

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 LIMITS = SpanLimits(
     max_span_attributes=40,
@@ -24,7 +25,7 @@ LIMITS = SpanLimits(
     max_attribute_length=48,
 )
 
-EVERY_ATTRIBUTE_TYPE = {
+EVERY_ATTRIBUTE_TYPE: dict[str, AttributeValue] = {
     "str": "plain",
     "str.empty": "",
     "str.unicode": "naïve café ✓ 𝄞 数据 e\u0301 👩\u200d💻",

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
@@ -180,13 +180,16 @@ def odd_span(case: str, *processors) -> ReadableSpan:
         provider.add_span_processor(processor)
     tracer = provider.get_tracer("odd", attributes=placed if odd.where == "scope" else None)
     linked = SpanContext(0xABC, 0xDEF, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
-    span = tracer.start_span(
-        odd.value if odd.where == "name" else "odd",
-        attributes={"ok": 1, **(placed if odd.where == "attribute" else {})},
-        links=[Link(linked, placed)] if odd.where == "link" else None,
+    span = cast(
+        Span,
+        tracer.start_span(
+            odd.value if odd.where == "name" else "odd",
+            attributes={"ok": 1, **(placed if odd.where == "attribute" else {})},
+            links=[Link(linked, placed)] if odd.where == "link" else None,
+        ),
     )
     if odd.where == "injected":
-        span._attributes._dict[odd.key] = odd.value
+        span._attributes._dict[odd.key] = odd.value  # type: ignore[union-attr]  # BoundedAttributes
     if odd.where == "event":
         span.add_event("odd event", placed)
     span.end()
@@ -283,7 +286,7 @@ class ExplodingAttributes(Mapping):
 
 def ended_span(name: str, **replaced: Any) -> ReadableSpan:
     """A finished SDK span, or a copy of one with some fields ``replaced``."""
-    span = TracerProvider(shutdown_on_exit=False).get_tracer("odd").start_span(name)
+    span = cast(Span, TracerProvider(shutdown_on_exit=False).get_tracer("odd").start_span(name))
     span.end()
     if not replaced:
         return span

@@ -71,13 +71,14 @@ def test_hostile_processor_arguments_never_raise_and_spans_still_flow(
         assert not any(repr(value) in warning for warning in warnings if argument == "headers")
 
 
+# Deliberately mistyped: what an application may pass whatever the annotations say.
 @pytest.mark.parametrize(
     "make",
     [
-        lambda endpoint: RustOTLPSpanExporter(endpoint=endpoint, timeout=1e30, headers=7),
-        lambda endpoint: RustOTLPLogExporter(endpoint=endpoint, timeout=float("inf"), insecure=3),
+        lambda endpoint: RustOTLPSpanExporter(endpoint=endpoint, timeout=1e30, headers=7),  # type: ignore[arg-type]
+        lambda endpoint: RustOTLPLogExporter(endpoint=endpoint, timeout=float("inf"), insecure=3),  # type: ignore[arg-type]
         lambda endpoint: RustOTLPMetricExporter(endpoint=endpoint, timeout=1e300, max_export_batch_size=-3),
-        lambda endpoint: RustLogRecordProcessor(endpoint=endpoint, max_queue_size=10**40, timeout="x"),
+        lambda endpoint: RustLogRecordProcessor(endpoint=endpoint, max_queue_size=10**40, timeout="x"),  # type: ignore[arg-type]
     ],
     ids=["span exporter", "log exporter", "metric exporter", "log processor"],
 )

@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -106,8 +107,13 @@ def assert_no_secret(*texts: str) -> None:
         assert secret not in shown
 
 
-def sls_exporter(endpoint: str, **overrides) -> SLSLogExporter:
-    arguments = {"project": "test-project", "logstore": "store", "source": "127.0.0.1", **SLS_CREDENTIALS}
+def sls_exporter(endpoint: str, **overrides: Any) -> SLSLogExporter:
+    arguments: dict[str, Any] = {
+        "project": "test-project",
+        "logstore": "store",
+        "source": "127.0.0.1",
+        **SLS_CREDENTIALS,
+    }
     arguments.update(overrides)
     return SLSLogExporter(endpoint, arguments.pop("project"), arguments.pop("logstore"), **arguments)
 

@@ -39,6 +39,7 @@ def main() -> None:
     results = []
     for target in sys.argv[1:]:
         kind, url = target.split("=", 1)
+        exporter: RustOTLPSpanExporter | SLSLogExporter
         if kind == "otlp":
             exporter = RustOTLPSpanExporter(endpoint=url, timeout=10)
             batch = one_span()

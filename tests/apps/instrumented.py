@@ -3,11 +3,13 @@ tracer provider and prints (as JSON) which span processors and threads the SDK s
 
 import json
 import threading
+from typing import cast
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from workload import emit_spans
 
-provider = trace.get_tracer_provider()
+provider = cast(TracerProvider, trace.get_tracer_provider())  # as opentelemetry-instrument set it
 emit_spans(provider.get_tracer("autoinstrument-test", "1.2.3"))
 report = {
     "processors": [

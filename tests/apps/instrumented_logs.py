@@ -5,9 +5,12 @@ the log processors and threads the SDK set up."""
 import json
 import logging
 import threading
+from typing import cast
 
 from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 BODIES = {
     "str": "order %s paid",
@@ -36,7 +39,8 @@ with tracer.start_as_current_span("checkout") as outer:
         log.exception("charge failed")
 log.debug("after the spans")
 
-logger_provider = get_logger_provider()
+# The providers opentelemetry-instrument set.
+logger_provider = cast(LoggerProvider, get_logger_provider())
 report = {
     "log_processors": [
         type(processor).__name__
@@ -44,6 +48,6 @@ report = {
     ],
     "threads": sorted(thread.name for thread in threading.enumerate()),
     "logs_flushed": logger_provider.force_flush(10_000),
-    "traces_flushed": trace.get_tracer_provider().force_flush(10_000),
+    "traces_flushed": cast(TracerProvider, trace.get_tracer_provider()).force_flush(10_000),
 }
 print(json.dumps(report))

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from importlib.metadata import entry_points
+from typing import cast
 
 
 class NativeBlocker:
@@ -57,7 +58,7 @@ if mode == "fork":
     _, status = os.waitpid(pid, 0)
     report = {"process": "parent", "flushed": provider.force_flush(10_000), "child_exit": status}
 elif mode == "instrument":
-    provider = metrics.get_meter_provider()
+    provider = cast(MeterProvider, metrics.get_meter_provider())  # as opentelemetry-instrument set it
     record(provider, "instrumented")
     report = {
         "exporters": [type(reader._exporter).__name__ for reader in getattr(provider, "_metric_readers", ())],

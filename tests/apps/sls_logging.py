@@ -4,9 +4,11 @@ Prints the log record processors that auto-configuration installed, as JSON."""
 
 import json
 import logging
+from typing import cast
 
 from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
 
 logger = logging.getLogger("shop.app")
 logger.setLevel(logging.INFO)
@@ -17,7 +19,8 @@ with tracer.start_as_current_span("order") as span:
     context = span.get_span_context()
 logger.warning("after the span")
 
-processors = get_logger_provider()._multi_log_record_processor._log_record_processors
+provider = cast(LoggerProvider, get_logger_provider())  # as opentelemetry-instrument set it
+processors = provider._multi_log_record_processor._log_record_processors
 print(
     json.dumps(
         {

@@ -415,7 +415,8 @@ fn bridge_stats() -> HashMap<&'static str, u64> {
     ])
 }
 
-#[pymodule]
+// Not yet audited for free-threaded CPython (docs/PACKAGING.md).
+#[pymodule(gil_used = true)]
 #[pyo3(name = "_native")]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     otel_rust_bridge::init(

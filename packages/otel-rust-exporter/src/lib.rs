@@ -22,7 +22,9 @@ pub mod transport;
 
 use pyo3::prelude::*;
 
-#[pymodule]
+// Relies on the GIL: the Python-side caches below and the classes' Python objects are
+// shared without locks of their own (docs/PACKAGING.md, "Free-threaded CPython").
+#[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::install_fork_handler();
     python::finalizing::init();

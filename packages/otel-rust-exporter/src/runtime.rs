@@ -3,22 +3,24 @@
 //! Threads do not survive `fork()`. The child's copy of the runtime, of every queue and of
 //! every lock the workers held is unusable, so a fork bumps a generation counter and each
 //! component rebuilds itself (and leaks the dead copy) the next time Python calls it.
+//! Windows has no `fork()` (`multiprocessing` spawns a fresh interpreter there), so the
+//! generation never changes and nothing is rebuilt.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 
 use tokio::runtime::{Handle, Runtime};
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static RUNTIME: Mutex<Option<(u64, &'static Runtime)>> = Mutex::new(None);
 
-extern "C" fn after_fork_in_child() {
-    // Only an atomic add: this runs in the child of a possibly multi-threaded process.
-    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
-}
-
+#[cfg(unix)]
 pub fn install_fork_handler() {
-    static INSTALL: Once = Once::new();
+    extern "C" fn after_fork_in_child() {
+        // Only an atomic add: this runs in the child of a possibly multi-threaded process.
+        FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+    static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         // SAFETY: registers a handler that only touches an atomic.
         unsafe {
@@ -26,6 +28,10 @@ pub fn install_fork_handler() {
         }
     });
 }
+
+/// Without `fork()` there is nothing to watch for.
+#[cfg(not(unix))]
+pub fn install_fork_handler() {}
 
 /// Changes in a child process after every fork.
 pub fn generation() -> u64 {

@@ -1,19 +1,20 @@
 //! Fork handling: threads do not survive `fork()`, so per-process state (the export queue
 //! and its worker thread) is rebuilt in a child, and the inherited copy is leaked untouched
-//! because its locks may be held by threads that no longer exist.
+//! because its locks may be held by threads that no longer exist. Windows has no `fork()`:
+//! the generation never changes there.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-extern "C" fn after_fork_in_child() {
-    // Only an atomic add: this runs in the child of a possibly multi-threaded process.
-    GENERATION.fetch_add(1, Ordering::SeqCst);
-}
-
+#[cfg(unix)]
 pub(crate) fn install_handler() {
-    static INSTALL: Once = Once::new();
+    extern "C" fn after_fork_in_child() {
+        // Only an atomic add: this runs in the child of a possibly multi-threaded process.
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+    static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         // SAFETY: registers a handler that only touches an atomic.
         unsafe {
@@ -21,6 +22,10 @@ pub(crate) fn install_handler() {
         }
     });
 }
+
+/// Without `fork()` there is nothing to watch for.
+#[cfg(not(unix))]
+pub(crate) fn install_handler() {}
 
 pub(crate) fn generation() -> u64 {
     GENERATION.load(Ordering::SeqCst)

@@ -21,7 +21,8 @@
 //! use pyo3::prelude::*;
 //!
 //! #[pyfunction]
-//! #[otel_rust_bridge::instrument(skip(values), fields(count = values.len()))]
+//! // tracing-opentelemetry records unsigned integers as strings: cast counts to i64.
+//! #[otel_rust_bridge::instrument(skip(values), fields(count = values.len() as i64))]
 //! fn total(py: Python<'_>, values: Vec<f64>) -> f64 {
 //!     py.detach(|| values.iter().sum())
 //! }
@@ -61,8 +62,21 @@ pub use export::{stats, BridgeStats};
 ///
 /// Takes the arguments of `tracing::instrument` (the span is named after the function
 /// unless `name = ...` is given). The function must be a free (non-async) function with a
-/// `py: Python<'_>` argument; the extension must depend on `tracing`. The guard is attached
-/// before the span exists and delivers the finished spans when the function returns.
+/// `Python<'_>` argument, named `_py` when the body does not use it; the extension must
+/// depend on `tracing`. The guard is attached before the span exists and delivers the
+/// finished spans when the function returns.
+///
+/// ```
+/// use pyo3::prelude::*;
+///
+/// #[pyfunction]
+/// #[otel_rust_bridge::instrument]
+/// fn ping(_py: Python<'_>) -> &'static str {
+///     "pong"
+/// }
+/// # Python::initialize();
+/// # Python::attach(|py| assert_eq!(ping(py), "pong"));
+/// ```
 pub use otel_rust_bridge_macros::instrument;
 pub use parent::{python_context, with_python_parent, ParentGuard};
 pub use propagate::{in_current_context, in_python_context, spawn, CarriedContext};

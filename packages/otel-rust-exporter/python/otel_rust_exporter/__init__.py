@@ -11,6 +11,7 @@ processors you compose yourself. With ``opentelemetry-instrument``, set
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,7 +33,11 @@ __all__ = [
     "RustOTLPSpanExporter",
     "RustSpanProcessor",
 ]
-__version__ = "0.1.0"
+# The installed distribution's, so that it cannot disagree with the package metadata.
+try:
+    __version__ = metadata.version("otel-rust-exporter")
+except metadata.PackageNotFoundError:  # bundled without its metadata (e.g. PyInstaller)
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str) -> Any:

@@ -5,12 +5,17 @@ native processor (``RustSpanProcessor``, ``RustLogRecordProcessor``, the SLS pro
 instead of being wrapped in ``BatchSpanProcessor`` / ``BatchLogRecordProcessor``.
 Every other part of SDK auto-configuration (sampler, resource, limits, other exporters)
 is untouched.
+
+The hooks it passes first appear in opentelemetry-sdk 1.40. An older SDK (installed past the
+resolver, which refuses it) gets one warning that the stock batch processors are in use.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import sys
+from importlib import metadata
 from typing import Any
 
 from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator
@@ -19,6 +24,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+_logger = logging.getLogger("otel_rust_exporter")
 _active = False
 
 
@@ -46,11 +52,23 @@ def export_log_record_processor(exporter: LogRecordExporter) -> LogRecordProcess
 class RustConfigurator(_OTelSDKConfigurator):
     def _configure(self, **kwargs: Any) -> None:
         global _active
+        hooks = {
+            "export_span_processor": export_span_processor,
+            "export_log_record_processor": export_log_record_processor,
+        }
         parameters = inspect.signature(_initialize_components).parameters
-        if "export_span_processor" in parameters:
-            kwargs.setdefault("export_span_processor", export_span_processor)
-        if "export_log_record_processor" in parameters:
-            kwargs.setdefault("export_log_record_processor", export_log_record_processor)
+        missing = [name for name in hooks if name not in parameters]
+        if missing:
+            _logger.warning(
+                "opentelemetry-sdk %s has no %s hook (added in 1.40): rust_otlp and sls exporters "
+                "run behind the stock BatchSpanProcessor / BatchLogRecordProcessor; upgrade to "
+                "opentelemetry-sdk>=1.40 to batch in Rust",
+                metadata.version("opentelemetry-sdk"),
+                " or ".join(missing),
+            )
+        for name, hook in hooks.items():
+            if name in parameters:
+                kwargs.setdefault(name, hook)
         _active = True
         try:
             super()._configure(**kwargs)

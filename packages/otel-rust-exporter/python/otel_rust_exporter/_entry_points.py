@@ -32,10 +32,14 @@ def _load_span_exporter() -> type:
         from otel_rust_exporter._trace import RustOTLPSpanExporter
     except ImportError as error:
         if _protocol("TRACES") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        return _fallback(error, OTLPSpanExporter)
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
+
+            return _fallback(error, GrpcSpanExporter)
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+        return _fallback(error, HttpSpanExporter)
     return RustOTLPSpanExporter
 
 
@@ -44,10 +48,14 @@ def _load_log_exporter() -> type:
         from otel_rust_exporter._logs import RustOTLPLogExporter
     except ImportError as error:
         if _protocol("LOGS") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-        return _fallback(error, OTLPLogExporter)
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
+                OTLPLogExporter as GrpcLogExporter,
+            )
+
+            return _fallback(error, GrpcLogExporter)
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
+
+        return _fallback(error, HttpLogExporter)
     return RustOTLPLogExporter
 
 
@@ -56,10 +64,16 @@ def _load_metric_exporter() -> type:
         from otel_rust_exporter._metrics import RustOTLPMetricExporter
     except ImportError as error:
         if _protocol("METRICS") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        return _fallback(error, OTLPMetricExporter)
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter as GrpcMetricExporter,
+            )
+
+            return _fallback(error, GrpcMetricExporter)
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            OTLPMetricExporter as HttpMetricExporter,
+        )
+
+        return _fallback(error, HttpMetricExporter)
     return RustOTLPMetricExporter
 
 

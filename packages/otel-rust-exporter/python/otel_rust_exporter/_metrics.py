@@ -45,7 +45,7 @@ _DELTA = AggregationTemporality.DELTA
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
 
 # OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, as the stock OTLP metric exporters read it.
-_TEMPORALITY_PREFERENCES = {
+_TEMPORALITY_PREFERENCES: dict[str, dict[type, AggregationTemporality]] = {
     "CUMULATIVE": {
         Counter: _CUMULATIVE,
         UpDownCounter: _CUMULATIVE,

@@ -1,10 +1,25 @@
 from collections.abc import Callable, Iterable
-from typing import Any, Optional
+from typing import Any, Optional, final
 
+__all__ = [
+    "LogExporterCore",
+    "LogRecordProcessorCore",
+    "MetricExporterCore",
+    "OtlpOptions",
+    "SlsLogExporterCore",
+    "SlsLogRecordProcessorCore",
+    "SlsOptions",
+    "SpanExporterCore",
+    "SpanProcessorCore",
+    "mark_python_exiting",
+    "set_reporter",
+]
+
+@final
 class OtlpOptions:
     protocol: Optional[str]
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         endpoint: Optional[str] = None,
         headers: Optional[list[tuple[str, str]]] = None,
@@ -15,13 +30,14 @@ class OtlpOptions:
         client_key_file: Optional[str] = None,
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
-    ) -> None: ...
+    ) -> OtlpOptions: ...
 
+@final
 class SpanProcessorCore:
     endpoint: str
     protocol: str
-    def __init__(
-        self,
+    def __new__(
+        cls,
         options: OtlpOptions,
         *,
         max_queue_size: Optional[int] = None,
@@ -29,7 +45,7 @@ class SpanProcessorCore:
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
-    ) -> None: ...
+    ) -> SpanProcessorCore: ...
     def on_end(self, span: Any) -> None: ...
     def force_flush(self, timeout_millis: Optional[float] = None) -> bool: ...
     def shutdown(self, timeout_millis: Optional[float] = None) -> bool: ...
@@ -38,20 +54,22 @@ class SpanProcessorCore:
     def self_metrics(self) -> dict[str, Any]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
 
+@final
 class SpanExporterCore:
     endpoint: str
     protocol: str
     def self_metrics(self) -> dict[str, Any]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
-    def __init__(self, options: OtlpOptions) -> None: ...
-    def export(self, spans: Iterable[Any]) -> bool: ...
+    def __new__(cls, options: OtlpOptions) -> SpanExporterCore: ...
+    def export(self, batch: Iterable[Any]) -> bool: ...
     def shutdown(self) -> None: ...
 
+@final
 class LogRecordProcessorCore:
     endpoint: str
     protocol: str
-    def __init__(
-        self,
+    def __new__(
+        cls,
         options: OtlpOptions,
         *,
         max_queue_size: Optional[int] = None,
@@ -59,7 +77,7 @@ class LogRecordProcessorCore:
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
-    ) -> None: ...
+    ) -> LogRecordProcessorCore: ...
     def on_emit(self, log_record: Any) -> None: ...
     def force_flush(self, timeout_millis: Optional[float] = None) -> bool: ...
     def shutdown(self, timeout_millis: Optional[float] = None) -> bool: ...
@@ -67,33 +85,36 @@ class LogRecordProcessorCore:
     def self_metrics(self) -> dict[str, Any]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
 
+@final
 class LogExporterCore:
     endpoint: str
     protocol: str
     def self_metrics(self) -> dict[str, Any]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
-    def __init__(self, options: OtlpOptions) -> None: ...
+    def __new__(cls, options: OtlpOptions) -> LogExporterCore: ...
     def export(self, batch: Iterable[Any]) -> bool: ...
     def shutdown(self) -> None: ...
 
+@final
 class MetricExporterCore:
     endpoint: str
     protocol: str
-    def __init__(
-        self,
+    def __new__(
+        cls,
         options: OtlpOptions,
         *,
         data_types: tuple[type, type, type, type],
         max_export_batch_size: Optional[int] = None,
-    ) -> None: ...
+    ) -> MetricExporterCore: ...
     def export(self, metrics_data: Any, timeout_millis: Optional[float] = None) -> bool: ...
     def shutdown(self) -> None: ...
     def self_metrics(self) -> dict[str, Any]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
 
+@final
 class SlsOptions:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         endpoint: Optional[str] = None,
         project: Optional[str] = None,
@@ -107,15 +128,16 @@ class SlsOptions:
         access_key_secret: Optional[str] = None,
         security_token: Optional[str] = None,
         timeout: Optional[float] = None,
-    ) -> None: ...
+    ) -> SlsOptions: ...
 
+@final
 class SlsLogRecordProcessorCore:
     description: Optional[str]
     server: Optional[tuple[str, int]]
     def self_metrics(self) -> Optional[dict[str, Any]]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
-    def __init__(
-        self,
+    def __new__(
+        cls,
         options: SlsOptions,
         *,
         max_queue_size: Optional[int] = None,
@@ -123,18 +145,19 @@ class SlsLogRecordProcessorCore:
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
-    ) -> None: ...
+    ) -> SlsLogRecordProcessorCore: ...
     def on_emit(self, log_record: Any) -> None: ...
     def force_flush(self, timeout_millis: Optional[float] = None) -> bool: ...
     def shutdown(self, timeout_millis: Optional[float] = None) -> bool: ...
     def stats(self) -> dict[str, int]: ...
 
+@final
 class SlsLogExporterCore:
     description: Optional[str]
     server: Optional[tuple[str, int]]
     def self_metrics(self) -> Optional[dict[str, Any]]: ...
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
-    def __init__(self, options: SlsOptions) -> None: ...
+    def __new__(cls, options: SlsOptions) -> SlsLogExporterCore: ...
     def export(self, batch: Iterable[Any]) -> bool: ...
     def shutdown(self) -> None: ...
 

@@ -6,6 +6,10 @@
 //! flushing in Rust when the interpreter began to finalize, e.g. the thread `logging`'s exit
 //! handler starts to flush the SDK's `LoggingHandler`. Such a thread is parked instead, as
 //! Python 3.14 itself does; the process is exiting, so it never needs to run again.
+//!
+//! Only Linux parks: `on_main_thread` answers there alone, and only glibc's `pthread_exit`
+//! unwinds. On Windows (where `_endthreadex` ends such a thread without unwinding) the
+//! interpreter's check is not even looked up, and threads behave as Python makes them.
 
 use std::ffi::{c_int, CStr};
 use std::sync::OnceLock;
@@ -28,6 +32,7 @@ pub fn init() {
     });
 }
 
+#[cfg(unix)]
 fn lookup(symbol: &CStr) -> Option<IsFinalizing> {
     // SAFETY: dlsym with RTLD_DEFAULT searches the loaded interpreter; both symbols are
     // `int (void)` functions.
@@ -36,6 +41,11 @@ fn lookup(symbol: &CStr) -> Option<IsFinalizing> {
         (!address.is_null())
             .then(|| std::mem::transmute::<*mut libc::c_void, IsFinalizing>(address))
     }
+}
+
+#[cfg(not(unix))]
+fn lookup(_symbol: &CStr) -> Option<IsFinalizing> {
+    None
 }
 
 pub fn interpreter_finalizing() -> bool {
@@ -64,8 +74,9 @@ pub fn detach<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> T {
 
 #[cfg(target_os = "linux")]
 fn on_main_thread() -> bool {
-    // SAFETY: plain system calls.
-    unsafe { libc::gettid() == libc::getpid() }
+    // SAFETY: plain system calls. `gettid` is a raw syscall: glibc's wrapper needs 2.30,
+    // newer than the manylinux2014 baseline (2.17).
+    unsafe { libc::syscall(libc::SYS_gettid) == libc::c_long::from(libc::getpid()) }
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -72,8 +72,8 @@ fn expand(
     let Some(python) = python else {
         return Err(syn::Error::new_spanned(
             &signature.ident,
-            "otel_rust_bridge::instrument needs a `py: Python<'_>` argument to read the current \
-             Python span",
+            "otel_rust_bridge::instrument needs a `py: Python<'_>` argument (`_py` if the body \
+             does not use it) to read the current Python span",
         ));
     };
 

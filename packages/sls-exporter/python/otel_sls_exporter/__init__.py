@@ -8,13 +8,18 @@ compressed PutLogs requests; ``SLSLogExporter`` is the exporter alone (and what
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from otel_sls_exporter._exporter import SLSLogExporter, SLSLogRecordProcessor
 
 __all__ = ["SLSLogExporter", "SLSLogRecordProcessor"]
-__version__ = "0.1.0"
+# The installed distribution's, so that it cannot disagree with the package metadata.
+try:
+    __version__ = metadata.version("otel-sls-exporter")
+except metadata.PackageNotFoundError:  # bundled without its metadata (e.g. PyInstaller)
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
