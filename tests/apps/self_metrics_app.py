@@ -8,6 +8,9 @@ import sys
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import get_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 SPANS = int(sys.argv[1])
 
@@ -18,9 +21,14 @@ for number in range(SPANS):
         log.warning("step %d", number)
 metrics.get_meter("self-metrics-test").create_counter("app.requests").add(SPANS)
 
-flushed = [
-    trace.get_tracer_provider().force_flush(),
-    get_logger_provider().force_flush(),
-    metrics.get_meter_provider().force_flush(),
-]
+# opentelemetry-instrument made the SDK's providers.
+tracer_provider, logger_provider, meter_provider = (
+    trace.get_tracer_provider(),
+    get_logger_provider(),
+    metrics.get_meter_provider(),
+)
+assert isinstance(tracer_provider, TracerProvider)
+assert isinstance(logger_provider, LoggerProvider)
+assert isinstance(meter_provider, MeterProvider)
+flushed = [tracer_provider.force_flush(), logger_provider.force_flush(), meter_provider.force_flush()]
 print(json.dumps({"flushed": flushed}))

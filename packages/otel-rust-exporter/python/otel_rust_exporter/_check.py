@@ -296,6 +296,9 @@ def check_sls(timeout: float) -> Target:
         outcome = _native.probe_sls(options, timeout)
     finally:
         restore()
+    if outcome is None:  # the configuration was complete a moment ago
+        target.diagnosis = "the SLS configuration is incomplete"
+        return target
     error_type = outcome["error_type"]
     message = outcome["message"] or ""
     # The exporter classifies SLS answers by family; the diagnosis wants SLS's own code.

@@ -12,6 +12,11 @@ __all__ = [
     "SpanExporterCore",
     "SpanProcessorCore",
     "mark_python_exiting",
+    "probe_otlp",
+    "probe_sls",
+    "resolve_batch",
+    "resolve_otlp",
+    "resolve_sls",
     "set_reporter",
 ]
 

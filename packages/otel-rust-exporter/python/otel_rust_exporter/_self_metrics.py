@@ -15,7 +15,7 @@ import os
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Optional
 from urllib.parse import urlparse
 
@@ -114,17 +114,20 @@ class Component:
         exporter: _Exporter,
         processor_type: Optional[str] = None,
     ) -> None:
-        self._owner = weakref.ref(owner)
+        self._owner: Optional[weakref.ref[Any]] = weakref.ref(owner)
         self.signal = signal
         self.exporter = exporter
         self.processor_attributes = _component(processor_type, _processor_counter) if processor_type else None
 
     def close(self) -> None:
         """Stops reporting (the core was replaced by a processor's)."""
-        self._owner = lambda: None
+        self._owner = None
+
+    def _live_owner(self) -> Any:
+        return None if self._owner is None else self._owner()
 
     def read(self) -> Optional[dict[str, Any]]:
-        owner = self._owner()
+        owner = self._live_owner()
         if owner is None:
             return None
         snapshot = owner._core.self_metrics()
@@ -135,8 +138,14 @@ class Component:
         return snapshot
 
     def take_durations(self) -> list[tuple[float, Optional[str]]]:
-        owner = self._owner()
+        owner = self._live_owner()
         return [] if owner is None else owner._core.take_export_durations()
+
+
+_Callback = Callable[[CallbackOptions], Iterable[Observation]]
+# Observations of one processor (its attributes, its counters) or exporter component.
+_ProcessorObserver = Callable[[dict[str, Any], dict[str, Any]], Iterable[Observation]]
+_ExporterObserver = Callable[["Component", dict[str, Any]], Iterable[Observation]]
 
 
 class _Instruments:
@@ -257,7 +266,7 @@ class _Instruments:
             if snapshot is not None:
                 yield component, snapshot
 
-    def _processor_callback(self, signal: str, observe):
+    def _processor_callback(self, signal: str, observe: _ProcessorObserver) -> _Callback:
         def callback(_options: CallbackOptions) -> Iterable[Observation]:
             return [
                 observation
@@ -268,7 +277,7 @@ class _Instruments:
 
         return callback
 
-    def _exporter_callback(self, signal: Optional[str], observe):
+    def _exporter_callback(self, signal: Optional[str], observe: _ExporterObserver) -> _Callback:
         def callback(_options: CallbackOptions) -> Iterable[Observation]:
             return [
                 observation
