@@ -1,6 +1,7 @@
 """Trace pipeline benchmark: the SDK floor, the stock exporters, pytracingx and ours.
 
     .venv/bin/python bench/bench_traces.py [--spans N] [--heavy-spans N] [--repeats R] [--quick]
+    .venv/bin/python bench/bench_traces.py --self-metrics [--spans N] [--repeats R]
 
 Every pass of every mode runs in its own fresh interpreter (``trace_worker.py``), so RSS and
 import time are clean; repeats are interleaved (repeat 1 runs every mode, then repeat 2...)
@@ -9,6 +10,10 @@ and the report uses medians. One sink process (``sink.py``) receives for all mod
 Writes the raw results to ``bench/results/traces-<time>.json`` and the "Traces" section of
 ``docs/BENCHMARKS.md`` with ``docs/benchmarks_traces.png``. ``--quick`` writes its report
 next to the JSON instead, so a quick run never replaces the published numbers.
+
+``--self-metrics`` runs only our HTTP pipeline, with its self-metrics off and on (collected
+every second), interleaved, and prints the on/off ratios per repeat and their median
+(``bench/results/traces-self-metrics-<time>.json``; docs/OPERATIONS.md quotes them).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, Optional
 
 import traces_report
 from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, rotated, run_against_sink, run_measured_child
-from trace_worker import MODES, SHAPES
+from trace_worker import MODES, SELF_METRICS_MODE, SHAPES
 
 PACKAGES = [
     "opentelemetry-sdk",
@@ -71,14 +76,16 @@ def run_pass(
     return result
 
 
-def run_all(sink: Sink, counts: dict[str, int], repeats: int) -> list[dict[str, Any]]:
+def run_all(
+    sink: Sink, counts: dict[str, int], repeats: int, modes: list[str] = MODES
+) -> list[dict[str, Any]]:
     print("warm-up: one tiny pass per mode (bytecode cache, page cache)", flush=True)
-    for mode in MODES:
+    for mode in modes:
         run_pass(sink, mode, "light", WARMUP_SPANS, "timing")
     runs = []
     for repeat in range(repeats):
         for shape, spans in counts.items():
-            for mode in rotated(MODES, repeat):
+            for mode in rotated(modes, repeat):
                 timing = run_pass(sink, mode, shape, spans, "timing")
                 # The probe's idle phase lasts about as long as an export of this workload.
                 probe = run_pass(sink, mode, shape, spans, "probe", min(timing["loop_seconds"], 5.0))
@@ -167,7 +174,13 @@ def main() -> None:
     parser.add_argument("--heavy-spans", type=int, help="heavy spans per pass (default 30000)")
     parser.add_argument("--repeats", type=int, help="interleaved repeats, reported as medians (default 3)")
     parser.add_argument("--quick", action="store_true", help="20000/3000 spans, 1 repeat, report kept local")
+    parser.add_argument(
+        "--self-metrics", action="store_true", help="ours with self-metrics off vs on, as ratios"
+    )
     args = parser.parse_args()
+    if args.self_metrics:
+        compare_self_metrics(args.spans or 200_000, args.repeats or 5)
+        return
     light = args.spans or (20_000 if args.quick else 200_000)
     heavy = args.heavy_spans or (3_000 if args.quick else 30_000)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -196,6 +209,45 @@ def main() -> None:
     output = RESULTS if args.quick else ROOT / "docs"
     for path in traces_report.write(results, output):
         print(f"report: {path.relative_to(ROOT)}")
+
+
+SELF_METRICS_MEASURES = ("loop_us", "thread_cpu_us", "process_cpu_us", "probe_pct")
+
+
+def compare_self_metrics(spans: int, repeats: int) -> None:
+    """Light spans through ours-http with self-metrics off and on, in one run."""
+    started = time.time()
+    modes = ["ours-http", SELF_METRICS_MODE]
+    setup, runs = run_against_sink(PACKAGES, lambda sink: run_all(sink, {"light": spans}, repeats, modes))
+    by_repeat: dict[int, dict[str, dict[str, Any]]] = {}
+    for run in runs:
+        by_repeat.setdefault(run["repeat"], {})[run["timing"]["mode"]] = derived(run)
+    ratios = {
+        measure: [
+            pair[SELF_METRICS_MODE][measure] / pair["ours-http"][measure]
+            for pair in by_repeat.values()
+            if pair["ours-http"][measure] and pair[SELF_METRICS_MODE][measure] is not None
+        ]
+        for measure in SELF_METRICS_MEASURES
+    }
+    print(f"self-metrics on / off, {spans} light spans, {repeats} interleaved repeats:")
+    for measure, values in ratios.items():
+        shown = " ".join(f"{value:.3f}" for value in values)
+        print(f"  {measure:16} median {statistics.median(values):.3f}   per repeat: {shown}")
+    results = {
+        "command": shlex.join([".venv/bin/python", "bench/bench_traces.py", *sys.argv[1:]]),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "spans": spans,
+        "repeats": repeats,
+        "machine": setup,
+        "ratios": ratios,
+        "median_ratios": {measure: statistics.median(values) for measure, values in ratios.items()},
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"traces-self-metrics-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(started))}.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(f"raw results: {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

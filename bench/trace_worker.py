@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import resource
 import threading
 import time
@@ -62,6 +63,11 @@ PIPELINE_IMPORTS = {
     "ours-grpc": [("otel_rust_exporter", "RustSpanProcessor")],
 }
 MODES = list(PIPELINE_IMPORTS)
+# Our HTTP pipeline with its self-metrics on, collected every second (bench_traces.py
+# --self-metrics compares it with "ours-http").
+SELF_METRICS_MODE = "ours-http-self-metrics"
+PIPELINE_IMPORTS[SELF_METRICS_MODE] = PIPELINE_IMPORTS["ours-http"]
+SELF_METRICS_INTERVAL_MILLIS = 1000
 
 
 def import_seconds(imports: list[tuple[str, str]]) -> float:
@@ -125,6 +131,7 @@ def build_pipeline(mode: str, http_endpoint: str, grpc_endpoint: str, backlog: i
 
     provider = TracerProvider()
     processor = None
+    meter_provider = None
     if mode == "stock-http":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -143,14 +150,47 @@ def build_pipeline(mode: str, http_endpoint: str, grpc_endpoint: str, backlog: i
         from otel_rust_exporter import RustSpanProcessor
 
         processor = RustSpanProcessor(endpoint=grpc_endpoint, protocol="grpc", **batching)
+    elif mode == SELF_METRICS_MODE:
+        from otel_rust_exporter import RustSpanProcessor
+
+        # Set only while our processor is made: the SDK's tracers read the same variable and
+        # would add their own (per-span, Python) metrics, which are not what is measured.
+        os.environ["OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"] = "true"
+        meter_provider = collecting_meter_provider()
+        processor = RustSpanProcessor(endpoint=http_endpoint, meter_provider=meter_provider, **batching)
+        del os.environ["OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"]
     if processor is not None:
         provider.add_span_processor(processor)
     return Pipeline(
         provider.get_tracer("bench").start_as_current_span,
         lambda: provider.force_flush(FLUSH_TIMEOUT_MILLIS),
-        provider.shutdown,
+        lambda: (provider.shutdown(), meter_provider and meter_provider.shutdown()),
         getattr(processor, "stats", lambda: None),
     )
+
+
+def collecting_meter_provider() -> Any:
+    """A meter provider whose reader collects every second and discards the data: the
+    collection work without an exporter's."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        MetricExporter,
+        MetricExportResult,
+        PeriodicExportingMetricReader,
+    )
+
+    class Discard(MetricExporter):
+        def export(self, metrics_data, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+            return MetricExportResult.SUCCESS
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return True
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+            pass
+
+    reader = PeriodicExportingMetricReader(Discard(), export_interval_millis=SELF_METRICS_INTERVAL_MILLIS)
+    return MeterProvider(metric_readers=[reader])
 
 
 def run_workload(pipeline: Pipeline, shape: str, count: int) -> None:
@@ -249,7 +289,7 @@ def probe_pass(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--mode", choices=list(PIPELINE_IMPORTS), required=True)
     parser.add_argument("--pass", dest="pass_name", choices=["timing", "probe"], required=True)
     parser.add_argument("--shape", choices=list(SHAPES), required=True)
     parser.add_argument("--spans", type=int, required=True)

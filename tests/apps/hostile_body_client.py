@@ -44,8 +44,14 @@ def main() -> None:
             exporter = RustOTLPSpanExporter(endpoint=url, timeout=10)
             batch = one_span()
         else:
-            credentials = {"access_key_id": "LTAI0123456789", "access_key_secret": "s" * 30}
-            exporter = SLSLogExporter(url, "hostile", "store", **credentials, timeout=10)
+            exporter = SLSLogExporter(
+                url,
+                "hostile",
+                "store",
+                access_key_id="LTAI0123456789",
+                access_key_secret="s" * 30,
+                timeout=10,
+            )
             batch = one_log_record()
         results.append(exporter.export(batch).name)
         exporter.shutdown()

@@ -139,6 +139,15 @@ impl Env for ProcessEnv {
 
 impl OtlpConfig {
     pub fn resolve(signal: Signal, given: OtlpOverrides, env: &dyn Env) -> Self {
+        Self::resolve_explained(signal, given, env).0
+    }
+
+    /// Also says where each setting came from, by field name (for `check`).
+    pub fn resolve_explained(
+        signal: Signal,
+        given: OtlpOverrides,
+        env: &dyn Env,
+    ) -> (Self, Vec<(&'static str, Source)>) {
         let preset = crate::sls_preset::layered(signal, env);
         let env: &dyn Env = &preset;
         let infix = signal.env_infix();
@@ -153,57 +162,77 @@ impl OtlpConfig {
             env.get(&generic_name).map(|value| (generic_name, value))
         };
 
-        let protocol = match given.protocol {
-            Some(value) => parse_protocol("protocol", &value),
-            None => lookup("PROTOCOL").and_then(|(name, value)| parse_protocol(&name, &value)),
-        }
-        .unwrap_or(Protocol::HttpProtobuf);
+        let (protocol, protocol_source) = resolved(
+            given
+                .protocol
+                .map(|value| parse_protocol("protocol", &value)),
+            parsed(lookup("PROTOCOL"), parse_protocol),
+            Protocol::HttpProtobuf,
+        );
 
-        let endpoint = match given.endpoint {
-            Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, false),
+        let (endpoint, endpoint_source) = match given.endpoint {
+            Some(endpoint) => (
+                endpoint_as_given(protocol, signal, &endpoint, false),
+                Source::Argument,
+            ),
             None => match env.get(&signal_var("ENDPOINT")) {
-                Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, false),
+                Some(endpoint) => (
+                    endpoint_as_given(protocol, signal, &endpoint, false),
+                    Source::Variable(signal_var("ENDPOINT")),
+                ),
                 None => match env.get(&generic_var("ENDPOINT")) {
-                    Some(endpoint) => endpoint_as_given(protocol, signal, &endpoint, true),
-                    None => default_endpoint(protocol, signal),
+                    Some(endpoint) => (
+                        endpoint_as_given(protocol, signal, &endpoint, true),
+                        Source::Variable(generic_var("ENDPOINT")),
+                    ),
+                    None => (default_endpoint(protocol, signal), Source::Default),
                 },
             },
         };
 
-        let headers = without_framing_headers(given.headers.unwrap_or_else(|| {
-            lookup("HEADERS")
-                .map(|(name, value)| parse_headers(&name, &value))
-                .unwrap_or_default()
-        }));
+        let (headers, headers_source) = resolved(
+            given.headers.map(Some),
+            lookup("HEADERS").map(|(name, value)| {
+                let headers = parse_headers(&name, &value);
+                (name, Some(headers))
+            }),
+            Vec::new(),
+        );
+        let headers = without_framing_headers(headers);
 
-        let timeout = given
-            .timeout
-            .or_else(|| lookup("TIMEOUT").and_then(|(name, value)| parse_millis(&name, &value)))
-            .unwrap_or(Duration::from_secs(10));
+        let (timeout, timeout_source) = resolved(
+            given.timeout.map(Some),
+            parsed(lookup("TIMEOUT"), parse_millis),
+            Duration::from_secs(10),
+        );
 
-        let compression = match given.compression {
-            Some(value) => parse_compression("compression", &value),
-            None => {
-                lookup("COMPRESSION").and_then(|(name, value)| parse_compression(&name, &value))
-            }
-        }
-        .unwrap_or(Compression::None);
+        let (compression, compression_source) = resolved(
+            given
+                .compression
+                .map(|value| parse_compression("compression", &value)),
+            parsed(lookup("COMPRESSION"), parse_compression),
+            Compression::None,
+        );
 
         let path = |given: Option<String>, name: &str| {
-            given
-                .or_else(|| lookup(name).map(|(_, value)| value))
-                .map(PathBuf::from)
+            resolved(
+                given.map(|value| Some(Some(PathBuf::from(value)))),
+                lookup(name).map(|(variable, value)| (variable, Some(Some(PathBuf::from(value))))),
+                None,
+            )
         };
-        let certificate_file = path(given.certificate_file, "CERTIFICATE");
-        let client_key_file = path(given.client_key_file, "CLIENT_KEY");
-        let client_certificate_file = path(given.client_certificate_file, "CLIENT_CERTIFICATE");
+        let (certificate_file, certificate_source) = path(given.certificate_file, "CERTIFICATE");
+        let (client_key_file, client_key_source) = path(given.client_key_file, "CLIENT_KEY");
+        let (client_certificate_file, client_certificate_source) =
+            path(given.client_certificate_file, "CLIENT_CERTIFICATE");
 
-        let insecure = given
-            .insecure
-            .or_else(|| lookup("INSECURE").and_then(|(name, value)| parse_bool(&name, &value)))
-            .unwrap_or(false);
+        let (insecure, insecure_source) = resolved(
+            given.insecure.map(Some),
+            parsed(lookup("INSECURE"), parse_bool),
+            false,
+        );
 
-        OtlpConfig {
+        let config = OtlpConfig {
             protocol,
             endpoint,
             headers,
@@ -213,7 +242,19 @@ impl OtlpConfig {
             client_key_file,
             client_certificate_file,
             insecure,
-        }
+        };
+        let sources = vec![
+            ("protocol", protocol_source),
+            ("endpoint", endpoint_source),
+            ("headers", headers_source),
+            ("timeout", timeout_source),
+            ("compression", compression_source),
+            ("certificate_file", certificate_source),
+            ("client_key_file", client_key_source),
+            ("client_certificate_file", client_certificate_source),
+            ("insecure", insecure_source),
+        ];
+        (config, sources)
     }
 
     /// The endpoint for messages and reprs: without `user:password@`.
@@ -243,52 +284,103 @@ impl OtlpConfig {
     }
 }
 
+/// Where a resolved setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Argument,
+    /// The environment variable that set it.
+    Variable(String),
+    /// Nothing set it, or what was set was invalid (and warned about).
+    Default,
+}
+
+/// A variable's name and its parsed value (`None` when invalid).
+fn parsed<T>(
+    found: Option<(String, String)>,
+    parse: fn(&str, &str) -> Option<T>,
+) -> Option<(String, Option<T>)> {
+    found.map(|(variable, value)| {
+        let value = parse(&variable, &value);
+        (variable, value)
+    })
+}
+
+/// The argument if given, else the variable if set, else `default`. `None` inside means
+/// "given but invalid": that falls to the default, not to the next level.
+fn resolved<T>(
+    given: Option<Option<T>>,
+    variable: Option<(String, Option<T>)>,
+    default: T,
+) -> (T, Source) {
+    match (given, variable) {
+        (Some(Some(value)), _) => (value, Source::Argument),
+        (None, Some((name, Some(value)))) => (value, Source::Variable(name)),
+        _ => (default, Source::Default),
+    }
+}
+
 impl BatchConfig {
     /// `prefix` is `OTEL_BSP` for spans and `OTEL_BLRP` for log records.
     pub fn resolve(prefix: &str, given: BatchOverrides, env: &dyn Env) -> Self {
+        Self::resolve_explained(prefix, given, env).0
+    }
+
+    /// Also says where each setting came from, by field name (for `check`).
+    pub fn resolve_explained(
+        prefix: &str,
+        given: BatchOverrides,
+        env: &dyn Env,
+    ) -> (Self, Vec<(&'static str, Source)>) {
         let var = |name: &str| {
             let full = format!("{prefix}_{name}");
             env.get(&full).map(|value| (full, value))
         };
         let count = |name: &str| {
-            var(name).and_then(|(full, value)| match value.trim().parse::<usize>() {
-                Ok(parsed) if parsed > 0 => Some(parsed),
-                _ => {
-                    invalid(&full, &value, "a positive integer");
-                    None
-                }
+            var(name).map(|(full, value)| {
+                let parsed = match value.trim().parse::<usize>() {
+                    Ok(parsed) if parsed > 0 => Some(parsed),
+                    _ => {
+                        invalid(&full, &value, "a positive integer");
+                        None
+                    }
+                };
+                (full, parsed)
             })
         };
-        let millis = |name: &str| var(name).and_then(|(full, value)| parse_millis(&full, &value));
+        let millis = |name: &str| parsed(var(name), parse_millis);
 
-        let max_queue_size = given
-            .max_queue_size
-            .filter(|size| *size > 0)
-            .or_else(|| count("MAX_QUEUE_SIZE"))
-            .unwrap_or(2048);
-        let max_queue_bytes = given
-            .max_queue_bytes
-            .filter(|size| *size > 0)
-            .or_else(|| {
-                let value = env.get(MAX_QUEUE_BYTES_VAR)?;
-                match value.trim().parse::<u64>() {
+        let (max_queue_size, max_queue_size_source) = resolved(
+            given.max_queue_size.filter(|size| *size > 0).map(Some),
+            count("MAX_QUEUE_SIZE"),
+            2048,
+        );
+        let (max_queue_bytes, max_queue_bytes_source) = resolved(
+            given.max_queue_bytes.filter(|size| *size > 0).map(Some),
+            env.get(MAX_QUEUE_BYTES_VAR).map(|value| {
+                let parsed = match value.trim().parse::<u64>() {
                     Ok(parsed) if parsed > 0 => Some(usize::try_from(parsed).unwrap_or(usize::MAX)),
                     _ => {
                         invalid(MAX_QUEUE_BYTES_VAR, &value, "a positive number of bytes");
                         None
                     }
-                }
-            })
-            .unwrap_or(DEFAULT_MAX_QUEUE_BYTES);
-        let schedule_delay = given
-            .schedule_delay
-            .or_else(|| millis("SCHEDULE_DELAY"))
-            .unwrap_or(default_schedule_delay(prefix));
-        let mut max_export_batch_size = given
-            .max_export_batch_size
-            .filter(|size| *size > 0)
-            .or_else(|| count("MAX_EXPORT_BATCH_SIZE"))
-            .unwrap_or(512);
+                };
+                (MAX_QUEUE_BYTES_VAR.to_owned(), parsed)
+            }),
+            DEFAULT_MAX_QUEUE_BYTES,
+        );
+        let (schedule_delay, schedule_delay_source) = resolved(
+            given.schedule_delay.map(Some),
+            millis("SCHEDULE_DELAY"),
+            default_schedule_delay(prefix),
+        );
+        let (mut max_export_batch_size, max_export_batch_size_source) = resolved(
+            given
+                .max_export_batch_size
+                .filter(|size| *size > 0)
+                .map(Some),
+            count("MAX_EXPORT_BATCH_SIZE"),
+            512,
+        );
         if max_export_batch_size > max_queue_size {
             diagnostics::warn(&format!(
                 "max_export_batch_size ({max_export_batch_size}) exceeds max_queue_size \
@@ -296,30 +388,39 @@ impl BatchConfig {
             ));
             max_export_batch_size = max_queue_size;
         }
-        let export_timeout = given
-            .export_timeout
-            .or_else(|| millis("EXPORT_TIMEOUT"))
-            .unwrap_or(Duration::from_millis(30000));
+        let (export_timeout, export_timeout_source) = resolved(
+            given.export_timeout.map(Some),
+            millis("EXPORT_TIMEOUT"),
+            Duration::from_millis(30000),
+        );
 
         // opentelemetry-rust's name for it; not (yet) in the specification.
-        let max_concurrent_exports = count("MAX_CONCURRENT_EXPORTS")
-            .map(|count| {
-                clamp_count(
-                    &format!("{prefix}_MAX_CONCURRENT_EXPORTS"),
-                    count,
-                    MAX_CONCURRENT_EXPORTS,
-                )
-            })
-            .unwrap_or(DEFAULT_CONCURRENT_EXPORTS);
+        let (max_concurrent_exports, max_concurrent_exports_source) = resolved(
+            None,
+            count("MAX_CONCURRENT_EXPORTS").map(|(name, count)| {
+                let clamped = count.map(|count| clamp_count(&name, count, MAX_CONCURRENT_EXPORTS));
+                (name, clamped)
+            }),
+            DEFAULT_CONCURRENT_EXPORTS,
+        );
 
-        BatchConfig {
+        let config = BatchConfig {
             max_queue_size,
             max_queue_bytes,
             schedule_delay,
             max_export_batch_size,
             export_timeout,
             max_concurrent_exports,
-        }
+        };
+        let sources = vec![
+            ("max_queue_size", max_queue_size_source),
+            ("max_queue_bytes", max_queue_bytes_source),
+            ("schedule_delay", schedule_delay_source),
+            ("max_export_batch_size", max_export_batch_size_source),
+            ("export_timeout", export_timeout_source),
+            ("max_concurrent_exports", max_concurrent_exports_source),
+        ];
+        (config, sources)
     }
 }
 
@@ -722,5 +823,69 @@ mod tests {
     fn percent_decoding_keeps_malformed_escapes() {
         assert_eq!(percent_decode("a%20b%2"), "a b%2");
         assert_eq!(percent_decode("%E2%9C%93"), "✓");
+    }
+
+    #[test]
+    fn batch_provenance_names_the_variable_or_default_that_won() {
+        let vars = env(&[
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "10"),
+        ]);
+        let given = BatchOverrides {
+            max_export_batch_size: Some(50),
+            ..Default::default()
+        };
+        let (config, sources) = BatchConfig::resolve_explained("OTEL_BLRP", given, &vars);
+        assert_eq!(config.max_queue_size, 100);
+        assert_eq!(config.max_export_batch_size, 50);
+        assert_eq!(
+            sources,
+            vec![
+                (
+                    "max_queue_size",
+                    Source::Variable("OTEL_BLRP_MAX_QUEUE_SIZE".into())
+                ),
+                ("max_queue_bytes", Source::Default),
+                ("schedule_delay", Source::Default),
+                ("max_export_batch_size", Source::Argument),
+                ("export_timeout", Source::Default),
+                ("max_concurrent_exports", Source::Default),
+            ]
+        );
+    }
+
+    #[test]
+    fn provenance_names_the_argument_variable_or_default_that_won() {
+        let vars = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+        ]);
+        let given = OtlpOverrides {
+            protocol: Some("http/protobuf".into()),
+            ..Default::default()
+        };
+        let (config, sources) = OtlpConfig::resolve_explained(Signal::Traces, given, &vars);
+        assert_eq!(config.endpoint, "http://collector:4318/v1/traces");
+        let source = |field: &str| {
+            sources
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map(|(_, source)| source.clone())
+                .unwrap()
+        };
+        assert_eq!(source("protocol"), Source::Argument);
+        assert_eq!(
+            source("endpoint"),
+            Source::Variable("OTEL_EXPORTER_OTLP_ENDPOINT".into())
+        );
+        assert_eq!(
+            source("timeout"),
+            Source::Variable("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT".into())
+        );
+        // Invalid: warned about, and the default applies.
+        assert_eq!(source("compression"), Source::Default);
+        assert_eq!(source("headers"), Source::Default);
     }
 }

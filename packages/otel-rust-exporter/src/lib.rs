@@ -14,6 +14,7 @@ pub mod python;
 pub mod redact;
 pub mod retry;
 pub mod runtime;
+pub mod self_metrics;
 pub mod sls;
 pub mod sls_preset;
 pub mod transform;

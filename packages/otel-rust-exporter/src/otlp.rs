@@ -19,6 +19,7 @@ use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
 use crate::redact::Redactor;
 use crate::retry::{deadline_in, Delivery};
+use crate::self_metrics::ExportMetrics;
 use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
@@ -58,6 +59,7 @@ pub struct OtlpExporter {
     partial_success: RateLimited,
     /// Items the collector reported as rejected (partial success).
     pub rejected: AtomicU64,
+    pub self_metrics: ExportMetrics,
 }
 
 impl OtlpExporter {
@@ -81,6 +83,7 @@ impl OtlpExporter {
             delivery: Delivery::default(),
             partial_success: RateLimited::new(Duration::from_secs(60)),
             rejected: AtomicU64::new(0),
+            self_metrics: ExportMetrics::default(),
         }
     }
 
@@ -98,17 +101,24 @@ impl OtlpExporter {
         count: usize,
         deadline: Instant,
     ) -> bool {
+        let operation = self.self_metrics.begin(count, encoded.len());
         let Ok(transport) = &self.transport else {
+            operation.fail("invalid_configuration", "export is disabled");
             return false;
         };
         let deadline = deadline.min(deadline_in(self.timeout));
         let outcome = match transport.prepare(encoded) {
             Ok(payload) => {
-                let attempt = |remaining| transport.send::<R>(payload.clone(), remaining);
+                operation.sent(payload.len());
+                let attempt = |remaining| {
+                    operation.attempt();
+                    transport.send::<R>(payload.clone(), remaining)
+                };
                 self.delivery.send(deadline, attempt).await
             }
             Err(failure) => Err(failure),
         };
+        operation.end(&outcome);
         match outcome {
             Ok(response) => {
                 self.report_partial_success(&response, transport.redactor());

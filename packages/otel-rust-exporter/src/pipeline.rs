@@ -40,7 +40,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    const ALL: [DropReason; 4] = [
+    pub const ALL: [DropReason; 4] = [
         DropReason::QueueFull,
         DropReason::QueueBytes,
         DropReason::ShutDown,

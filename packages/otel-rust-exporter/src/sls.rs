@@ -23,6 +23,7 @@ use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
 use crate::redact::Redactor;
 use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
+use crate::self_metrics::ExportMetrics;
 use crate::transport::{
     read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
 };
@@ -43,6 +44,7 @@ pub struct SlsExporter {
     oversized_warning: RateLimited,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
+    pub self_metrics: ExportMetrics,
 }
 
 impl SlsExporter {
@@ -70,6 +72,7 @@ impl SlsExporter {
             delivery: Delivery::default(),
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
             oversized: AtomicU64::new(0),
+            self_metrics: ExportMetrics::default(),
         }
     }
 
@@ -123,17 +126,32 @@ impl SlsExporter {
         delivered
     }
 
+    /// Sends one signed PutLogs request without logs: the answer says whether the
+    /// endpoint, credentials, project and logstore are right (for `check`).
+    pub async fn probe(&self) -> bool {
+        let Ok(client) = &self.client else {
+            return false;
+        };
+        self.send_group(client, LogGroup::default()).await
+    }
+
     async fn send_group(&self, client: &reqwest::Client, group: LogGroup) -> bool {
         let count = group.logs.len();
         let body = Body::new(&group, &self.config.signature);
         drop(group);
+        let operation = self.self_metrics.begin(count, body.raw_size);
+        operation.sent(body.compressed.len());
         let payload = bytes::Bytes::from(body.compressed.clone());
-        let attempt = |remaining| self.attempt(client, &body, payload.clone(), remaining);
-        match self
+        let attempt = |remaining| {
+            operation.attempt();
+            self.attempt(client, &body, payload.clone(), remaining)
+        };
+        let outcome = self
             .delivery
             .send(deadline_in(self.config.timeout), attempt)
-            .await
-        {
+            .await;
+        operation.end(&outcome);
+        match outcome {
             Ok(()) => true,
             Err(failure) => {
                 if self.delivery.first_of_its_kind(&failure) {

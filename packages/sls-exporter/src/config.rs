@@ -147,6 +147,13 @@ impl Endpoint {
     }
 }
 
+/// Where a setting came from: the constructor argument or its variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Argument,
+    Variable,
+}
+
 /// What the application passed to a constructor; `None` leaves it to the environment.
 #[derive(Clone, Debug, Default)]
 pub struct SlsOverrides {
@@ -218,11 +225,41 @@ impl SlsConfig {
         env: &dyn Fn(&str) -> Option<String>,
         warn: &mut dyn FnMut(String),
     ) -> Result<Self, ConfigError> {
-        let value = |given: Option<String>, variable: &str| {
-            given
+        Self::resolve_explained(given, env, warn).0
+    }
+
+    /// Also says where each setting came from, by its variable (for `check`); settings
+    /// left to their default are not listed.
+    pub fn resolve_explained(
+        given: SlsOverrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        warn: &mut dyn FnMut(String),
+    ) -> (Result<Self, ConfigError>, Vec<(&'static str, Source)>) {
+        let sources = std::cell::RefCell::new(Vec::new());
+        let resolved = Self::resolve_recording(given, env, warn, &sources);
+        (resolved, sources.into_inner())
+    }
+
+    fn resolve_recording(
+        given: SlsOverrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        warn: &mut dyn FnMut(String),
+        sources: &std::cell::RefCell<Vec<(&'static str, Source)>>,
+    ) -> Result<Self, ConfigError> {
+        let value = |given: Option<String>, variable: &'static str| {
+            let source = if given.is_some() {
+                Source::Argument
+            } else {
+                Source::Variable
+            };
+            let found = given
                 .or_else(|| env(variable))
                 .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+                .filter(|value| !value.is_empty());
+            if found.is_some() {
+                sources.borrow_mut().push((variable, source));
+            }
+            found
         };
         let mut missing = Vec::new();
         let mut required = |given: Option<String>, variable: &'static str| {
@@ -279,9 +316,18 @@ impl SlsConfig {
         check_name(LOGSTORE_VAR, &logstore, true)?;
 
         let timeout = match given.timeout {
-            Some(seconds) => timeout_within_range("timeout", seconds * 1000.0, warn),
+            Some(seconds) => {
+                sources.borrow_mut().push((TIMEOUT_VAR, Source::Argument));
+                timeout_within_range("timeout", seconds * 1000.0, warn)
+            }
             None => env(TIMEOUT_VAR).and_then(|text| match text.trim().parse::<f64>() {
-                Ok(millis) => timeout_within_range(TIMEOUT_VAR, millis, warn),
+                Ok(millis) => {
+                    let timeout = timeout_within_range(TIMEOUT_VAR, millis, warn);
+                    if timeout.is_some() {
+                        sources.borrow_mut().push((TIMEOUT_VAR, Source::Variable));
+                    }
+                    timeout
+                }
                 Err(_) => {
                     warn(format!(
                         "ignoring invalid {TIMEOUT_VAR}={:?}: expected a positive number of \
@@ -444,6 +490,22 @@ mod tests {
         assert_eq!(config.timeout, DEFAULT_TIMEOUT);
         assert_eq!(config.source, None);
         assert_eq!(config.credentials.security_token, None);
+    }
+
+    #[test]
+    fn provenance_names_arguments_and_variables_but_not_defaults() {
+        let given = SlsOverrides {
+            project: Some("other".into()),
+            ..Default::default()
+        };
+        let map: HashMap<&str, &str> = FULL.iter().copied().collect();
+        let env = move |name: &str| map.get(name).map(|v| v.to_string());
+        let (config, sources) = SlsConfig::resolve_explained(given, &env, &mut |_| {});
+        assert_eq!(config.unwrap().project, "other");
+        assert!(sources.contains(&(PROJECT_VAR, Source::Argument)));
+        assert!(sources.contains(&(ENDPOINT_VAR, Source::Variable)));
+        assert!(sources.contains(&(ACCESS_KEY_SECRET_VAR, Source::Variable)));
+        assert!(!sources.iter().any(|(variable, _)| *variable == TIMEOUT_VAR));
     }
 
     #[test]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import Headers, batch_kwargs, otlp_kwargs
+from otel_rust_exporter._self_metrics import Component, report_otlp
 
 
 class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
@@ -41,6 +43,7 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         self._start(
             _native.OtlpOptions(
@@ -63,10 +66,20 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
                 max_export_batch_size=max_export_batch_size,
                 export_timeout_millis=export_timeout_millis,
             ),
+            meter_provider=meter_provider,
         )
 
-    def _start(self, options: _native.OtlpOptions, **batching: Any) -> None:
+    def _start(
+        self,
+        options: _native.OtlpOptions,
+        meter_provider: Optional[MeterProvider] = None,
+        adopted: Optional[Component] = None,
+        **batching: Any,
+    ) -> None:
         self._core = _native.LogRecordProcessorCore(options, **batching)
+        self._self_metrics = report_otlp(
+            self, "logs", meter_provider, "batching_log_processor", adopted=adopted
+        )
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -76,7 +89,7 @@ class RustLogRecordProcessor(NativeBatching, LogRecordProcessor):
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
         processor = cls.__new__(cls)
-        processor._start(exporter._options)
+        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
         return processor
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
@@ -105,6 +118,7 @@ class RustOTLPLogExporter(LogRecordExporter):
         client_key_file: Optional[str] = None,
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         # The options object is opaque: headers and credentials stay out of `vars()`.
         self._options = _native.OtlpOptions(
@@ -121,6 +135,8 @@ class RustOTLPLogExporter(LogRecordExporter):
             )
         )
         self._core = _native.LogExporterCore(self._options)
+        self._meter_provider = meter_provider
+        self._self_metrics = report_otlp(self, "logs", meter_provider)
 
     def _native_log_record_processor(self) -> RustLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""

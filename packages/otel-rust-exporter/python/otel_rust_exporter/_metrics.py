@@ -6,6 +6,7 @@ import logging
 import os
 from typing import Any, Optional
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
     OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
@@ -36,6 +37,7 @@ from opentelemetry.sdk.metrics.view import (
 
 from otel_rust_exporter import _lifecycle, _native  # noqa: F401 (_lifecycle: native hooks)
 from otel_rust_exporter._options import Headers, count_option, number_option, otlp_kwargs
+from otel_rust_exporter._self_metrics import report_otlp
 
 _logger = logging.getLogger("otel_rust_exporter")
 
@@ -131,6 +133,7 @@ class RustOTLPMetricExporter(MetricExporter):
         preferred_temporality: Optional[dict[type, AggregationTemporality]] = None,
         preferred_aggregation: Optional[dict[type, Aggregation]] = None,
         max_export_batch_size: Optional[int] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         super().__init__(
             preferred_temporality=_temporality(preferred_temporality),
@@ -153,6 +156,7 @@ class RustOTLPMetricExporter(MetricExporter):
             data_types=(Sum, Gauge, HistogramData, ExponentialHistogram),
             max_export_batch_size=count_option("max_export_batch_size", max_export_batch_size),
         )
+        self._self_metrics = report_otlp(self, "metrics", meter_provider)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -166,6 +170,13 @@ class RustOTLPMetricExporter(MetricExporter):
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         self._core.shutdown()
+
+    def set_meter_provider(self, meter_provider: MeterProvider) -> None:
+        """Reports this exporter's self-metrics through `meter_provider` (as the stock
+        OTLP metric exporters do)."""
+        if self._self_metrics is not None:
+            self._self_metrics.close()
+        self._self_metrics = report_otlp(self, "metrics", meter_provider)
 
     def __repr__(self) -> str:
         return f"RustOTLPMetricExporter(endpoint={self._core.endpoint!r}, protocol={self._core.protocol!r})"

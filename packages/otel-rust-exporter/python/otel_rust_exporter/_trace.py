@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_rust_exporter import _diagnostics, _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import Headers, batch_kwargs, otlp_kwargs
+from otel_rust_exporter._self_metrics import Component, report_otlp
 
 
 class RustSpanProcessor(NativeBatching, SpanProcessor):
@@ -41,6 +43,7 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         self._start(
             _native.OtlpOptions(
@@ -63,10 +66,20 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
                 max_export_batch_size=max_export_batch_size,
                 export_timeout_millis=export_timeout_millis,
             ),
+            meter_provider=meter_provider,
         )
 
-    def _start(self, options: _native.OtlpOptions, **batching: Any) -> None:
+    def _start(
+        self,
+        options: _native.OtlpOptions,
+        meter_provider: Optional[MeterProvider] = None,
+        adopted: Optional[Component] = None,
+        **batching: Any,
+    ) -> None:
         self._core = _native.SpanProcessorCore(options, **batching)
+        self._self_metrics = report_otlp(
+            self, "traces", meter_provider, "batching_span_processor", adopted=adopted
+        )
         # The SDK calls `processor.on_end(span)`: bind the native method directly, so a
         # finished span costs one call and no Python frame.
         self.on_end = self._core.on_end  # type: ignore[method-assign]
@@ -77,7 +90,7 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
         processor = cls.__new__(cls)
-        processor._start(exporter._options)
+        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
         return processor
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
@@ -109,6 +122,7 @@ class RustOTLPSpanExporter(SpanExporter):
         client_key_file: Optional[str] = None,
         client_certificate_file: Optional[str] = None,
         insecure: Optional[bool] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         # The options object is opaque: headers and credentials stay out of `vars()`.
         self._options = _native.OtlpOptions(
@@ -125,6 +139,8 @@ class RustOTLPSpanExporter(SpanExporter):
             )
         )
         self._core = _native.SpanExporterCore(self._options)
+        self._meter_provider = meter_provider
+        self._self_metrics = report_otlp(self, "traces", meter_provider)
         _warn_if_wrapped_by_stock_batching(sys._getframe(1))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:

@@ -10,7 +10,7 @@ use pyo3::types::PyDict;
 
 use super::finalizing;
 use crate::config::{duration_setting, BatchConfig, BatchOverrides, ProcessEnv, MAX_DURATION};
-use crate::pipeline::{BatchExport, Pipeline};
+use crate::pipeline::{BatchExport, DropReason, Pipeline};
 use crate::runtime::{self, PerProcess};
 
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,6 +69,7 @@ type Start<E> = Box<dyn Fn() -> Arc<Pipeline<E>> + Send + Sync>;
 pub struct Batching<E: BatchExport> {
     pipeline: PerProcess<Pipeline<E>>,
     start: Start<E>,
+    capacity: usize,
 }
 
 impl<E: BatchExport> Batching<E> {
@@ -78,6 +79,7 @@ impl<E: BatchExport> Batching<E> {
         config: BatchConfig,
         make_exporter: impl Fn() -> E + Send + Sync + 'static,
     ) -> Self {
+        let capacity = config.max_queue_size;
         let start: Start<E> = Box::new(move || {
             Pipeline::start(
                 item_name,
@@ -89,6 +91,7 @@ impl<E: BatchExport> Batching<E> {
         Self {
             pipeline: PerProcess::new(start()),
             start,
+            capacity,
         }
     }
 
@@ -132,6 +135,32 @@ impl<E: BatchExport> Batching<E> {
         dict.set_item("exported", stats.exported.load(Ordering::Relaxed))?;
         dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
         dict.set_item("rejected", rejected(pipeline.exporter()))?;
+        Ok(dict)
+    }
+
+    /// The self-metrics counters: the processor's, with its exporter's under `exporter`
+    /// (filled in by `exporter_metrics`).
+    pub fn self_metrics<'py>(
+        &self,
+        py: Python<'py>,
+        exporter_metrics: impl Fn(&E, &Bound<'py, PyDict>) -> PyResult<()>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let pipeline = self.pipeline();
+        let stats = &pipeline.stats;
+        let dict = PyDict::new(py);
+        dict.set_item("queue_size", pipeline.queued())?;
+        dict.set_item("queue_capacity", self.capacity)?;
+        let finished =
+            stats.exported.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed);
+        dict.set_item("processed", finished)?;
+        let dropped = PyDict::new(py);
+        for reason in DropReason::ALL {
+            dropped.set_item(reason.name(), stats.dropped_for(reason))?;
+        }
+        dict.set_item("dropped", dropped)?;
+        let exporter = PyDict::new(py);
+        exporter_metrics(pipeline.exporter(), &exporter)?;
+        dict.set_item("exporter", exporter)?;
         Ok(dict)
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::diagnostics::{self, RateLimited};
 
@@ -86,6 +87,11 @@ impl SyncExport {
         self.shut_down.store(true, Ordering::Relaxed);
     }
 
+    /// This process's sender, also after shutdown (for its counters).
+    pub fn exporter(&self) -> Arc<OtlpExporter> {
+        self.sender.get(|| Self::start(&self.otlp, self.signal))
+    }
+
     /// Converts each item (with the GIL), then encodes and sends them as one request
     /// without it. `true` when delivered (or nothing was left to send). An item that
     /// cannot be read is left out, counted as rejected and warned about; the rest go.
@@ -145,4 +151,10 @@ pub fn read_items<T>(
         ));
     }
     Ok((readable, unreadable))
+}
+
+/// An OTLP exporter's self-metrics counters, partial-success rejections included.
+pub fn export_metrics(exporter: &OtlpExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    exporter.self_metrics.snapshot(dict)?;
+    dict.set_item("rejected", exporter.rejected.load(Ordering::Relaxed))
 }

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::batching::{BatchArguments, Batching};
-use super::exporting::{start_pipeline, SyncExport};
+use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
@@ -91,6 +91,22 @@ impl LogRecordProcessorCore {
         })
     }
 
+    /// Counters for the self-metrics (read at collection time).
+    fn self_metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.batching
+            .self_metrics(py, |exporter, dict| export_metrics(&exporter.otlp, dict))
+    }
+
+    /// Export durations (seconds, `error.type`) since the last call.
+    fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+        self.batching
+            .pipeline()
+            .exporter()
+            .otlp
+            .self_metrics
+            .take_durations()
+    }
+
     /// The resolved endpoint and protocol, for diagnostics (never headers).
     #[getter]
     fn endpoint(&self) -> String {
@@ -121,5 +137,28 @@ impl LogExporterCore {
     /// Only this exporter stops: the runtime and the other signals keep running.
     fn shutdown(&self) {
         self.0.shutdown();
+    }
+
+    /// Counters for the self-metrics (read at collection time).
+    fn self_metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        export_metrics(&self.0.exporter(), &dict)?;
+        Ok(dict)
+    }
+
+    /// Export durations (seconds, `error.type`) since the last call.
+    fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+        self.0.exporter().self_metrics.take_durations()
+    }
+
+    /// The resolved endpoint and protocol, for diagnostics (never headers).
+    #[getter]
+    fn endpoint(&self) -> String {
+        self.0.otlp.display_endpoint()
+    }
+
+    #[getter]
+    fn protocol(&self) -> &'static str {
+        self.0.otlp.protocol.name()
     }
 }

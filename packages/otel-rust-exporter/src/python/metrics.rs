@@ -1,10 +1,10 @@
 //! `MetricExporterCore`, behind `RustOTLPMetricExporter`.
 
 use pyo3::prelude::*;
-use pyo3::types::PyType;
+use pyo3::types::{PyDict, PyType};
 
 use super::batching::call_timeout;
-use super::exporting::SyncExport;
+use super::exporting::{export_metrics, SyncExport};
 use super::finalizing;
 use super::guard::guarded;
 use super::options::OtlpOptions;
@@ -74,6 +74,18 @@ impl MetricExporterCore {
     /// Only this exporter stops: the runtime and the other signals keep running.
     fn shutdown(&self) {
         self.sync.shutdown();
+    }
+
+    /// Counters for the self-metrics (read at collection time).
+    fn self_metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        export_metrics(&self.sync.exporter(), &dict)?;
+        Ok(dict)
+    }
+
+    /// Export durations (seconds, `error.type`) since the last call.
+    fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+        self.sync.exporter().self_metrics.take_durations()
     }
 
     #[getter]

@@ -8,6 +8,7 @@ pub mod finalizing;
 mod guard;
 mod logs;
 mod metrics;
+mod operations;
 mod options;
 mod sls;
 mod trace;
@@ -22,6 +23,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
     sls::register(module)?;
+    operations::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     module.add_function(wrap_pyfunction!(set_reporter, module)?)?;
     Ok(())

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sls_exporter::config::{SlsConfig, SlsOverrides};
+use sls_exporter::config::{Scheme, SlsConfig, SlsOverrides};
+use sls_exporter::request::Target;
 
 use super::batching::{BatchArguments, Batching};
 use super::exporting::{read_items, UNREADABLE_WARNING_INTERVAL};
@@ -34,7 +35,7 @@ const SLS_SCHEDULE_DELAY_MILLIS: f64 = 2000.0;
 /// The SLS arguments of a Python constructor, given once.
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SlsOptions {
-    given: SlsOverrides,
+    pub(super) given: SlsOverrides,
 }
 
 #[pymethods]
@@ -208,6 +209,36 @@ impl SlsLogRecordProcessorCore {
     fn description(&self) -> Option<String> {
         self.active.as_ref().map(|active| describe(&active.config))
     }
+
+    /// Counters for the self-metrics, or `None` when disabled. Records too big for any
+    /// request count as failed exports (`payload_too_large`).
+    fn self_metrics<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(active) = &self.active else {
+            return Ok(None);
+        };
+        active
+            .batching
+            .self_metrics(py, |exporter, dict| sls_export_metrics(exporter, dict))
+            .map(Some)
+    }
+
+    /// Export durations (seconds, `error.type`) since the last call.
+    fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+        self.active.as_ref().map_or_else(Vec::new, |active| {
+            active
+                .batching
+                .pipeline()
+                .exporter()
+                .self_metrics
+                .take_durations()
+        })
+    }
+
+    /// `(host, port)` of the SLS endpoint, or `None` when disabled.
+    #[getter]
+    fn server(&self) -> Option<(String, u16)> {
+        self.active.as_ref().map(|active| server(&active.config))
+    }
 }
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -269,4 +300,64 @@ impl SlsLogExporterCore {
     fn description(&self) -> Option<String> {
         self.config.as_ref().map(describe)
     }
+
+    /// Counters for the self-metrics, or `None` when disabled.
+    fn self_metrics<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(exporter) = self.exporter() else {
+            return Ok(None);
+        };
+        let dict = PyDict::new(py);
+        sls_export_metrics(&exporter, &dict)?;
+        Ok(Some(dict))
+    }
+
+    /// Export durations (seconds, `error.type`) since the last call.
+    fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+        self.exporter()
+            .map_or_else(Vec::new, |exporter| exporter.self_metrics.take_durations())
+    }
+
+    /// `(host, port)` of the SLS endpoint, or `None` when disabled.
+    #[getter]
+    fn server(&self) -> Option<(String, u16)> {
+        self.config.as_ref().map(server)
+    }
+}
+
+impl SlsLogExporterCore {
+    fn exporter(&self) -> Option<Arc<SlsExporter>> {
+        let (Some(config), Some(exporter)) = (&self.config, &self.exporter) else {
+            return None;
+        };
+        Some(exporter.get(|| Arc::new(SlsExporter::new(config.clone()))))
+    }
+}
+
+/// The SLS exporter's counters; oversized records are failed exports.
+fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    exporter.self_metrics.snapshot(dict)?;
+    let oversized = exporter.oversized.load(Ordering::Relaxed);
+    if oversized > 0 {
+        let failed = dict.get_item("failed")?;
+        if let Some(failed) = failed {
+            failed.set_item("payload_too_large", oversized)?;
+        }
+    }
+    dict.set_item("rejected", 0)
+}
+
+/// `(host, port)` the requests go to: the project's host name (or the IP as given), and
+/// the endpoint's port, else the scheme's.
+pub fn server(config: &SlsConfig) -> (String, u16) {
+    let endpoint = &config.endpoint;
+    let host = if endpoint.is_ip() {
+        endpoint.host.clone()
+    } else {
+        Target::new(config).host
+    };
+    let port = endpoint.port.unwrap_or(match endpoint.scheme {
+        Scheme::Https => 443,
+        Scheme::Http => 80,
+    });
+    (host, port)
 }

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
 from otel_rust_exporter._options import batch_kwargs, number_option, text_option
+from otel_rust_exporter._self_metrics import Component, report_sls
 
 
 def _options(**given: Any) -> _native.SlsOptions:
@@ -51,6 +53,7 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         schedule_delay_millis: Optional[float] = None,
         max_export_batch_size: Optional[int] = None,
         export_timeout_millis: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         self._start(
             _options(
@@ -74,10 +77,18 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
                 max_export_batch_size=max_export_batch_size,
                 export_timeout_millis=export_timeout_millis,
             ),
+            meter_provider=meter_provider,
         )
 
-    def _start(self, options: _native.SlsOptions, **batching: Any) -> None:
+    def _start(
+        self,
+        options: _native.SlsOptions,
+        meter_provider: Optional[MeterProvider] = None,
+        adopted: Optional[Component] = None,
+        **batching: Any,
+    ) -> None:
         self._core = _native.SlsLogRecordProcessorCore(options, **batching)
+        self._self_metrics = report_sls(self, meter_provider, "batching_log_processor", adopted=adopted)
         # One native call per record, no Python frame.
         self.on_emit = self._core.on_emit  # type: ignore[method-assign]
         track(self)
@@ -87,7 +98,7 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         """The processor for an exporter the SDK's auto-configuration created."""
         exporter.shutdown()
         processor = cls.__new__(cls)
-        processor._start(exporter._options)
+        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
         return processor
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
@@ -120,6 +131,7 @@ class SLSLogExporter(LogRecordExporter):
         access_key_secret: Optional[str] = None,
         security_token: Optional[str] = None,
         timeout: Optional[float] = None,
+        meter_provider: Optional[MeterProvider] = None,
     ):
         # The options object is opaque: credentials stay out of `vars()`.
         self._options = _options(
@@ -137,6 +149,8 @@ class SLSLogExporter(LogRecordExporter):
             timeout=timeout,
         )
         self._core = _native.SlsLogExporterCore(self._options)
+        self._meter_provider = meter_provider
+        self._self_metrics = report_sls(self, meter_provider)
 
     def _native_log_record_processor(self) -> SLSLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""
