@@ -8,7 +8,6 @@ import logging
 import socket
 import struct
 import threading
-import time
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -206,6 +205,9 @@ def test_a_synchronous_export_leaves_out_only_the_unreadable_items(http_receiver
     assert any("left 1 unreadable spans out of an export" in warning for warning in warnings)
 
 
+# A hang guard, not a timing assertion: the exporter's own timeout (60 s) is far past it,
+# so only the reader's 0.3 s budget can end the export in time.
+@pytest.mark.timeout(20)
 def test_the_metric_reader_is_never_blocked_past_its_export_timeout():
     collector = Blackhole()
     try:
@@ -216,13 +218,9 @@ def test_the_metric_reader_is_never_blocked_past_its_export_timeout():
         provider = MeterProvider(metric_readers=[reader])
         provider.get_meter("m").create_counter("c").add(1)
         data = reader.get_metrics_data()
-        started = time.monotonic()
-        result = exporter.export(data, timeout_millis=300)
-        elapsed = time.monotonic() - started
-        assert result.name == "FAILURE"
-        # The reader gave 0.3 s; the exporter's own timeout is 60 s. A generous bound: the
-        # point is that the reader's deadline, not the exporter's, ends the export.
-        assert elapsed < 10, elapsed
+        assert data is not None
+        for _ in range(3):
+            assert exporter.export(data, timeout_millis=300).name == "FAILURE"
         exporter.shutdown()
         provider.shutdown()
     finally:

@@ -381,6 +381,17 @@ impl BatchConfig {
             count("MAX_EXPORT_BATCH_SIZE"),
             512,
         );
+        // Past this, a count is a typo: memory is bounded by max_queue_bytes anyway.
+        let max_queue_size = clamp_count(
+            &format!("max_queue_size ({prefix}_MAX_QUEUE_SIZE)"),
+            max_queue_size,
+            MAX_QUEUE_ITEMS,
+        );
+        max_export_batch_size = clamp_count(
+            &format!("max_export_batch_size ({prefix}_MAX_EXPORT_BATCH_SIZE)"),
+            max_export_batch_size,
+            MAX_QUEUE_ITEMS,
+        );
         if max_export_batch_size > max_queue_size {
             diagnostics::warn(&format!(
                 "max_export_batch_size ({max_export_batch_size}) exceeds max_queue_size \
@@ -443,17 +454,32 @@ pub fn userinfo(url: &str) -> Option<&str> {
         .filter(|userinfo| !userinfo.is_empty())
 }
 
-/// Where a URL's authority starts and ends.
+/// Where a URL's authority starts and ends. A password with an unencoded `/`, `?` or `#`
+/// breaks the URL and puts its `@` past the usual end: then, when the URL does not parse,
+/// the authority runs to the last `@`'s host, so that the whole password counts as
+/// userinfo and is never shown.
 fn authority_range(url: &str) -> (usize, usize) {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    let authority_end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |index| after_scheme + index);
-    (after_scheme, authority_end)
+    let scheme_end = url.find("://");
+    let after_scheme = scheme_end.map_or(0, |index| index + 3);
+    let end_from = |start: usize| {
+        url[start..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |index| start + index)
+    };
+    let usual_end = end_from(after_scheme);
+    let broken = scheme_end.is_some() && reqwest::Url::parse(url).is_err();
+    match url[after_scheme..].rfind('@') {
+        Some(at) if broken && after_scheme + at >= usual_end => {
+            (after_scheme, end_from(after_scheme + at))
+        }
+        _ => (after_scheme, usual_end),
+    }
 }
 
 const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
 const MAX_CONCURRENT_EXPORTS: usize = 64;
+/// The largest queue or batch, in records (16 Mi).
+pub const MAX_QUEUE_ITEMS: usize = 1 << 24;
 
 pub const MAX_QUEUE_BYTES_VAR: &str = "OTEL_RUST_EXPORTER_MAX_QUEUE_BYTES";
 /// Never binds for normal records (2048 spans of 32 KiB each), bounds a flood of huge ones.
@@ -817,6 +843,17 @@ mod tests {
         assert_eq!(userinfo("http://u:p@host:1/x"), Some("u:p"));
         assert_eq!(userinfo("u:p@host:4317"), Some("u:p"));
         assert_eq!(userinfo("https://host/a@b"), None);
+        // A password with an unencoded `/`, `?` or `#`: the URL is broken, the password
+        // still counts as userinfo.
+        for broken in [
+            "http://user:S3CRET/XYZ@127.0.0.1:1/v1/traces",
+            "http://user:S3CRET?XYZ@127.0.0.1:1",
+            "http://user:S3CRET#XYZ@127.0.0.1:1",
+        ] {
+            assert!(userinfo(broken).unwrap().contains("S3CRET"), "{broken}");
+            assert!(!redact_userinfo(broken).contains("S3CRET"), "{broken}");
+            assert!(redact_userinfo(broken).starts_with("http://127.0.0.1:1"));
+        }
     }
 
     #[test]

@@ -105,7 +105,9 @@ impl Endpoint {
             None => (Scheme::Https, text),
         };
         let authority = rest.split('/').next().unwrap_or_default();
-        if authority.contains('@') {
+        // Anywhere, not only in the authority: a password with an unencoded `/` puts its
+        // `@` in what looks like the path.
+        if rest.contains('@') {
             // Never echoed: it holds a password. SLS signs with AccessKeys instead.
             return Err(
                 "a user:password@ part is not supported (SLS authenticates with \
@@ -117,8 +119,9 @@ impl Endpoint {
             Some((host, port)) => (
                 host,
                 Some(
+                    // Not echoed: a mistyped `user:password` looks like `host:port`.
                     port.parse::<u16>()
-                        .map_err(|_| format!("invalid port {port:?}"))?,
+                        .map_err(|_| "the port is not a number from 0 to 65535".to_owned())?,
                 ),
             ),
             None => (authority, None),

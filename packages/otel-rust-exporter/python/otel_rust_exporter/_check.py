@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -113,12 +114,29 @@ def _stock_differences(target: Target) -> list[str]:
     return notes
 
 
-def _address(url: str, default_tls: bool) -> tuple[str, int, bool]:
-    """Host, port and whether TLS is used, for an endpoint with or without a scheme."""
-    parsed = urlparse(url if "://" in url else f"//{url}")
-    tls = parsed.scheme == "https" or (parsed.scheme == "" and default_tls)
-    port = parsed.port or (443 if tls else 80)
-    return parsed.hostname or "", port, tls
+def _address(url: str, default_tls: bool) -> Optional[tuple[str, int, bool]]:
+    """Host, port and whether TLS is used, for an endpoint with or without a scheme;
+    ``None`` when the endpoint is not a usable URL (a bad port, a broken host)."""
+    try:
+        parsed = urlparse(url if "://" in url else f"//{url}")
+        tls = parsed.scheme == "https" or (parsed.scheme == "" and default_tls)
+        port = parsed.port or (443 if tls else 80)
+    except ValueError:
+        return None
+    if not parsed.hostname:
+        return None
+    return parsed.hostname, port, tls
+
+
+def _positive_seconds(text: str) -> float:
+    """``--timeout``: a finite number of seconds above zero."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 300):
+        raise argparse.ArgumentTypeError("expected a number of seconds above 0 and at most 300")
+    return seconds
 
 
 def _tls_context(options: dict) -> ssl.SSLContext:
@@ -232,6 +250,8 @@ def check_otlp(signal: str, timeout: float) -> Target:
         options = _native.OtlpOptions()
         resolved = _native.resolve_otlp(signal, options)
         target.sources = resolved.pop("sources")
+        # Why the exporter refuses the endpoint outright, as the transport says it.
+        problem = resolved.pop("endpoint_problem")
         target.settings = resolved
         if signal != "metrics":
             batching = _native.resolve_batch(signal)
@@ -240,7 +260,11 @@ def check_otlp(signal: str, timeout: float) -> Target:
         target.warnings = captured.lines[:] + _stock_differences(target)
         captured.lines.clear()
         tls = resolved["tls"]
-        host, port, _ = _address(resolved["endpoint"], tls)
+        address = _address(resolved["endpoint"], tls)
+        if problem is not None or address is None:
+            target.diagnosis = f"{problem or 'the endpoint is not a valid URL'}: nothing can be sent"
+            return target
+        host, port, _ = address
         if not _network_probes(target, host, port, tls, resolved, timeout):
             return target
         outcome = _native.probe_otlp(signal, options, timeout)
@@ -290,7 +314,11 @@ def check_sls(timeout: float) -> Target:
         target.settings["access_key_id"] = "***"
         target.settings["access_key_secret"] = "***"
         target.settings["security_token"] = "***" if resolved["security_token"] else None
-        host, port, tls = _address(resolved["url"], True)
+        address = _address(resolved["url"], True)
+        if address is None:
+            target.diagnosis = "the SLS endpoint is not a valid URL (check its host and port)"
+            return target
+        host, port, tls = address
         if not _network_probes(target, host, port, tls, {}, timeout):
             return target
         outcome = _native.probe_sls(options, timeout)
@@ -371,7 +399,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"--{name}", action="store_true", help=f"check {name} (default: what OTEL_* select)"
         )
     check.add_argument("--json", action="store_true", help="machine-readable output")
-    check.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, help="seconds per probe")
+    check.add_argument(
+        "--timeout", type=_positive_seconds, default=_DEFAULT_TIMEOUT, help="seconds per probe"
+    )
     args = parser.parse_args(argv)
     targets = [
         check_sls(args.timeout) if name == "sls" else check_otlp(name, args.timeout)

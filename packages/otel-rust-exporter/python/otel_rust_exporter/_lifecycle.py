@@ -10,6 +10,7 @@ import weakref
 from typing import Any, Protocol
 
 from otel_rust_exporter import _diagnostics, _native
+from otel_rust_exporter._options import number_option
 
 _native.set_reporter(_diagnostics.report)
 
@@ -74,7 +75,7 @@ class NativeBatching:
     _core: Any
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._core.force_flush(timeout_millis)
+        return self._core.force_flush(number_option("timeout_millis", timeout_millis))
 
     def shutdown(self) -> None:
         self._core.shutdown()

@@ -21,6 +21,8 @@ from urllib.parse import urlparse
 
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
 
+from otel_rust_exporter import _diagnostics
+
 ENABLED_VARIABLE = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
 
 # The semantic conventions' attribute keys (as in opentelemetry-semantic-conventions).
@@ -30,6 +32,13 @@ SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
 HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+RPC_RESPONSE_STATUS_CODE = "rpc.response.status_code"
+# gRPC codes as our error.type spells them (snake_case); stock records the upper-case name.
+_GRPC_CODES = {
+    "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+    "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
+    "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated",
+}  # fmt: skip
 
 # The semantic conventions have no component type for an SLS exporter.
 SLS_LOG_EXPORTER = "sls_log_exporter"
@@ -100,6 +109,7 @@ class _Exporter:
     def __init__(self, signal: str, component_type: str, server: dict[str, Any]) -> None:
         self.signal = signal
         self.http = component_type.startswith("otlp_http")
+        self.grpc = component_type.startswith("otlp_grpc")
         self.attributes = {**_component(component_type, _exporter_counter), **server}
 
 
@@ -326,6 +336,8 @@ class _Instruments:
             failed = {**attributes, ERROR_TYPE: error_type}
             if component.exporter.http and error_type.isdigit():
                 failed[HTTP_RESPONSE_STATUS_CODE] = int(error_type)
+            elif component.exporter.grpc and error_type in _GRPC_CODES:
+                failed[RPC_RESPONSE_STATUS_CODE] = error_type.upper()
             self._duration.record(seconds, failed)
 
     @staticmethod
@@ -384,6 +396,21 @@ def _register(
     return component
 
 
+def _never_raises(register: Callable[..., Optional[Component]]) -> Callable[..., Optional[Component]]:
+    """Self-metrics are telemetry too: a broken ``meter_provider`` costs a warning, never an
+    exception in the application."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Optional[Component]:
+        try:
+            return register(*args, **kwargs)
+        except Exception as error:
+            _diagnostics.warn(f"self-metrics are off for this component: {type(error).__name__}: {error}")
+            return None
+
+    return guarded
+
+
+@_never_raises
 def report_otlp(
     owner: Any,
     signal: str,
@@ -408,6 +435,7 @@ def report_otlp(
     return _register(owner, signal, meter_provider, exporter, processor_type)
 
 
+@_never_raises
 def report_sls(
     owner: Any,
     meter_provider: Optional[MeterProvider],

@@ -65,6 +65,10 @@ fn resolve_otlp<'py>(
     let dict = PyDict::new(py);
     dict.set_item("protocol", config.protocol.name())?;
     dict.set_item("endpoint", config.display_endpoint())?;
+    dict.set_item(
+        "endpoint_problem",
+        crate::transport::endpoint_problem(&config),
+    )?;
     let masked: Vec<(String, &str)> = config
         .headers
         .iter()
@@ -151,7 +155,7 @@ fn probe_otlp<'py>(
     let signal = signal(signal_name)?;
     let config = OtlpConfig::resolve(signal, options.given.clone(), &ProcessEnv);
     let handle = runtime::handle();
-    let timeout = Duration::from_secs_f64(timeout.clamp(0.1, 300.0));
+    let timeout = probe_timeout(timeout);
     let exporter = Arc::new(OtlpExporter::new(&config, signal, timeout, &handle));
     let sender = exporter.clone();
     let delivered = detach(py, move || {
@@ -252,7 +256,7 @@ fn probe_sls<'py>(
     let Ok(mut config) = resolve_sls_config(options).config else {
         return Ok(None);
     };
-    config.timeout = Duration::from_secs_f64(timeout.clamp(0.1, 300.0));
+    config.timeout = probe_timeout(timeout);
     let exporter = Arc::new(SlsExporter::new(config));
     let sender = exporter.clone();
     let handle = runtime::handle();
@@ -260,4 +264,12 @@ fn probe_sls<'py>(
         handle.block_on(async move { sender.probe().await })
     });
     outcome(py, delivered, &exporter.self_metrics).map(Some)
+}
+
+/// A probe's timeout in seconds, within 0.1 s to 5 min; 10 s when it is not a number.
+fn probe_timeout(seconds: f64) -> Duration {
+    if seconds.is_nan() {
+        return Duration::from_secs(10);
+    }
+    Duration::from_secs_f64(seconds.clamp(0.1, 300.0))
 }

@@ -35,25 +35,11 @@ pub struct GrpcTransport {
 
 impl GrpcTransport {
     pub fn new(config: &OtlpConfig, signal: Signal) -> Result<Self, String> {
-        // gRPC would send it as `:authority`, in clear text to every hop; the specification
-        // has no meaning for it, so credentials belong in headers.
-        if config::userinfo(&config.endpoint).is_some() {
-            return Err(format!(
-                "the gRPC endpoint {} has a user:password@ part, which would be sent in \
-                 clear text as :authority; pass credentials as a header (e.g. authorization) \
-                 instead",
-                config.display_endpoint()
-            ));
+        if let Some(problem) = endpoint_problem(config) {
+            return Err(problem);
         }
         let tls = config.grpc_uses_tls();
-        let uri = match config.endpoint.split_once("://") {
-            Some(_) => config.endpoint.clone(),
-            None => format!(
-                "{}://{}",
-                if tls { "https" } else { "http" },
-                config.endpoint
-            ),
-        };
+        let uri = target_uri(config);
         let key = ConnectionKey {
             target: uri.clone(),
             certificate_file: config.certificate_file.clone(),
@@ -121,6 +107,42 @@ impl GrpcTransport {
                 format!("export to {} timed out", self.target),
             )),
         }
+    }
+}
+
+/// The endpoint with a scheme (`https` unless TLS is off).
+fn target_uri(config: &OtlpConfig) -> String {
+    match config.endpoint.split_once("://") {
+        Some(_) => config.endpoint.clone(),
+        None => format!(
+            "{}://{}",
+            if config.grpc_uses_tls() {
+                "https"
+            } else {
+                "http"
+            },
+            config.endpoint
+        ),
+    }
+}
+
+/// Why the endpoint cannot be used at all (refused once, when the transport is built).
+pub fn endpoint_problem(config: &OtlpConfig) -> Option<String> {
+    // gRPC would send it as `:authority`, in clear text to every hop; the specification
+    // has no meaning for it, so credentials belong in headers.
+    if config::userinfo(&config.endpoint).is_some() {
+        return Some(format!(
+            "the gRPC endpoint {} has a user:password@ part, which would be sent in clear \
+             text as :authority; pass credentials as a header (e.g. authorization) instead",
+            config.display_endpoint()
+        ));
+    }
+    match target_uri(config).parse::<http::Uri>() {
+        Ok(uri) if uri.host().is_some() => None,
+        _ => Some(format!(
+            "invalid gRPC endpoint {:?}: not a URI with a host",
+            config.display_endpoint()
+        )),
     }
 }
 

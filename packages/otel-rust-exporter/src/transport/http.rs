@@ -64,13 +64,8 @@ impl HttpTransport {
             client_certificate_file: config.client_certificate_file.clone(),
             connect_timeout_millis: 0,
         };
-        // A URL that cannot be sent to fails every request the same way: refuse it once.
-        let invalid = |why: &dyn std::fmt::Display| {
-            format!("invalid endpoint {:?}: {why}", config.display_endpoint())
-        };
-        let url = reqwest::Url::parse(&config.endpoint).map_err(|error| invalid(&error))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid(&"the scheme must be http or https"));
+        if let Some(problem) = endpoint_problem(config) {
+            return Err(problem);
         }
         let client = CLIENTS.get_or_make(key, || build_client(config))?;
         Ok(Self {
@@ -81,6 +76,20 @@ impl HttpTransport {
             compression: config.compression,
             redactor: config.redactor(),
         })
+    }
+}
+
+/// A URL that cannot be sent to fails every request the same way: it is refused once.
+pub fn endpoint_problem(config: &OtlpConfig) -> Option<String> {
+    let invalid = |why: &dyn std::fmt::Display| {
+        format!("invalid endpoint {:?}: {why}", config.display_endpoint())
+    };
+    match reqwest::Url::parse(&config.endpoint) {
+        Err(error) => Some(invalid(&error)),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            Some(invalid(&"the scheme must be http or https"))
+        }
+        Ok(_) => None,
     }
 }
 

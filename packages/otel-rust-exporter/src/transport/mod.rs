@@ -66,6 +66,15 @@ impl Transport {
     }
 }
 
+/// Why `config`'s endpoint cannot be sent to at all; the transport refuses it when built,
+/// and `check` says so before probing the network.
+pub fn endpoint_problem(config: &OtlpConfig) -> Option<String> {
+    match config.protocol {
+        Protocol::HttpProtobuf => http::endpoint_problem(config),
+        Protocol::Grpc => grpc::endpoint_problem(config),
+    }
+}
+
 fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path)
         .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))
