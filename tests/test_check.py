@@ -196,7 +196,11 @@ def test_sls_accepts_the_signed_probe_and_never_shows_the_secret(fake_sls):
     target = only_target(report)
     assert result.returncode == 0, target
     assert target["probes"][-1]["step"] == "putlogs"
-    assert target["sources"]["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+    # Every setting says where it came from, secrets included (their values never shown).
+    assert target["sources"]["access_key_secret"] == "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+    assert target["sources"]["project"] == "OTEL_EXPORTER_SLS_PROJECT"
+    assert target["sources"]["signature"] == "default"
+    assert target["sources"]["timeout"] == "default"
     assert fake_sls.access_key_secret not in result.stdout + result.stderr
     assert fake_sls.access_key_id not in result.stdout + result.stderr
     # The fake verified the signature with the official SDK and saw no problem.

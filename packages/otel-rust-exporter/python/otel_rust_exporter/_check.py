@@ -364,7 +364,7 @@ def render(targets: list[Target]) -> str:
     for target in targets:
         lines.append(f"{target.name}:")
         for key, value in target.settings.items():
-            source = target.sources.get(key) or target.sources.get(_sls_variable(key), "")
+            source = target.sources.get(key, "")
             lines.append(f"  {key:<24} {_shown(key, value)}  {_source(source)}".rstrip())
         lines.extend(f"  warning: {warning}" for warning in target.warnings)
         for probe in target.probes:
@@ -372,19 +372,6 @@ def render(targets: list[Target]) -> str:
         verdict = "OK" if target.deliverable else "NOT DELIVERABLE"
         lines.append(f"  => {verdict}: {target.diagnosis}")
     return "\n".join(lines)
-
-
-def _sls_variable(key: str) -> str:
-    return {
-        "project": "OTEL_EXPORTER_SLS_PROJECT",
-        "logstore": "OTEL_EXPORTER_SLS_LOGSTORE",
-        "url": "OTEL_EXPORTER_SLS_ENDPOINT",
-        "timeout": "OTEL_EXPORTER_SLS_TIMEOUT",
-        "signature": "OTEL_EXPORTER_SLS_SIGNATURE_VERSION",
-        "security_token": "ALIBABA_CLOUD_SECURITY_TOKEN",
-        "access_key_id": "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "access_key_secret": "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    }.get(key, "")
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -189,6 +189,22 @@ struct ResolvedSls {
     warnings: Vec<String>,
 }
 
+/// The settings `resolve_sls` shows, with the variable each is read from.
+const SLS_SETTINGS: [(&str, &str); 12] = [
+    ("url", sls_config::ENDPOINT_VAR),
+    ("project", sls_config::PROJECT_VAR),
+    ("logstore", sls_config::LOGSTORE_VAR),
+    ("topic", sls_config::TOPIC_VAR),
+    ("source", sls_config::SOURCE_VAR),
+    ("hash_key", sls_config::HASH_KEY_VAR),
+    ("signature", sls_config::SIGNATURE_VERSION_VAR),
+    ("region", sls_config::REGION_VAR),
+    ("timeout", sls_config::TIMEOUT_VAR),
+    ("access_key_id", sls_config::ACCESS_KEY_ID_VAR),
+    ("access_key_secret", sls_config::ACCESS_KEY_SECRET_VAR),
+    ("security_token", sls_config::SECURITY_TOKEN_VAR),
+];
+
 fn resolve_sls_config(options: &SlsOptions) -> ResolvedSls {
     let env = |name: &str| ProcessEnv.get(name);
     let mut warnings = Vec::new();
@@ -211,13 +227,16 @@ fn resolve_sls<'py>(py: Python<'py>, options: &SlsOptions) -> PyResult<Bound<'py
         warnings,
     } = resolve_sls_config(options);
     let dict = PyDict::new(py);
+    // By setting, as `check` shows them: the argument, the variable that set it, or the
+    // default.
     let named = PyDict::new(py);
-    for (variable, source) in sources {
-        let source = match source {
-            sls_config::Source::Argument => "argument",
-            sls_config::Source::Variable => variable,
+    for (setting, variable) in SLS_SETTINGS {
+        let source = match sources.iter().find(|(set_by, _)| *set_by == variable) {
+            Some((_, sls_config::Source::Argument)) => "argument",
+            Some((_, sls_config::Source::Variable)) => variable,
+            None => "default",
         };
-        named.set_item(variable, source)?;
+        named.set_item(setting, source)?;
     }
     dict.set_item("sources", named)?;
     dict.set_item("warnings", warnings)?;
