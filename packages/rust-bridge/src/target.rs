@@ -116,8 +116,8 @@ fn register(
     Ok(Some(TargetTag(index as u32)))
 }
 
-/// The fast path: the provider's only processor is a `RustSpanProcessor`, whose core hands
-/// out a span sink capsule.
+/// The fast path: the provider's only processor is a `RustSpanProcessor`, whose public
+/// `span_sink(resource, scope)` hands out a span sink capsule.
 fn native_sink(
     py: Python<'_>,
     processors: &Bound<'_, PyAny>,
@@ -128,8 +128,7 @@ fn native_sink(
     if processors.len() != 1 {
         return None;
     }
-    let core = processors.get_item(0).ok()?.getattr("_core").ok()?;
-    let make_sink = core.getattr("span_sink").ok()?;
+    let make_sink = processors.get_item(0).ok()?.getattr("span_sink").ok()?;
     let capsule = match make_sink.call1((resource, scope)) {
         Ok(capsule) => capsule,
         Err(error) => {

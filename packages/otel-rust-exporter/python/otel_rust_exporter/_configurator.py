@@ -12,17 +12,17 @@ resolver, which refuses it) gets one warning that the stock batch processors are
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 from importlib import metadata
 from typing import Any
 
-from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator
 from opentelemetry.sdk._logs import LogRecordProcessor
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from otel_rust_exporter._sdk_compat import SdkConfigurator, initialize_components_parameters
 
 _logger = logging.getLogger("otel_rust_exporter")
 _active = False
@@ -49,14 +49,14 @@ def export_log_record_processor(exporter: LogRecordExporter) -> LogRecordProcess
     return BatchLogRecordProcessor(exporter)
 
 
-class RustConfigurator(_OTelSDKConfigurator):
-    def _configure(self, **kwargs: Any) -> None:
+class RustConfigurator(SdkConfigurator):
+    def initialize(self, kwargs: dict[str, Any]) -> None:
         global _active
         hooks = {
             "export_span_processor": export_span_processor,
             "export_log_record_processor": export_log_record_processor,
         }
-        parameters = inspect.signature(_initialize_components).parameters
+        parameters = initialize_components_parameters()
         missing = [name for name in hooks if name not in parameters]
         if missing:
             _logger.warning(
@@ -71,6 +71,6 @@ class RustConfigurator(_OTelSDKConfigurator):
                 kwargs.setdefault(name, hook)
         _active = True
         try:
-            super()._configure(**kwargs)
+            super().initialize(kwargs)
         finally:
             _active = False

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Optional
 from urllib.parse import urlparse
@@ -54,21 +53,17 @@ def enabled() -> bool:
     return os.environ.get(ENABLED_VARIABLE, "").strip().lower() == "true"
 
 
-def _shared_counter(module: str) -> Counter:
-    """The SDK's per-type instance counter, so that our ``otel.component.name`` values never
-    collide with those of stock components in the same process (``{type}/{n}``)."""
-    try:
-        return __import__(module, fromlist=["_component_counter"])._component_counter
-    except (ImportError, AttributeError):
-        return Counter()
-
-
-_processor_counter = _shared_counter("opentelemetry.sdk._shared_internal._processor_metrics")
-_exporter_counter = _shared_counter("opentelemetry.exporter.otlp.common._exporter_metrics")
 _counter_lock = threading.Lock()
 
 
-def _component(component_type: str, counter: Counter) -> dict[str, Any]:
+def _component(component_type: str, kind: str) -> dict[str, Any]:
+    """Attributes naming a new component, numbered in the SDK's count of ``kind``
+    ("processor" or "exporter") components so that names never collide with stock ones."""
+    # Imported only now, when self-metrics are on: `_sdk_compat` imports the SDK's slow
+    # configuration module.
+    from otel_rust_exporter import _sdk_compat
+
+    counter = _sdk_compat.component_counter(kind)
     with _counter_lock:
         number = counter[component_type]
         counter[component_type] = number + 1
@@ -110,7 +105,7 @@ class _Exporter:
         self.signal = signal
         self.http = component_type.startswith("otlp_http")
         self.grpc = component_type.startswith("otlp_grpc")
-        self.attributes = {**_component(component_type, _exporter_counter), **server}
+        self.attributes = {**_component(component_type, "exporter"), **server}
 
 
 class Component:
@@ -127,7 +122,7 @@ class Component:
         self._owner: Optional[weakref.ref[Any]] = weakref.ref(owner)
         self.signal = signal
         self.exporter = exporter
-        self.processor_attributes = _component(processor_type, _processor_counter) if processor_type else None
+        self.processor_attributes = _component(processor_type, "processor") if processor_type else None
 
     def close(self) -> None:
         """Stops reporting (the core was replaced by a processor's)."""

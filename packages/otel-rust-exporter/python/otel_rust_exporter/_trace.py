@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any, Optional
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_rust_exporter import _diagnostics, _native
 from otel_rust_exporter._lifecycle import NativeBatching, track
@@ -99,6 +100,12 @@ class RustSpanProcessor(NativeBatching, SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         self._core.on_end(span)
 
+    def span_sink(self, resource: Resource, scope: InstrumentationScope) -> Optional[Any]:
+        """A capsule through which otel-rust-bridge hands Rust spans of ``resource`` and
+        ``scope`` straight to this processor's queue (ABI ``otel_rust_exporter.span_sink.v1``);
+        ``None``, with a warning, when the resource or scope cannot be read."""
+        return self._core.span_sink(resource, scope)
+
     def __repr__(self) -> str:
         return f"RustSpanProcessor(endpoint={self._core.endpoint!r}, protocol={self._core.protocol!r})"
 
@@ -141,7 +148,11 @@ class RustOTLPSpanExporter(SpanExporter):
         self._core = _native.SpanExporterCore(self._options)
         self._meter_provider = meter_provider
         self._self_metrics = report_otlp(self, "traces", meter_provider)
-        _warn_if_wrapped_by_stock_batching(sys._getframe(1))
+        # Imported here, not with the module: it imports the SDK's slow configuration module.
+        from otel_rust_exporter import _sdk_compat
+
+        if _sdk_compat.created_by_sdk_tracing_setup():
+            _warn_if_wrapped_by_stock_batching()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         delivered = self._core.export(spans)
@@ -157,12 +168,12 @@ class RustOTLPSpanExporter(SpanExporter):
         return f"RustOTLPSpanExporter(protocol={self._options.protocol!r})"
 
 
-def _warn_if_wrapped_by_stock_batching(caller: Any) -> None:
+def _warn_if_wrapped_by_stock_batching() -> None:
     """SDK auto-configuration wraps exporters in BatchSpanProcessor unless our configurator
     runs; say so once, since the spans then wait in Python."""
     from otel_rust_exporter import _configurator
 
-    if caller.f_code.co_name == "_init_tracing" and not _configurator.active():
+    if not _configurator.active():
         _diagnostics.warn(
             "rust_otlp is running behind the stock BatchSpanProcessor because another "
             "OpenTelemetry configurator was loaded; set OTEL_PYTHON_CONFIGURATOR=rust_otlp "
