@@ -1,6 +1,6 @@
 import pytest
 
-from tests.otlp_receivers import GrpcReceiver, HttpReceiver, MetricsGrpcReceiver, MetricsHttpReceiver
+from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, MetricsGrpcReceiver, MetricsHttpReceiver
 
 
 @pytest.fixture
