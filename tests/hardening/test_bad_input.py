@@ -9,13 +9,10 @@ import json
 import logging
 import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Optional, cast
 
@@ -28,11 +25,13 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 
+from tests.apps import PYTHON, clean_env, run
 from tests.support.otlp_receivers import Reply
+from tests.support.our_logging import our_records
+from tests.support.tcp import closed_port
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = Path(__file__).resolve().parents[2]
 MIB = 1 << 20
 
 
@@ -42,10 +41,6 @@ def clean_otlp_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("OTEL_EXPORTER_OTLP_", "OTEL_BSP_")):
             monkeypatch.delenv(name)
-
-
-def our_records(caplog) -> list[logging.LogRecord]:
-    return [record for record in caplog.records if record.name == "otel_rust_exporter"]
 
 
 def nested(core: Any, levels: int) -> Any:
@@ -66,12 +61,6 @@ def plain(any_value) -> Any:
 
 def attributes_of(message) -> dict:
     return {pair.key: plain(pair.value) for pair in message.attributes}
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- values the stock encoder handles: sent exactly as it encodes them -------------------
@@ -218,34 +207,24 @@ def sent_at(where: str, request) -> Any:
 # Warnings about sanitized values are rate limited per process, so each case runs in a
 # fresh interpreter to see its own warning. It exports to this process's receiver.
 CHILD = """
-import json, logging, sys
+import json, sys
 from otel_rust_exporter import RustSpanProcessor
 from tests.hardening.test_bad_input import odd_span
+from tests.support.our_logging import keep_our_records
 
-records = []
-class Keep(logging.Handler):
-    def emit(self, record):
-        records.append({"level": record.levelname, "message": record.getMessage()})
-logging.getLogger("otel_rust_exporter").addHandler(Keep())
+kept = keep_our_records()
 processor = RustSpanProcessor(endpoint=sys.argv[1])
 odd_span(sys.argv[2], processor)
 flushed = processor.force_flush(10_000)
 processor.shutdown()
+records = [{"level": record.levelname, "message": record.getMessage()} for record in kept]
 print(json.dumps({"flushed": flushed, "records": records}))
 """
 
 
 @pytest.mark.parametrize("case", SANITIZED)
 def test_values_protobuf_cannot_carry_are_sanitized_with_one_warning(http_receiver, case):
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, http_receiver.endpoint, case],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    child = run(PYTHON, "-c", CHILD, http_receiver.endpoint, case, env=clean_env(), timeout=30)
     assert child.returncode == 0, child.stderr
     report = json.loads(child.stdout)
     assert report["flushed"], child.stderr

@@ -16,7 +16,8 @@ from otel_rust_exporter import (
 )
 
 from tests.apps import PYTHON, clean_env, run
-from tests.traces.test_delivery import end_spans, records
+from tests.support.delivery import end_spans
+from tests.support.our_logging import our_messages
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -66,7 +67,7 @@ def test_hostile_processor_arguments_never_raise_and_spans_still_flow(
     assert len(http_receiver.received.spans()) == 3
     processor.shutdown()
     if warns:
-        warnings = [record.getMessage() for record in records(caplog, logging.WARNING)]
+        warnings = our_messages(caplog, logging.WARNING)
         assert any(argument in warning for warning in warnings), warnings
         assert not any(repr(value) in warning for warning in warnings if argument == "headers")
 
@@ -102,15 +103,12 @@ HOSTILE_ENVIRONMENTS = [
 ]
 
 ENVIRONMENT_APP = """
-import json, logging, sys
+import json, sys
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustSpanProcessor
+from tests.support.our_logging import keep_our_records
 
-warnings = []
-class Keep(logging.Handler):
-    def emit(self, record):
-        warnings.append(record.getMessage())
-logging.getLogger("otel_rust_exporter").addHandler(Keep())
+kept = keep_our_records()
 processor = RustSpanProcessor()
 provider = TracerProvider(shutdown_on_exit=False)
 provider.add_span_processor(processor)
@@ -119,7 +117,7 @@ for i in range(3):
         pass
 flushed = processor.force_flush(10_000)
 processor.shutdown()
-print(json.dumps({"flushed": flushed, "warnings": warnings}))
+print(json.dumps({"flushed": flushed, "warnings": [record.getMessage() for record in kept]}))
 """
 
 

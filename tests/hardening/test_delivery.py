@@ -5,9 +5,6 @@ a flood of huge spans with the collector down (memory bounded in bytes)."""
 
 import json
 import logging
-import socket
-import struct
-import threading
 import time
 
 import pytest
@@ -18,85 +15,12 @@ from otel_rust_exporter import RustOTLPMetricExporter, RustOTLPSpanExporter, Rus
 
 from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
 from tests.hardening.test_bad_input import UNREADABLE_SPANS, ended_span
+from tests.support.delivery import end_spans, permanent_failure, start, transient_failure
 from tests.support.otlp_receivers import GrpcReceiver, Reply
-from tests.traces.test_delivery import end_spans, permanent_failure, records, start, transient_failure
+from tests.support.our_logging import our_messages, our_records
+from tests.support.tcp import Blackhole, ResettingRelay
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Blackhole:
-    """Accepts TCP connections and never answers."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(connection)
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.connections:
-            connection.close()
-
-
-class ResettingRelay:
-    """Relays TCP to ``target_port``, except that the first ``resets`` connections are
-    reset (RST) as soon as the client has sent ``after_bytes``: a collector or proxy that
-    dies mid-request."""
-
-    def __init__(self, target_port: int, resets: int, after_bytes: int = 200) -> None:
-        self.target_port = target_port
-        self.resets_left = resets
-        self.after_bytes = after_bytes
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.resets_left > 0:
-                self.resets_left -= 1
-                threading.Thread(target=self._reset_mid_request, args=(client,), daemon=True).start()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-
-    def _reset_mid_request(self, client: socket.socket) -> None:
-        received = 0
-        try:
-            while received < self.after_bytes:
-                data = client.recv(65536)
-                if not data:
-                    break
-                received += len(data)
-        finally:
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            client.close()
-
-    @staticmethod
-    def _pump(source: socket.socket, destination: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                destination.sendall(data)
-            destination.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def test_an_absurd_retry_after_fails_the_batch_without_a_panic(http_receiver, capfd):
@@ -156,7 +80,7 @@ def test_a_malformed_url_is_reported_once_and_never_retried(caplog):
     for _ in range(3):
         end_spans(tracer, 2)
         assert processor.force_flush(10_000) is False
-    errors = [record.getMessage() for record in records(caplog, logging.ERROR)]
+    errors = our_messages(caplog, logging.ERROR)
     assert len(errors) == 1, errors
     assert "invalid endpoint" in errors[0] and "collector:4318" in errors[0]
     assert processor.stats()["failed"] == 6
@@ -170,7 +94,7 @@ def test_a_server_cycling_through_error_codes_gets_one_line_per_class(http_recei
     for i in range(20):
         end_spans(tracer, 1, f"span-{i}")
         assert processor.force_flush(10_000) is False
-    errors = [record.getMessage() for record in records(caplog, logging.ERROR)]
+    errors = our_messages(caplog, logging.ERROR)
     assert len(errors) == 1, errors
     assert "400 Bad Request" in errors[0]
     assert processor.stats()["failed"] == 20
@@ -187,7 +111,9 @@ def test_the_shutdown_summary_gives_failed_and_dropped_totals(http_receiver, cap
     processor.shutdown()
     stats = processor.stats()
     assert stats["failed"] > 0 and stats["dropped"] > 0, stats
-    summaries = [m.getMessage() for m in records(caplog, logging.WARNING) if "at shutdown" in m.getMessage()]
+    summaries = [
+        m.getMessage() for m in our_records(caplog, logging.WARNING) if "at shutdown" in m.getMessage()
+    ]
     assert summaries == [
         f"at shutdown: {stats['accepted']} spans accepted, {stats['exported']} exported, "
         f"{stats['failed']} failed to export, {stats['dropped']} dropped "
@@ -202,7 +128,7 @@ def test_a_synchronous_export_leaves_out_only_the_unreadable_items(http_receiver
     result = exporter.export([ended_span("good-1"), unreadable, ended_span("good-2")])
     assert result.name == "SUCCESS"
     assert sorted(span.name for span in http_receiver.received.spans()) == ["good-1", "good-2"]
-    warnings = [record.getMessage() for record in records(caplog, logging.WARNING)]
+    warnings = our_messages(caplog, logging.WARNING)
     assert any("left 1 unreadable spans out of an export" in warning for warning in warnings)
 
 
@@ -317,5 +243,5 @@ def test_the_sls_queue_is_bounded_in_bytes_too(caplog):
         processor.shutdown()
     finally:
         collector.close()
-    messages = [record.getMessage() for record in records(caplog, logging.WARNING)]
+    messages = our_messages(caplog, logging.WARNING)
     assert any("over the queue's byte limit (max_queue_bytes=100000)" in message for message in messages)

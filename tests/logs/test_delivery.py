@@ -14,9 +14,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustLogRecordProcessor, RustSpanProcessor
 
 from tests.apps import PYTHON, app, clean_env, run
-from tests.performance.test_gil import Counter as CountingThread
-from tests.support.otlp_receivers import Reply, TcpTap
-from tests.traces.test_delivery import NEVER_ON_SCHEDULE_MS, records, transient_failure
+from tests.support.delivery import NEVER_ON_SCHEDULE_MS, transient_failure
+from tests.support.gil import Counter as CountingThread
+from tests.support.otlp_receivers import Reply
+from tests.support.our_logging import our_messages, our_records
+from tests.support.tcp import TcpTap
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -64,7 +66,7 @@ def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplo
     assert stats["accepted"] + stats["dropped"] == emitted
     assert stats["exported"] == stats["accepted"] == sum(bodies(receiver.logs).values())
     assert set(bodies(receiver.logs).values()) == {1}
-    messages = [r.getMessage() for r in records(caplog, logging.WARNING)]
+    messages = our_messages(caplog, logging.WARNING)
     assert any("dropped so far" in m and "for a full queue (max_queue_size=10)" in m for m in messages)
 
 
@@ -136,7 +138,7 @@ def test_our_own_warnings_are_not_exported_even_through_a_root_logging_handler(h
         assert processor.force_flush(10_000) is True
     finally:
         root.removeHandler(handler)
-    assert records(caplog, logging.ERROR), "the failed export was not logged"
+    assert our_records(caplog, logging.ERROR), "the failed export was not logged"
     assert sorted(bodies(http_receiver.logs)) == ["delivered-0"]
     assert processor.stats()["accepted"] == 2
 
@@ -178,20 +180,18 @@ def test_generic_http_endpoint_gets_the_logs_path_appended(http_receiver, monkey
 
 
 SANITIZED_BODIES = """
-import json, logging, sys, threading
+import json, sys
 from opentelemetry.sdk._logs import LoggerProvider
 from otel_rust_exporter import RustLogRecordProcessor
+from tests.support.our_logging import keep_our_records
 
-warnings = []
-class Keep(logging.Handler):
-    def emit(self, record):
-        warnings.append(record.getMessage())
-logging.getLogger("otel_rust_exporter").addHandler(Keep())
+kept = keep_our_records()
 processor = RustLogRecordProcessor(endpoint=sys.argv[1], schedule_delay_millis=60_000)
 provider = LoggerProvider(shutdown_on_exit=False)
 provider.add_log_record_processor(processor)
 provider.get_logger("bodies").emit(body={"odd": frozenset({"only"}), "text": "lone \\ud800 surrogate"})
-print(json.dumps({"flushed": processor.force_flush(10_000), "warnings": warnings}))
+flushed = processor.force_flush(10_000)
+print(json.dumps({"flushed": flushed, "warnings": [record.getMessage() for record in kept]}))
 """
 
 

@@ -13,7 +13,7 @@ from opentelemetry.sdk._logs.export import LogRecordExportResult
 from otel_rust_exporter import RustLogRecordProcessor, RustOTLPLogExporter
 
 from tests.support.logs_catalog import BODIES, build_rich_log_records
-from tests.traces.test_wire_parity import assert_same_request
+from tests.support.wire import assert_same_request
 
 
 def send_through_exporter(receiver) -> list:

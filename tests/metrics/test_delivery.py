@@ -28,24 +28,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from otel_rust_exporter import RustOTLPMetricExporter, RustSpanProcessor
 
-from tests.performance.test_gil import SLOW_REPLY
-from tests.performance.test_gil import Counter as ProbeCounter
+from tests.support.delivery import permanent_failure, transient_failure
+from tests.support.gil import SLOW_REPLY
+from tests.support.gil import Counter as ProbeCounter
 from tests.support.metrics_catalog import CUMULATIVE, all_points, collect_rich_metrics
-from tests.traces.test_delivery import permanent_failure, transient_failure
+from tests.support.our_logging import our_messages
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def our_exporter(receiver, **options) -> RustOTLPMetricExporter:
     return RustOTLPMetricExporter(endpoint=receiver.endpoint, protocol=receiver.protocol, **options)
-
-
-def our_records(caplog, level: int) -> list:
-    return [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "otel_rust_exporter" and record.levelno == level
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +57,7 @@ def test_a_permanent_failure_fails_the_export_without_retrying(metrics_receiver,
     metrics_receiver.reply_with(permanent_failure(metrics_receiver.protocol))
     assert our_exporter(metrics_receiver).export(metrics_data) is MetricExportResult.FAILURE
     assert metrics_receiver.received.attempts == 1
-    (error,) = our_records(caplog, logging.ERROR)
+    (error,) = our_messages(caplog, logging.ERROR)
     assert "data points" in error
 
 
@@ -159,7 +152,7 @@ def test_default_histogram_aggregation_is_read_as_the_stock_http_exporter_reads_
     exponential = value == "base2_exponential_bucket_histogram"
     expected = ExponentialBucketHistogramAggregation if exponential else ExplicitBucketHistogramAggregation
     assert type(ours._preferred_aggregation[Histogram]) is expected
-    assert len(our_records(caplog, logging.WARNING)) == (1 if value == "BOGUS" else 0)
+    assert len(our_messages(caplog, logging.WARNING)) == (1 if value == "BOGUS" else 0)
 
 
 def test_delta_and_exponential_from_the_environment_reach_the_wire(monkeypatch, metrics_receiver):
@@ -219,7 +212,7 @@ def test_an_integer_beyond_64_bits_is_sent_as_a_double_with_one_warning(caplog):
         values = {metric.name: point for metric, _, point in all_points(receiver.received.requests[0])}
         assert values["huge"].as_double == float(2**70)
         assert values["fine"].as_int == 3
-        assert len(our_records(caplog, logging.WARNING)) == 1
+        assert len(our_messages(caplog, logging.WARNING)) == 1
     finally:
         receiver.close()
 
@@ -242,7 +235,7 @@ def test_unreadable_and_unknown_metrics_never_break_the_export(caplog):
             ("unknown", None),
             ("after", "gauge"),
         ]
-        warnings = our_records(caplog, logging.WARNING)
+        warnings = our_messages(caplog, logging.WARNING)
         assert len(warnings) == 2 and "broken" in warnings[1]
     finally:
         receiver.close()

@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
 from otel_rust_exporter import RustOTLPMetricExporter
 
 from tests.support.metrics_catalog import CUMULATIVE, DELTA, all_points, collect_rich_metrics
-from tests.traces.test_wire_parity import assert_same_request
+from tests.support.wire import assert_same_request
 
 TEMPORALITIES = {"cumulative": CUMULATIVE, "delta": DELTA}
 

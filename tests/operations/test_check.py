@@ -5,7 +5,6 @@ every selected target is deliverable."""
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import sys
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 
 from tests.apps import PYTHON, clean_env, run
 from tests.support.fake_sls import SLS_PYTHON, FakeSls
-from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, Reply, TlsHttpReceiver
+from tests.support.otlp_receivers import Reply, TlsHttpReceiver
+from tests.support.tcp import closed_port
 from tests.support.tls_certs import make_tls_files
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "otel-rust-exporter")
@@ -41,26 +41,6 @@ def only_target(report: dict) -> dict:
 def failed_step(target: dict) -> str:
     failed = [probe["step"] for probe in target["probes"] if not probe["ok"]]
     return failed[0] if failed else ""
-
-
-def closed_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        return listener.getsockname()[1]
-
-
-@pytest.fixture
-def http_receiver():
-    receiver = HttpReceiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
-def grpc_receiver():
-    receiver = GrpcReceiver()
-    yield receiver
-    receiver.close()
 
 
 def test_a_reachable_receiver_is_deliverable_with_the_provenance_of_each_setting(http_receiver):

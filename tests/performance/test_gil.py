@@ -1,35 +1,10 @@
 """The GIL is released while we wait for, encode and send an export: a pure-Python thread
 keeps running meanwhile. (If we held it, the counting thread could not advance at all.)"""
 
-import threading
-
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 
-from tests.support.otlp_receivers import Reply
-
-SLOW_REPLY = Reply(delay=1.0)
-
-
-class Counter:
-    """Counts in Python until stopped, as the probe thread of the benchmark does."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._running = True
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while self._running:
-            self.count += 1
-
-    def __enter__(self) -> "Counter":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._running = False
-        self._thread.join()
+from tests.support.gil import SLOW_REPLY, Counter
 
 
 def finished_spans(count: int) -> list:

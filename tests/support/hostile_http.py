@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
+from tests.support.tcp import LoopbackListener
+
 CHUNK = b"\0" * 65536
 
 
@@ -132,7 +134,7 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
     return condition()
 
 
-class Http2RedirectServer:
+class Http2RedirectServer(LoopbackListener):
     """Cleartext HTTP/2 (as gRPC speaks it) answering every request with ``status`` and a
     ``Location``, as a proxy in front of a gRPC collector might; counts the requests.
 
@@ -146,18 +148,11 @@ class Http2RedirectServer:
         self.location = location.encode()
         self.status = str(status).encode()
         self.requests = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        super().__init__()
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+    def _accepted(self, connection: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     @staticmethod
     def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
@@ -186,6 +181,3 @@ class Http2RedirectServer:
                     self.requests += 1
                     # END_STREAM | END_HEADERS: the whole answer is this one frame.
                     connection.sendall(self._frame(1, 0x5, stream, self._answer()))
-
-    def close(self) -> None:
-        self.listener.close()

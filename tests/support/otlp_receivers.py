@@ -9,7 +9,6 @@ logs and ``receiver.metrics`` metrics.
 from __future__ import annotations
 
 import gzip
-import socket
 import ssl
 import threading
 import time
@@ -294,43 +293,6 @@ class TlsGrpcReceiver(GrpcReceiver):
 
     def _add_port(self, address: str) -> int:
         return self.server.add_secure_port(address, self._credentials)
-
-
-class TcpTap:
-    """A loopback TCP relay to ``target_port`` that keeps the bytes each client sent."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.sent: list[bytearray] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            record = bytearray()
-            self.sent.append(record)
-            threading.Thread(target=self._pump, args=(client, upstream, record), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, destination: socket.socket, record: Optional[bytearray]) -> None:
-        try:
-            while data := source.recv(65536):
-                if record is not None:
-                    record.extend(data)
-                destination.sendall(data)
-            destination.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def grpc_compressed_flags(client_bytes: bytes) -> list[int]:

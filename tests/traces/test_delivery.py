@@ -6,32 +6,13 @@ import time
 
 import grpc
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from otel_rust_exporter import RustSpanProcessor
 
 from tests.apps import PYTHON, app, exporter_env, run
+from tests.support.delivery import end_spans, permanent_failure, start, transient_failure
 from tests.support.otlp_receivers import Reply
+from tests.support.our_logging import our_records
 
 pytestmark = pytest.mark.timeout(60)
-
-# Long enough that nothing is exported on schedule while a test runs: only full batches,
-# force_flush or shutdown send.
-NEVER_ON_SCHEDULE_MS = 60_000
-
-
-def start(receiver, **options) -> tuple:
-    options.setdefault("schedule_delay_millis", NEVER_ON_SCHEDULE_MS)
-    processor = RustSpanProcessor(endpoint=receiver.endpoint, protocol=receiver.protocol, **options)
-    # No SDK at-exit shutdown: a processor left behind by one test must not flush at exit.
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(processor)
-    return processor, provider.get_tracer("delivery-test")
-
-
-def end_spans(tracer, count: int, prefix: str = "span") -> None:
-    for i in range(count):
-        with tracer.start_as_current_span(f"{prefix}-{i}"):
-            pass
 
 
 def unique_span_ids(received) -> set:
@@ -39,24 +20,6 @@ def unique_span_ids(received) -> set:
     ids = {span.span_id for span in spans}
     assert len(ids) == len(spans), "a span was delivered more than once"
     return ids
-
-
-def transient_failure(protocol: str) -> Reply:
-    if protocol == "grpc":
-        return Reply(grpc_code=grpc.StatusCode.UNAVAILABLE)
-    return Reply(http_status=503)
-
-
-def permanent_failure(protocol: str) -> Reply:
-    if protocol == "grpc":
-        return Reply(grpc_code=grpc.StatusCode.INVALID_ARGUMENT)
-    return Reply(http_status=400)
-
-
-def records(caplog, level: int) -> list:
-    return [
-        record for record in caplog.records if record.name == "otel_rust_exporter" and record.levelno == level
-    ]
 
 
 def test_a_transient_failure_is_retried_and_delivered_exactly_once(receiver):
@@ -153,7 +116,7 @@ def test_a_permanent_failure_is_not_retried_counted_and_logged_once(receiver, ca
 
     assert processor.stats()["failed"] == 5
     assert processor.stats()["exported"] == 0
-    assert len(records(caplog, logging.ERROR)) == 1
+    assert len(our_records(caplog, logging.ERROR)) == 1
 
 
 def test_partial_success_is_counted_as_rejected_and_warned(receiver, caplog):
@@ -164,7 +127,7 @@ def test_partial_success_is_counted_as_rejected_and_warned(receiver, caplog):
 
     assert processor.force_flush(10_000) is True
     assert processor.stats()["rejected"] == 2
-    warnings = records(caplog, logging.WARNING)
+    warnings = our_records(caplog, logging.WARNING)
     assert len(warnings) == 1
     assert "attribute too large" in warnings[0].getMessage()
 
@@ -183,7 +146,7 @@ def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplo
     assert stats["accepted"] + stats["dropped"] == ended
     assert stats["exported"] == stats["accepted"]
     assert len(unique_span_ids(receiver.received)) == stats["accepted"]
-    assert any("dropped" in record.getMessage() for record in records(caplog, logging.WARNING))
+    assert any("dropped" in record.getMessage() for record in our_records(caplog, logging.WARNING))
 
 
 def test_force_flush_delivers_everything_accepted(receiver):

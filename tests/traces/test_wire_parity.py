@@ -6,7 +6,6 @@ the official stubs, so any difference in content, grouping or order shows up as 
 """
 
 import pytest
-from google.protobuf import text_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as StockGrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as StockHttpExporter
@@ -20,15 +19,7 @@ from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 
 from tests.support.otlp_receivers import HttpReceiver
 from tests.support.spans_catalog import build_rich_spans
-
-
-def assert_same_request(sent, expected) -> None:
-    # The text form first, so a failure shows a readable diff; then the canonical bytes,
-    # which also tell apart what text hides (e.g. an empty but present sub-message).
-    assert text_format.MessageToString(sent, as_utf8=True) == text_format.MessageToString(
-        expected, as_utf8=True
-    )
-    assert sent.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
+from tests.support.wire import assert_same_request
 
 
 def send_through_exporter(receiver) -> list:

@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExportResult
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 
-from tests.support.otlp_receivers import TcpTap, TlsGrpcReceiver, TlsHttpReceiver, grpc_compressed_flags
+from tests.support.otlp_receivers import TlsGrpcReceiver, TlsHttpReceiver, grpc_compressed_flags
+from tests.support.tcp import TcpTap
 from tests.support.tls_certs import make_tls_files
 
 pytestmark = pytest.mark.timeout(60)
