@@ -3,13 +3,13 @@ which beat OTEL_EXPORTER_OTLP_*, which beat the defaults; OTEL_BSP_* sizes the b
 Checked on the resolved config and by sending to real receivers."""
 
 import logging
-import os
 import time
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustSpanProcessor
 
+from tests.support.environment import unset_variables
 from tests.support.otlp_receivers import Reply
 
 pytestmark = pytest.mark.timeout(60)
@@ -20,9 +20,7 @@ NOWHERE = "http://127.0.0.1:9"
 
 @pytest.fixture(autouse=True)
 def no_otel_variables(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("OTEL_"):
-            monkeypatch.delenv(name)
+    unset_variables(monkeypatch, "OTEL_")
 
 
 def send_spans(processor: RustSpanProcessor, count: int = 2) -> bool:

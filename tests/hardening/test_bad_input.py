@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import time
 from collections.abc import Iterator, Mapping
@@ -30,17 +29,9 @@ from tests.support.otlp_receivers import Reply
 from tests.support.our_logging import our_records
 from tests.support.tcp import closed_port
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("without_otlp_variables")]
 
 MIB = 1 << 20
-
-
-@pytest.fixture(autouse=True)
-def clean_otlp_environment(monkeypatch):
-    # Variables from the surrounding shell must not decide these tests.
-    for name in list(os.environ):
-        if name.startswith(("OTEL_EXPORTER_OTLP_", "OTEL_BSP_")):
-            monkeypatch.delenv(name)
 
 
 def nested(core: Any, levels: int) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from otel_rust_exporter import (
 )
 from otel_sls_exporter import SLSLogExporter, SLSLogRecordProcessor
 
+from tests.support.environment import unset_variables
 from tests.support.hostile_http import Answer, HostileHttpServer, Http2RedirectServer
 from tests.support.otlp_receivers import Reply
 
@@ -52,9 +52,7 @@ SECRETS = (TOKEN, API_KEY, ACCESS_KEY_ID, ACCESS_KEY_SECRET, STS_TOKEN)
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith(("OTEL_EXPORTER_", "OTEL_BSP_", "OTEL_BLRP_", "ALIBABA_CLOUD_")):
-            monkeypatch.delenv(name)
+    unset_variables(monkeypatch, "OTEL_EXPORTER_", "OTEL_BSP_", "OTEL_BLRP_", "ALIBABA_CLOUD_")
 
 
 @pytest.fixture

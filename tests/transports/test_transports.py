@@ -1,7 +1,6 @@
 """Transports as a collector sees them: paths, content types, compression, headers, the
 endpoint and protocol variables, and TLS (server verification and client certificates)."""
 
-import os
 import ssl
 import time
 
@@ -16,15 +15,7 @@ from tests.support.otlp_receivers import TlsGrpcReceiver, TlsHttpReceiver, grpc_
 from tests.support.tcp import TcpTap
 from tests.support.tls_certs import make_tls_files
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def clean_otlp_environment(monkeypatch):
-    # Variables from the surrounding shell must not decide these tests.
-    for name in list(os.environ):
-        if name.startswith(("OTEL_EXPORTER_OTLP_", "OTEL_BSP_")):
-            monkeypatch.delenv(name)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("without_otlp_variables")]
 
 
 def send_spans(processor: RustSpanProcessor, *names: str) -> bool:
