@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.apps import PYTHON, clean_env, run
-from tests.support.fake_sls import SLS_PYTHON, FakeSls
+from tests.support.fake_sls import SLS_PYTHON
 from tests.support.otlp_receivers import Reply, TlsHttpReceiver
 from tests.support.tcp import closed_port
 from tests.support.tls_certs import make_tls_files
@@ -161,13 +161,6 @@ def test_one_failing_signal_fails_the_whole_check(http_receiver):
 
 
 needs_fake_sls = pytest.mark.skipif(not SLS_PYTHON.exists(), reason="needs .venv-sls (scripts/setup.sh)")
-
-
-@pytest.fixture
-def fake_sls():
-    fake = FakeSls()
-    yield fake
-    fake.close()
 
 
 @needs_fake_sls

@@ -313,3 +313,20 @@ def grpc_compressed_flags(client_bytes: bytes) -> list[int]:
         if frame_type == 0 and payload and stream not in flags:
             flags[stream] = payload[0]
     return list(flags.values())
+
+
+PROTOCOLS = ["http/protobuf", "grpc"]
+
+
+def serving(receiver):
+    """For a fixture: yields ``receiver`` to the test, then closes it."""
+    yield receiver
+    receiver.close()
+
+
+def serving_per_protocol(protocol: str, http_receiver_type, grpc_receiver_type):
+    """For a fixture parametrized over ``PROTOCOLS``: a receiver of that protocol, which
+    ``receiver.protocol`` names."""
+    receiver = http_receiver_type() if protocol == "http/protobuf" else grpc_receiver_type()
+    receiver.protocol = protocol
+    yield from serving(receiver)
