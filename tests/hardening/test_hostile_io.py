@@ -9,7 +9,6 @@ import logging
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -29,13 +28,14 @@ from otel_rust_exporter import (
 )
 from otel_sls_exporter import SLSLogExporter, SLSLogRecordProcessor
 
+from tests.apps import app
 from tests.support.environment import unset_variables
 from tests.support.hostile_http import Answer, HostileHttpServer, Http2RedirectServer
 from tests.support.otlp_receivers import Reply
 
 pytestmark = pytest.mark.timeout(120)
 
-APP = Path(__file__).resolve().parents[1] / "apps" / "hostile_body_client.py"
+APP = app("hostile_body_client.py")
 TOKEN = "tok-" + secrets.token_hex(12)
 API_KEY = "key-" + secrets.token_hex(12)
 HEADERS = {"authorization": f"Bearer {TOKEN}", "x-api-key": API_KEY}
@@ -151,7 +151,7 @@ def test_peak_memory_with_endless_and_huge_bodies_stays_bounded(servers):
     targets = [f"otlp={server.url}/v1/traces" for server in (endless, huge)]
     targets += [f"sls={server.url}" for server in (endless, huge)]
     finished = subprocess.run(
-        [sys.executable, str(APP), *targets], capture_output=True, text=True, timeout=100, check=True
+        [sys.executable, APP, *targets], capture_output=True, text=True, timeout=100, check=True
     )
     report = json.loads(finished.stdout.strip().splitlines()[-1])
     assert report["results"] == ["FAILURE"] * 4

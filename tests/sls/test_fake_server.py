@@ -11,9 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.support.fake_sls import SLS_PYTHON, FakeSls, contents
-
-SDK_CLIENT = str(SLS_PYTHON.parent.parent.parent / "tests" / "support" / "sls_sdk_client.py")
+from tests.support.fake_sls import SDK_CLIENT, SLS_PYTHON, FakeSls, contents
 
 
 def sdk_put(fake: FakeSls, **options) -> dict:
@@ -27,7 +25,7 @@ def sdk_put(fake: FakeSls, **options) -> dict:
         **options,
     }
     completed = subprocess.run(
-        [str(SLS_PYTHON), SDK_CLIENT, json.dumps(arguments)],
+        [str(SLS_PYTHON), str(SDK_CLIENT), json.dumps(arguments)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -13,6 +13,8 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parents[2]
 SLS_PYTHON = ROOT / ".venv-sls" / "bin" / "python"
 SERVER = Path(__file__).resolve().parent / "fake_sls_server.py"
+# The official client, run from .venv-sls like the server.
+SDK_CLIENT = Path(__file__).resolve().parent / "sls_sdk_client.py"
 
 
 class FakeSls:
