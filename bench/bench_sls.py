@@ -1,7 +1,7 @@
 """SLS log export: ours against aliyun-log-python-sdk and aliyun-log-producer, in one run.
 
 Every pipeline logs the same N records (message, level, three attributes) to the same
-fake SLS server (tests/fake_sls_server.py, which verifies every request with the SDK's
+fake SLS server (tests/support/fake_sls_server.py, which verifies every request with the SDK's
 own functions), each in a fresh process, in rotating order, repeated; medians are
 reported. Measured inside each process: the logging loop's wall time and main-thread CPU
 per record, the process's total CPU (all threads, including sending) per record after
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_sls import SLS_PYTHON, FakeSls  # noqa: E402
+from tests.support.fake_sls import SLS_PYTHON, FakeSls  # noqa: E402
 
 WORKLOADS = str(ROOT / "bench" / "sls_workloads.py")
 OURS_PYTHON = sys.executable

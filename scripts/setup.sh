@@ -13,4 +13,4 @@ VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --release --quiet -m examples
 # The fake SLS server verifies requests with aliyun-log-python-sdk, which pins protobuf<6
 # (the OTLP stack needs newer), so it runs from a virtualenv of its own.
 python3 -m venv .venv-sls
-.venv-sls/bin/python -m pip install --quiet -r tests/requirements-sls.txt
+.venv-sls/bin/python -m pip install --quiet -r tests/support/requirements-sls.txt

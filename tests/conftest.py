@@ -1,35 +1,32 @@
 import pytest
 
-from tests.otlp_receivers import GrpcReceiver, HttpReceiver, MetricsGrpcReceiver, MetricsHttpReceiver
+from tests.support.environment import unset_variables
+from tests.support.fake_sls import FakeSls
+from tests.support.otlp_receivers import PROTOCOLS, GrpcReceiver, HttpReceiver, serving, serving_per_protocol
 
 
 @pytest.fixture
 def http_receiver():
-    receiver = HttpReceiver()
-    yield receiver
-    receiver.close()
+    yield from serving(HttpReceiver())
 
 
 @pytest.fixture
 def grpc_receiver():
-    receiver = GrpcReceiver()
-    yield receiver
-    receiver.close()
+    yield from serving(GrpcReceiver())
 
 
-@pytest.fixture(params=["http/protobuf", "grpc"])
+@pytest.fixture(params=PROTOCOLS)
 def receiver(request):
     """Each test using this runs once per transport; ``receiver.protocol`` says which."""
-    receiver = HttpReceiver() if request.param == "http/protobuf" else GrpcReceiver()
-    receiver.protocol = request.param
-    yield receiver
-    receiver.close()
+    yield from serving_per_protocol(request.param, HttpReceiver, GrpcReceiver)
 
 
-@pytest.fixture(params=["http/protobuf", "grpc"])
-def metrics_receiver(request):
-    """A metrics receiver per transport; ``metrics_receiver.protocol`` says which."""
-    receiver = MetricsHttpReceiver() if request.param == "http/protobuf" else MetricsGrpcReceiver()
-    receiver.protocol = request.param
-    yield receiver
-    receiver.close()
+@pytest.fixture
+def without_otlp_variables(monkeypatch):
+    """Variables from the surrounding shell must not decide these tests."""
+    unset_variables(monkeypatch, "OTEL_EXPORTER_OTLP_", "OTEL_BSP_")
+
+
+@pytest.fixture
+def fake_sls():
+    yield from serving(FakeSls())

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 APPS = Path(__file__).parent
+# The working directory of every child: ``python -c`` children import ``tests.support``.
+ROOT = APPS.parents[1]
 PYTHON = sys.executable
 INSTRUMENT = str(Path(sys.executable).parent / "opentelemetry-instrument")
 
@@ -37,4 +39,4 @@ def app(script: str) -> str:
 
 def run(*argv: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     """Runs ``argv`` to completion; a hang fails the test through ``timeout``."""
-    return subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(list(argv), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)

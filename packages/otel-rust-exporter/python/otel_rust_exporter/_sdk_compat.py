@@ -4,7 +4,7 @@ The facades (this package and ``otel_sls_exporter``, which needs none today) rea
 internals only through the names below; the logs SDK's ``opentelemetry.sdk._logs`` is its
 documented import path, not an internal. Each name says what it relies on and the SDK
 versions it was read against; the supported range is opentelemetry-sdk 1.40 to 1.45.2, and
-tests/test_sdk_compat.py runs every check against the lowest (1.40.0) and the newest
+tests/packaging/test_sdk_compat.py runs every check against the lowest (1.40.0) and the newest
 (1.45.2) of it. When the range moves, re-read the sources named here and update the
 "Checked" lines.
 
