@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.apps import PYTHON, clean_env, run
-from tests.support.fake_sls import SLS_PYTHON
+from tests.support.fake_sls import SLS_PYTHON, FakeSls
 from tests.support.otlp_receivers import Reply, TlsHttpReceiver
-from tests.support.tcp import closed_port
+from tests.support.tcp import Blackhole, closed_port
 from tests.support.tls_certs import make_tls_files
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "otel-rust-exporter")
@@ -198,20 +198,24 @@ def test_sls_wrong_project_is_named(fake_sls):
 
 
 @needs_fake_sls
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [
-        ("LogStoreNotExist", "the logstore does not exist"),
-        ("RequestTimeTooSkewed", "clock is more than 15 minutes off"),
-    ],
-)
-def test_sls_answers_are_diagnosed(fake_sls, code, expected):
-    fake_sls.script(
-        {"status": 404 if code == "LogStoreNotExist" else 400, "code": code, "message": "scripted"}
-    )
+def test_a_wrong_logstore_is_diagnosed_from_the_servers_answer():
+    fake = FakeSls(logstores=["store"])
+    try:
+        result, report = check("--sls", **fake.env(logstore="someone-elses-store"))
+    finally:
+        fake.close()
+    assert result.returncode == 1
+    assert "the logstore does not exist" in only_target(report)["diagnosis"]
+
+
+@needs_fake_sls
+def test_clock_skew_is_diagnosed(fake_sls):
+    # The fake verifies signatures but not the clock: SLS's answer to a skewed one is
+    # scripted.
+    fake_sls.script({"status": 400, "code": "RequestTimeTooSkewed", "message": "scripted"})
     result, report = check("--sls", **fake_sls.env())
     assert result.returncode == 1
-    assert expected in only_target(report)["diagnosis"]
+    assert "clock is more than 15 minutes off" in only_target(report)["diagnosis"]
 
 
 @needs_fake_sls
@@ -220,6 +224,20 @@ def test_sls_network_trouble_is_told_apart(fake_sls):
     _, report = check("--sls", **env)
     target = only_target(report)
     assert failed_step(target) == "tcp"
+
+
+@needs_fake_sls
+def test_an_sls_endpoint_that_never_answers_is_told_apart(fake_sls):
+    silent = Blackhole()
+    try:
+        _, report = check(
+            "--sls", **fake_sls.env(OTEL_EXPORTER_SLS_ENDPOINT=f"http://127.0.0.1:{silent.port}")
+        )
+    finally:
+        silent.close()
+    target = only_target(report)
+    assert failed_step(target) == "putlogs"
+    assert "answer" in target["diagnosis"], target["diagnosis"]
 
 
 def test_incomplete_sls_configuration_names_the_missing_variables():

@@ -27,6 +27,7 @@ class FakeSls:
         security_token: str = "",
         region: str = "cn-hangzhou",
         summary_only: bool = False,
+        logstores: Optional[list[str]] = None,
     ) -> None:
         self.project = project
         self.access_key_id = "LTAI" + secrets.token_hex(8)
@@ -46,6 +47,8 @@ class FakeSls:
             command.append(f"--security-token={security_token}")
         if summary_only:
             command.append("--summary-only")
+        if logstores:
+            command.append(f"--logstores={','.join(logstores)}")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()

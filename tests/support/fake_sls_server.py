@@ -200,6 +200,10 @@ def make_handler(state: State):
                 self._reply(400, {"errorCode": "ParameterInvalid", "errorMessage": "route needs key"})
                 return
             problem, group = verify(state.options, "POST", split.path, query, headers, body)
+            known = state.options.logstores
+            if problem is None and known and parts[2] not in known.split(","):
+                # As SLS: a signed request to a logstore the project does not have.
+                problem = _problem(404, "LogStoreNotExist", f"logstore {parts[2]} does not exist")
             with state.lock:
                 scripted = state.script.pop(0) if state.script and problem is None else None
             reply = problem or scripted or {"status": 200}
@@ -236,6 +240,9 @@ def main() -> None:
     parser.add_argument("--security-token", default="")
     parser.add_argument("--region", default="")
     parser.add_argument("--summary-only", action="store_true", help="keep log counts, not contents")
+    parser.add_argument(
+        "--logstores", default="", help="the project's logstores, comma-separated (default: any)"
+    )
     options = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", options.port), make_handler(State(options)))
     server.daemon_threads = True
