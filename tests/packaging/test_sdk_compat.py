@@ -271,7 +271,7 @@ def _private_reads_in_rust() -> dict[str, set[str]]:
     """Private attributes the Rust sources (comments aside) read, by file."""
     pattern = re.compile(r'name!\([^,]+,\s*(_\w+)\)|getattr\("(_\w+)"\)')
     reads: dict[str, set[str]] = {}
-    for source in sorted((ROOT / "packages").glob("*/src/**/*.rs")):
+    for source in sorted((ROOT / "packages").glob("**/src/**/*.rs")):
         code = "\n".join(
             line for line in source.read_text().splitlines() if not line.lstrip().startswith("//")
         )

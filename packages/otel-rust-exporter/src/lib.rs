@@ -1,24 +1,17 @@
-//! Native core of `otel_rust_exporter`.
+//! The extension module `otel_rust_exporter._native`: reads Python objects (`convert`)
+//! and exposes the classes (`python`) over the PyO3-free core (`otel_rust_core`).
 //!
 //! Python hands finished telemetry to this module in one call per item; everything after
-//! that (batching, OTLP encoding, compression, transport, retry) runs on the shared
-//! background runtime without the GIL.
+//! that (batching, OTLP encoding, compression, transport, retry) runs in the core, on the
+//! shared background runtime, without the GIL.
 
-pub mod config;
 pub mod convert;
-pub mod diagnostics;
-pub mod metrics;
-pub mod otlp;
-pub mod pipeline;
 pub mod python;
-pub mod redact;
-pub mod retry;
-pub mod runtime;
-pub mod self_metrics;
-pub mod sls;
-pub mod sls_preset;
-pub mod transform;
-pub mod transport;
+
+pub use otel_rust_core::{
+    config, diagnostics, metrics, otlp, pipeline, records, redact, retry, runtime, self_metrics,
+    sls, sls_preset, transform, transport,
+};
 
 use pyo3::prelude::*;
 
@@ -32,6 +25,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // filling them later can release the GIL, and a fork at that moment would leave the
     // child waiting on a half-filled cache.
     convert::names::init(m.py());
-    diagnostics::init(m.py())?;
+    python::reporting::init(m.py())?;
     python::register(m)
 }

@@ -1,21 +1,15 @@
 //! An SDK log record (`ReadWriteLogRecord` / `ReadableLogRecord`) to an OTLP `LogRecord`,
 //! field for field as `opentelemetry-exporter-otlp-proto-common` encodes it.
 
-use std::sync::Arc;
-
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use pyo3::prelude::*;
 
 use super::attributes::{field_value, key_values, optional_str};
 use super::fields::{dropped, enum_value, time};
 use super::names::name;
-use super::scope::{ScopeCache, ScopeGroup};
+use super::scope::ScopeCache;
 use crate::diagnostics::LOGGER_NAME;
-
-pub struct QueuedLogRecord {
-    pub group: Arc<ScopeGroup>,
-    pub record: LogRecord,
-}
+use crate::records::QueuedLogRecord;
 
 /// Converts an emitted record; `None` for records of our own logger or its children, which
 /// would otherwise feed export problems back into the export (the SDK names a record's

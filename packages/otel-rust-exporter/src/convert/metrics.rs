@@ -19,8 +19,9 @@ use pyo3::types::{PyFloat, PyInt, PyType};
 use super::attributes::{key_values, optional_str};
 use super::fields::time;
 use super::names::name;
-use super::scope::{ScopeCache, ScopeGroup};
+use super::scope::ScopeCache;
 use crate::diagnostics::{self, RateLimited};
+use crate::records::ScopeGroup;
 
 /// One warning a minute per case, with the count of those held back.
 static UNREADABLE_METRIC: RateLimited = RateLimited::new(Duration::from_secs(60));

@@ -4,48 +4,12 @@
 use std::sync::{Arc, Mutex};
 
 use super::names::name;
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use pyo3::prelude::*;
 
 use super::attributes::{key_values, optional_str};
-
-/// The resource and scope a record was emitted under; equal pairs share one `Arc`, so the
-/// batcher can group records by pointer.
-#[derive(Debug)]
-pub struct ScopeGroup {
-    pub resource: Resource,
-    pub resource_schema_url: String,
-    pub scope: InstrumentationScope,
-    pub scope_schema_url: String,
-}
-
-impl ScopeGroup {
-    /// Equality as the SDK's `Resource` defines it: attribute order does not matter.
-    pub fn same_resource(&self, other: &ScopeGroup) -> bool {
-        self.resource_schema_url == other.resource_schema_url
-            && same_attributes(&self.resource.attributes, &other.resource.attributes)
-    }
-
-    /// Equality as the SDK's `InstrumentationScope` defines it.
-    pub fn same_scope(&self, other: &ScopeGroup) -> bool {
-        self.scope.name == other.scope.name
-            && self.scope.version == other.scope.version
-            && self.scope_schema_url == other.scope_schema_url
-            && same_attributes(&self.scope.attributes, &other.scope.attributes)
-    }
-}
-
-impl PartialEq for ScopeGroup {
-    fn eq(&self, other: &Self) -> bool {
-        self.same_resource(other) && self.same_scope(other)
-    }
-}
-
-/// Attribute keys are unique within a set, so equal length plus containment is equality.
-fn same_attributes(left: &[KeyValue], right: &[KeyValue]) -> bool {
-    left.len() == right.len() && left.iter().all(|attribute| right.contains(attribute))
-}
+use crate::records::ScopeGroup;
 
 /// Python objects seen before, kept alive so their addresses stay theirs.
 struct Entry {

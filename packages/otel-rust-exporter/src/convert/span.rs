@@ -1,8 +1,6 @@
 //! A finished SDK span (`ReadableSpan`) to an OTLP `Span`, field for field as
 //! `opentelemetry-exporter-otlp-proto-common` encodes it.
 
-use std::sync::Arc;
-
 use super::names::name;
 use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
 use pyo3::prelude::*;
@@ -10,16 +8,12 @@ use pyo3::types::PyTuple;
 
 use super::attributes::{key_values, optional_str};
 use super::fields::{dropped, enum_value, field, time};
-use super::scope::{ScopeCache, ScopeGroup};
+use super::scope::ScopeCache;
+use crate::records::QueuedSpan;
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
 const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
 const CONTEXT_IS_REMOTE: u32 = 0x200;
-
-pub struct QueuedSpan {
-    pub group: Arc<ScopeGroup>,
-    pub span: Span,
-}
 
 /// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).

@@ -16,9 +16,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
 use super::trace::SpanProcessorCore;
-use crate::convert::scope::ScopeGroup;
-use crate::convert::span::QueuedSpan;
 use crate::diagnostics;
+use crate::records::{QueuedSpan, ScopeGroup};
 
 const CAPSULE_NAME: &str = "otel_rust_exporter.span_sink.v1";
 const ABI_VERSION: u32 = 1;
@@ -111,7 +110,7 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
             }
         }
     };
-    diagnostics::without_python(|| catch_unwind(AssertUnwindSafe(push)).unwrap_or(INTERNAL_ERROR))
+    diagnostics::deferring(|| catch_unwind(AssertUnwindSafe(push)).unwrap_or(INTERNAL_ERROR))
 }
 
 #[cfg(test)]

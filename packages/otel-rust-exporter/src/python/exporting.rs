@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+
+use crate::self_metrics::ExportMetrics;
 use pyo3::types::PyDict;
 
 use crate::diagnostics::{self, RateLimited};
@@ -155,6 +157,18 @@ pub fn read_items<T>(
 
 /// An OTLP exporter's self-metrics counters, partial-success rejections included.
 pub fn export_metrics(exporter: &OtlpExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    exporter.self_metrics.snapshot(dict)?;
+    fill_snapshot(&exporter.self_metrics, dict)?;
     dict.set_item("rejected", exporter.rejected.load(Ordering::Relaxed))
+}
+
+/// Fills `dict` with an exporter's self-metrics counters (see `docs/OPERATIONS.md`).
+pub fn fill_snapshot(metrics: &ExportMetrics, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    let snapshot = metrics.snapshot();
+    dict.set_item("inflight", snapshot.inflight)?;
+    dict.set_item("delivered", snapshot.delivered)?;
+    dict.set_item("failed", snapshot.failed)?;
+    dict.set_item("retries", snapshot.retries)?;
+    dict.set_item("uncompressed_bytes", snapshot.uncompressed_bytes)?;
+    dict.set_item("sent_bytes", snapshot.sent_bytes)?;
+    dict.set_item("durations_lost", snapshot.durations_lost)
 }

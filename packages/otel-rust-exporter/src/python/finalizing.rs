@@ -16,8 +16,6 @@ use std::sync::OnceLock;
 
 use pyo3::Python;
 
-use crate::diagnostics;
-
 type IsFinalizing = unsafe extern "C" fn() -> c_int;
 
 static IS_FINALIZING: OnceLock<Option<IsFinalizing>> = OnceLock::new();
@@ -62,7 +60,7 @@ pub fn interpreter_finalizing() -> bool {
 pub fn detach<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> T {
     py.detach(|| {
         let result = work();
-        let exiting = diagnostics::python_exiting() || interpreter_finalizing();
+        let exiting = super::reporting::python_exiting() || interpreter_finalizing();
         if exiting && !on_main_thread() {
             loop {
                 std::thread::park();

@@ -11,9 +11,10 @@ use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
-use crate::convert::log_record::{convert, QueuedLogRecord};
+use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
 use crate::otlp::BatchExporter;
+use crate::records::QueuedLogRecord;
 
 type LogExporter = BatchExporter<QueuedLogRecord>;
 

@@ -10,6 +10,7 @@ mod logs;
 mod metrics;
 mod operations;
 mod options;
+pub mod reporting;
 mod sls;
 mod trace;
 
@@ -32,11 +33,11 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 /// Called from `atexit`: later messages go to stderr, as `logging` may be gone.
 #[pyfunction]
 fn mark_python_exiting() {
-    crate::diagnostics::mark_python_exiting();
+    reporting::mark_python_exiting();
 }
 
 /// Our messages go to `reporter(level, message)` from now on.
 #[pyfunction]
 fn set_reporter(py: Python<'_>, reporter: Py<PyAny>) {
-    crate::diagnostics::set_reporter(py, reporter);
+    reporting::set_reporter(py, reporter);
 }

@@ -335,7 +335,7 @@ impl SlsLogExporterCore {
 
 /// The SLS exporter's counters; oversized records are failed exports.
 fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    exporter.self_metrics.snapshot(dict)?;
+    super::exporting::fill_snapshot(&exporter.self_metrics, dict)?;
     let oversized = exporter.oversized.load(Ordering::Relaxed);
     if oversized > 0 {
         let failed = dict.get_item("failed")?;

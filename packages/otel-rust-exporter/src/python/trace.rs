@@ -12,10 +12,11 @@ use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::{OtlpConfig, ProcessEnv, Signal};
-use crate::convert::scope::{ScopeCache, ScopeGroup};
-use crate::convert::span::{convert, QueuedSpan};
+use crate::convert::scope::ScopeCache;
+use crate::convert::span::convert;
 use crate::otlp::BatchExporter;
 use crate::pipeline::Pipeline;
+use crate::records::{QueuedSpan, ScopeGroup};
 
 type TraceExporter = BatchExporter<QueuedSpan>;
 

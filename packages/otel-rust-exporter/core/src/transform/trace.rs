@@ -7,8 +7,8 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
 
 use super::group::by_resource_and_scope;
-use crate::convert::span::QueuedSpan;
 use crate::otlp::OtlpBatch;
+use crate::records::QueuedSpan;
 
 pub fn export_request(batch: Vec<QueuedSpan>) -> ExportTraceServiceRequest {
     let grouped =
@@ -49,7 +49,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::convert::scope::ScopeGroup;
+    use crate::records::ScopeGroup;
     use opentelemetry_proto::tonic::common::v1::{
         any_value, AnyValue, InstrumentationScope, KeyValue,
     };

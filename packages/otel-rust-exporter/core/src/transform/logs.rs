@@ -7,8 +7,8 @@ use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
 use prost::Message;
 
 use super::group::by_resource_and_scope;
-use crate::convert::log_record::QueuedLogRecord;
 use crate::otlp::OtlpBatch;
+use crate::records::QueuedLogRecord;
 
 pub fn export_request(batch: Vec<QueuedLogRecord>) -> ExportLogsServiceRequest {
     let grouped = by_resource_and_scope(

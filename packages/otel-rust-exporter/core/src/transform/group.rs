@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::convert::scope::ScopeGroup;
+use crate::records::ScopeGroup;
 
 /// The records of one resource, by scope.
 pub struct ResourceBatch<T> {

@@ -1,71 +1,41 @@
-//! Our own warnings, handed to the Python reporter (`otel_rust_exporter._diagnostics`),
-//! which logs them to the logger `otel_rust_exporter` and makes sure a person can see them.
+//! Our own warnings. The core only formats and routes them: the extension installs the
+//! sink that reports them (to Python's `logging`, see `python::diagnostics`); without one,
+//! or when the sink cannot report, they go to stderr.
 //!
 //! Messages never carry header values or credentials; callers pass only kinds, counts,
-//! endpoints and scrubbed server replies. Code that must not take the GIL (the bridge's
-//! span sink) runs inside [`without_python`]: its messages wait for a thread that may.
+//! endpoints and scrubbed server replies. Code on a thread that must not call the sink
+//! (the bridge's span sink, whose callers may hold locks a GIL holder waits for) runs
+//! inside [`deferring`]: its messages wait for [`flush_deferred`] on another thread.
 
-/// The Python logger our messages go to.
+/// The logger our messages go to (also how the log conversion recognises our records).
 pub const LOGGER_NAME: &str = "otel_rust_exporter";
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-
-const WARNING: u8 = 30;
-const ERROR: u8 = 40;
-/// Messages waiting for a thread that may take the GIL; more are counted, not kept.
+/// `logging`'s level numbers, which the sink passes on.
+pub const WARNING: u8 = 30;
+pub const ERROR: u8 = 40;
+/// Messages waiting for a thread that may call the sink; more are counted, not kept.
 const MAX_DEFERRED: usize = 32;
 
-static LOGGER_LOG: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static REPORTER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-/// Set at interpreter exit: from then on, messages go to stderr instead of `logging`.
-static PYTHON_EXITING: AtomicBool = AtomicBool::new(false);
+/// Reports one message; `false` when it could not (the message then goes to stderr).
+pub type Sink = Box<dyn Fn(u8, &str) -> bool + Send + Sync>;
+
+static SINK: OnceLock<Sink> = OnceLock::new();
 static DEFERRED: Mutex<VecDeque<(u8, String)>> = Mutex::new(VecDeque::new());
 static DEFERRED_OVERFLOW: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    static PYTHON_FORBIDDEN: Cell<bool> = const { Cell::new(false) };
+    static SINK_FORBIDDEN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Looks the logger up at module import, while importing is single-threaded for us.
-pub fn init(py: Python<'_>) -> PyResult<()> {
-    LOGGER_LOG.get_or_try_init(py, || logger_log(py))?;
-    Ok(())
-}
-
-fn logger_log(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    Ok(py
-        .import("logging")?
-        .call_method1("getLogger", (LOGGER_NAME,))?
-        .getattr("log")?
-        .unbind())
-}
-
-/// The callable `(level, message)` that reports our messages from now on; until Python
-/// sets one, `logging.getLogger("otel_rust_exporter").log`.
-pub fn set_reporter(py: Python<'_>, reporter: Py<PyAny>) {
-    let _ = REPORTER.set(py, reporter);
-}
-
-fn reporter(py: Python<'_>) -> PyResult<&Py<PyAny>> {
-    match REPORTER.get(py) {
-        Some(reporter) => Ok(reporter),
-        None => LOGGER_LOG.get_or_try_init(py, || logger_log(py)),
-    }
-}
-
-pub fn mark_python_exiting() {
-    PYTHON_EXITING.store(true, Ordering::Relaxed);
-}
-
-pub fn python_exiting() -> bool {
-    PYTHON_EXITING.load(Ordering::Relaxed)
+/// Where messages go from now on (once per process).
+pub fn install_sink(sink: Sink) {
+    let _ = SINK.set(sink);
 }
 
 pub fn warn(message: &str) {
@@ -76,18 +46,18 @@ pub fn error(message: &str) {
     emit(ERROR, message);
 }
 
-/// Runs `body` on a thread that must not take the GIL: messages it emits are kept for
+/// Runs `body` on a thread that must not call the sink: messages it emits are kept for
 /// [`flush_deferred`] on another thread.
-pub fn without_python<R>(body: impl FnOnce() -> R) -> R {
-    let outer = PYTHON_FORBIDDEN.with(|forbidden| forbidden.replace(true));
+pub fn deferring<R>(body: impl FnOnce() -> R) -> R {
+    let outer = SINK_FORBIDDEN.with(|forbidden| forbidden.replace(true));
     let result = body();
-    PYTHON_FORBIDDEN.with(|forbidden| forbidden.set(outer));
+    SINK_FORBIDDEN.with(|forbidden| forbidden.set(outer));
     result
 }
 
-/// Reports the messages emitted where Python was off limits (called by the runtime).
+/// Reports the messages emitted inside [`deferring`] (called by the runtime thread).
 pub fn flush_deferred() {
-    if PYTHON_FORBIDDEN.with(Cell::get) {
+    if SINK_FORBIDDEN.with(Cell::get) {
         return;
     }
     let waiting: Vec<(u8, String)> = match DEFERRED.try_lock() {
@@ -101,13 +71,13 @@ pub fn flush_deferred() {
     if overflow > 0 {
         report(
             WARNING,
-            &format!("{overflow} more messages were lost while Python was unavailable"),
+            &format!("{overflow} more messages were lost while they could not be reported"),
         );
     }
 }
 
 fn emit(level: u8, message: &str) {
-    if PYTHON_FORBIDDEN.with(Cell::get) {
+    if SINK_FORBIDDEN.with(Cell::get) {
         // `try_lock`: in a forked child the lock may belong to a thread that is gone.
         match DEFERRED.try_lock() {
             Ok(mut deferred) if deferred.len() < MAX_DEFERRED => {
@@ -124,18 +94,8 @@ fn emit(level: u8, message: &str) {
 }
 
 fn report(level: u8, message: &str) {
-    // A thread waiting for the GIL while the interpreter finalizes would be ended by
-    // Python (see `python::finalizing`).
-    if PYTHON_EXITING.load(Ordering::Relaxed) || crate::python::finalizing::interpreter_finalizing()
-    {
-        eprintln!("{LOGGER_NAME}: {message}");
-        return;
-    }
-    let logged = Python::try_attach(|py| -> PyResult<()> {
-        reporter(py)?.call1(py, (level, message))?;
-        Ok(())
-    });
-    if !matches!(logged, Some(Ok(()))) {
+    let reported = SINK.get().is_some_and(|sink| sink(level, message));
+    if !reported {
         eprintln!("{LOGGER_NAME}: {message}");
     }
 }
@@ -179,6 +139,29 @@ impl RateLimited {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn messages_from_a_deferring_thread_wait_for_another_thread_and_the_sink() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink_seen = seen.clone();
+        install_sink(Box::new(move |level, message| {
+            sink_seen.lock().unwrap().push((level, message.to_owned()));
+            true
+        }));
+        std::thread::spawn(|| deferring(|| warn("from the bridge")))
+            .join()
+            .unwrap();
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "the sink ran on a deferring thread"
+        );
+        flush_deferred();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![(WARNING, "from the bridge".to_owned())]
+        );
+    }
 
     #[test]
     fn rate_limited_admits_once_per_interval_and_counts_the_rest() {

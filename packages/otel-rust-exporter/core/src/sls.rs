@@ -18,9 +18,9 @@ use sls_exporter::response::SlsError;
 use sls_exporter::split::{pack, SLS_LIMITS};
 use tokio::sync::OnceCell;
 
-use crate::convert::log_record::QueuedLogRecord;
 use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::BatchExport;
+use crate::records::QueuedLogRecord;
 use crate::redact::Redactor;
 use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::self_metrics::ExportMetrics;
@@ -267,11 +267,7 @@ pub fn describe(config: &SlsConfig) -> String {
 
 /// Records grouped by resource (one LogGroup's tags), in order of first appearance.
 fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
-    let mut groups: Vec<(
-        Arc<crate::convert::scope::ScopeGroup>,
-        Vec<LogTag>,
-        Vec<Log>,
-    )> = Vec::new();
+    let mut groups: Vec<(Arc<crate::records::ScopeGroup>, Vec<LogTag>, Vec<Log>)> = Vec::new();
     for item in batch {
         let log = log_from_record(item.record, &item.group.scope);
         let existing = groups.iter_mut().find(|(group, _, _)| {

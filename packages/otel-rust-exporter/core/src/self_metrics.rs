@@ -7,9 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use pyo3::prelude::*;
-use pyo3::types::PyDict;
-
 use tonic::Code;
 
 use crate::retry::{Failure, FailureKind};
@@ -40,6 +37,19 @@ pub struct ExportMetrics {
 
 /// One export operation (a request with its retries). Dropped without [`Operation::end`]
 /// (a panic, a cancelled task) it counts as failed with `error.type` `aborted`.
+/// The counters at one moment: what the observable instruments report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub inflight: u64,
+    pub delivered: u64,
+    /// Items whose export failed, by `error.type`.
+    pub failed: BTreeMap<String, u64>,
+    pub retries: u64,
+    pub uncompressed_bytes: u64,
+    pub sent_bytes: u64,
+    pub durations_lost: u64,
+}
+
 pub struct Operation<'a> {
     metrics: &'a ExportMetrics,
     items: u64,
@@ -65,22 +75,17 @@ impl ExportMetrics {
         }
     }
 
-    /// Fills `dict` with the counters (see `docs/OPERATIONS.md`).
-    pub fn snapshot(&self, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-        dict.set_item("inflight", self.inflight.load(Ordering::Relaxed))?;
-        dict.set_item("delivered", self.delivered.load(Ordering::Relaxed))?;
-        dict.set_item("failed", lock(&self.failed).clone())?;
-        dict.set_item("retries", self.retries.load(Ordering::Relaxed))?;
-        dict.set_item(
-            "uncompressed_bytes",
-            self.uncompressed_bytes.load(Ordering::Relaxed),
-        )?;
-        dict.set_item("sent_bytes", self.sent_bytes.load(Ordering::Relaxed))?;
-        dict.set_item(
-            "durations_lost",
-            self.durations_lost.load(Ordering::Relaxed),
-        )?;
-        Ok(())
+    /// The counters now (see `docs/OPERATIONS.md`).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            inflight: self.inflight.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: lock(&self.failed).clone(),
+            retries: self.retries.load(Ordering::Relaxed),
+            uncompressed_bytes: self.uncompressed_bytes.load(Ordering::Relaxed),
+            sent_bytes: self.sent_bytes.load(Ordering::Relaxed),
+            durations_lost: self.durations_lost.load(Ordering::Relaxed),
+        }
     }
 
     /// The durations (seconds) and `error.type` of the operations finished since the last

@@ -1,0 +1,58 @@
+//! The records the pipelines carry: converted telemetry with the resource and scope it was
+//! emitted under (the extension's `convert` makes them from Python objects).
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+/// The resource and scope a record was emitted under; equal pairs share one `Arc`, so the
+/// batcher can group records by pointer.
+#[derive(Debug)]
+pub struct ScopeGroup {
+    pub resource: Resource,
+    pub resource_schema_url: String,
+    pub scope: InstrumentationScope,
+    pub scope_schema_url: String,
+}
+
+impl ScopeGroup {
+    /// Equality as the SDK's `Resource` defines it: attribute order does not matter.
+    pub fn same_resource(&self, other: &ScopeGroup) -> bool {
+        self.resource_schema_url == other.resource_schema_url
+            && same_attributes(&self.resource.attributes, &other.resource.attributes)
+    }
+
+    /// Equality as the SDK's `InstrumentationScope` defines it.
+    pub fn same_scope(&self, other: &ScopeGroup) -> bool {
+        self.scope.name == other.scope.name
+            && self.scope.version == other.scope.version
+            && self.scope_schema_url == other.scope_schema_url
+            && same_attributes(&self.scope.attributes, &other.scope.attributes)
+    }
+}
+
+impl PartialEq for ScopeGroup {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_resource(other) && self.same_scope(other)
+    }
+}
+
+/// Attribute keys are unique within a set, so equal length plus containment is equality.
+fn same_attributes(left: &[KeyValue], right: &[KeyValue]) -> bool {
+    left.len() == right.len() && left.iter().all(|attribute| right.contains(attribute))
+}
+
+/// A finished span, queued.
+pub struct QueuedSpan {
+    pub group: Arc<ScopeGroup>,
+    pub span: Span,
+}
+
+/// An emitted log record, queued.
+pub struct QueuedLogRecord {
+    pub group: Arc<ScopeGroup>,
+    pub record: LogRecord,
+}
