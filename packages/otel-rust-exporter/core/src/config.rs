@@ -148,8 +148,6 @@ impl OtlpConfig {
         given: OtlpOverrides,
         env: &dyn Env,
     ) -> (Self, Vec<(&'static str, Source)>) {
-        let preset = crate::sls_preset::layered(signal, env);
-        let env: &dyn Env = &preset;
         let infix = signal.env_infix();
         let signal_var = |name: &str| format!("OTEL_EXPORTER_OTLP_{infix}_{name}");
         let generic_var = |name: &str| format!("OTEL_EXPORTER_OTLP_{name}");

@@ -183,7 +183,7 @@ mod tests {
 
     fn resolve(signal: Signal, pairs: &[(&'static str, &'static str)]) -> OtlpConfig {
         let env = MapEnv(pairs.iter().copied().collect());
-        OtlpConfig::resolve(signal, OtlpOverrides::default(), &env)
+        OtlpConfig::resolve(signal, OtlpOverrides::default(), &layered(signal, &env))
     }
 
     #[test]

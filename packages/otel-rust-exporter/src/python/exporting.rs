@@ -14,8 +14,8 @@ use crate::diagnostics::{self, RateLimited};
 
 use super::batching::Batching;
 use super::finalizing;
-use super::options::OtlpOptions;
-use crate::config::{BatchConfig, OtlpConfig, ProcessEnv, Signal};
+use super::options::{otlp_env, OtlpOptions};
+use crate::config::{BatchConfig, OtlpConfig, Signal};
 use crate::convert::scope::ScopeCache;
 use crate::otlp::{BatchExporter, OtlpBatch, OtlpExporter};
 use crate::runtime::{self, PerProcess};
@@ -56,7 +56,7 @@ pub struct SyncExport {
 
 impl SyncExport {
     pub fn new(signal: Signal, options: &OtlpOptions) -> Self {
-        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &ProcessEnv);
+        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
         let sender = PerProcess::new(Self::start(&otlp, signal));
         Self {
             otlp,

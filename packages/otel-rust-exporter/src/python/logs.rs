@@ -9,8 +9,8 @@ use pyo3::types::PyDict;
 use super::batching::{BatchArguments, Batching};
 use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
-use super::options::OtlpOptions;
-use crate::config::{OtlpConfig, ProcessEnv, Signal};
+use super::options::{otlp_env, OtlpOptions};
+use crate::config::{OtlpConfig, Signal};
 use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
 use crate::otlp::BatchExporter;
@@ -38,7 +38,8 @@ impl LogRecordProcessorCore {
         max_export_batch_size: Option<usize>,
         export_timeout_millis: Option<f64>,
     ) -> Self {
-        let otlp = OtlpConfig::resolve(Signal::Logs, options.given.clone(), &ProcessEnv);
+        let otlp =
+            OtlpConfig::resolve(Signal::Logs, options.given.clone(), &otlp_env(Signal::Logs));
         let batch = BatchArguments {
             max_queue_size,
             max_queue_bytes,

@@ -15,7 +15,7 @@ use sls_exporter::config::{self as sls_config, SlsConfig};
 use sls_exporter::request::Target;
 
 use super::finalizing::detach;
-use super::options::OtlpOptions;
+use super::options::{otlp_env, OtlpOptions};
 use super::sls::{server, SlsOptions};
 use crate::config::{
     BatchConfig, BatchOverrides, Compression, Env, OtlpConfig, ProcessEnv, Protocol, Signal, Source,
@@ -61,7 +61,7 @@ fn resolve_otlp<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let signal = signal(signal_name)?;
     let (config, sources) =
-        OtlpConfig::resolve_explained(signal, options.given.clone(), &ProcessEnv);
+        OtlpConfig::resolve_explained(signal, options.given.clone(), &otlp_env(signal));
     let dict = PyDict::new(py);
     dict.set_item("protocol", config.protocol.name())?;
     dict.set_item("endpoint", config.display_endpoint())?;
@@ -153,7 +153,7 @@ fn probe_otlp<'py>(
     timeout: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let signal = signal(signal_name)?;
-    let config = OtlpConfig::resolve(signal, options.given.clone(), &ProcessEnv);
+    let config = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
     let handle = runtime::handle();
     let timeout = probe_timeout(timeout);
     let exporter = Arc::new(OtlpExporter::new(&config, signal, timeout, &handle));

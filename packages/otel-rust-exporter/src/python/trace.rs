@@ -10,8 +10,8 @@ use pyo3::types::{PyCapsule, PyDict};
 use super::batching::{BatchArguments, Batching};
 use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
-use super::options::OtlpOptions;
-use crate::config::{OtlpConfig, ProcessEnv, Signal};
+use super::options::{otlp_env, OtlpOptions};
+use crate::config::{OtlpConfig, Signal};
 use crate::convert::scope::ScopeCache;
 use crate::convert::span::convert;
 use crate::otlp::BatchExporter;
@@ -54,7 +54,11 @@ impl SpanProcessorCore {
         max_export_batch_size: Option<usize>,
         export_timeout_millis: Option<f64>,
     ) -> Self {
-        let otlp = OtlpConfig::resolve(Signal::Traces, options.given.clone(), &ProcessEnv);
+        let otlp = OtlpConfig::resolve(
+            Signal::Traces,
+            options.given.clone(),
+            &otlp_env(Signal::Traces),
+        );
         let batch = BatchArguments {
             max_queue_size,
             max_queue_bytes,
