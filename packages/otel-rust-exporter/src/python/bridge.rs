@@ -15,8 +15,9 @@ use prost::Message;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-use super::trace::SpanProcessorCore;
+use super::batching::Batching;
 use crate::diagnostics;
+use crate::otlp::BatchExporter;
 use crate::records::{QueuedSpan, ScopeGroup};
 
 const CAPSULE_NAME: &str = "otel_rust_exporter.span_sink.v1";
@@ -34,9 +35,10 @@ struct SpanSinkV1 {
     push_span: unsafe extern "C" fn(sink: *const c_void, span: *const u8, len: usize) -> u32,
 }
 
-/// What `sink` points to: the processor and the resource and scope of the bridged spans.
+/// What `sink` points to: the processor's batching and the resource and scope of the
+/// bridged spans.
 struct Sink {
-    core: Py<SpanProcessorCore>,
+    batching: Arc<Batching<BatchExporter<QueuedSpan>>>,
     group: Arc<ScopeGroup>,
 }
 
@@ -48,20 +50,17 @@ struct Capsule {
 }
 
 // SAFETY: the table points into `sink`, which the capsule owns; `push_span` is safe to
-// call from any thread (it reads a frozen pyclass and a lock-free queue).
+// call from any thread (it reads the per-process pipeline and a lock-free queue).
 unsafe impl Send for Capsule {}
 
-/// A capsule queueing spans with this `resource` and `scope` (SDK objects) into `core`.
-pub(super) fn span_sink<'py>(
-    core: &Bound<'py, SpanProcessorCore>,
-    resource: &Bound<'py, PyAny>,
-    scope: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyCapsule>> {
-    let group = core.get().scope_group(resource, scope)?;
-    let sink = Box::new(Sink {
-        core: core.clone().unbind(),
-        group,
-    });
+/// A capsule queueing spans of `group` (their resource and scope) into `batching`'s
+/// pipeline.
+pub(super) fn span_sink(
+    py: Python<'_>,
+    batching: Arc<Batching<BatchExporter<QueuedSpan>>>,
+    group: Arc<ScopeGroup>,
+) -> PyResult<Bound<'_, PyCapsule>> {
+    let sink = Box::new(Sink { batching, group });
     let capsule = Capsule {
         table: SpanSinkV1 {
             version: ABI_VERSION,
@@ -70,7 +69,7 @@ pub(super) fn span_sink<'py>(
         },
         sink,
     };
-    PyCapsule::new(core.py(), capsule, Some(CString::new(CAPSULE_NAME)?))
+    PyCapsule::new(py, capsule, Some(CString::new(CAPSULE_NAME)?))
 }
 
 /// Decodes one `Span` and queues it. Never unwinds into the caller, and never takes the
@@ -88,8 +87,8 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
                 std::slice::from_raw_parts(span, len),
             )
         };
-        // A frozen pyclass is readable without the GIL; the pipeline is per process.
-        let pipeline = sink.core.get().pipeline();
+        // The pipeline is per process: a forked child's first push makes its own.
+        let pipeline = sink.batching.pipeline();
         match Span::decode(bytes) {
             Ok(span) => {
                 let queued = pipeline.push(QueuedSpan {
@@ -117,6 +116,7 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
 mod tests {
     use super::*;
     use crate::python::options::OtlpOptions;
+    use crate::python::trace::SpanProcessorCore;
 
     #[test]
     fn the_sink_queues_decoded_spans_and_refuses_garbage() {
@@ -136,7 +136,11 @@ mod tests {
                 .cast_into::<SpanProcessorCore>()
                 .unwrap();
             let none = py.None().into_bound(py);
-            let capsule = span_sink(&core, &none, &none).unwrap();
+            let capsule = core
+                .call_method1("span_sink", (&none, &none))
+                .unwrap()
+                .cast_into::<PyCapsule>()
+                .unwrap();
             let table = capsule
                 .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
                 .unwrap()
@@ -157,13 +161,13 @@ mod tests {
             };
             assert_eq!(queued, QUEUED);
             assert_eq!(garbage, UNDECODABLE);
-            let pipeline = core.get().pipeline();
-            assert_eq!(pipeline.queued(), 1);
+            let stats = core.call_method0("stats").unwrap();
             assert_eq!(
-                pipeline
-                    .stats
-                    .dropped
-                    .load(std::sync::atomic::Ordering::SeqCst),
+                stats.get_item("queued").unwrap().extract::<u64>().unwrap(),
+                1
+            );
+            assert_eq!(
+                stats.get_item("dropped").unwrap().extract::<u64>().unwrap(),
                 1
             );
         });
@@ -194,7 +198,11 @@ mod tests {
                 .cast_into::<SpanProcessorCore>()
                 .unwrap();
             let none = py.None().into_bound(py);
-            let capsule = span_sink(&core, &none, &none).unwrap();
+            let capsule = core
+                .call_method1("span_sink", (&none, &none))
+                .unwrap()
+                .cast_into::<PyCapsule>()
+                .unwrap();
             let table = capsule
                 .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
                 .unwrap()
@@ -216,14 +224,8 @@ mod tests {
                 .recv_timeout(std::time::Duration::from_secs(20))
                 .expect("push_span blocked waiting for the GIL");
             assert!(codes.contains(&DROPPED));
-            assert!(
-                core.get()
-                    .pipeline()
-                    .stats
-                    .dropped
-                    .load(std::sync::atomic::Ordering::SeqCst)
-                    > 0
-            );
+            let stats = core.call_method0("stats").unwrap();
+            assert!(stats.get_item("dropped").unwrap().extract::<u64>().unwrap() > 0);
         });
     }
 }

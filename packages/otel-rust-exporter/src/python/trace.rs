@@ -15,7 +15,6 @@ use crate::config::{OtlpConfig, Signal};
 use crate::convert::scope::ScopeCache;
 use crate::convert::span::convert;
 use crate::otlp::BatchExporter;
-use crate::pipeline::Pipeline;
 use crate::records::{QueuedSpan, ScopeGroup};
 
 type TraceExporter = BatchExporter<QueuedSpan>;
@@ -24,14 +23,11 @@ type TraceExporter = BatchExporter<QueuedSpan>;
 pub struct SpanProcessorCore {
     otlp: OtlpConfig,
     scopes: ScopeCache,
-    batching: Batching<TraceExporter>,
+    /// Shared with the bridge's span sinks.
+    batching: Arc<Batching<TraceExporter>>,
 }
 
 impl SpanProcessorCore {
-    pub(super) fn pipeline(&self) -> Arc<Pipeline<TraceExporter>> {
-        self.batching.pipeline()
-    }
-
     pub(super) fn scope_group(
         &self,
         resource: &Bound<'_, PyAny>,
@@ -67,7 +63,7 @@ impl SpanProcessorCore {
             export_timeout_millis,
         }
         .resolve("OTEL_BSP");
-        let batching = start_pipeline(Signal::Traces, &otlp, batch, "span");
+        let batching = Arc::new(start_pipeline(Signal::Traces, &otlp, batch, "span"));
         Self {
             otlp,
             scopes: ScopeCache::default(),
@@ -114,7 +110,9 @@ impl SpanProcessorCore {
         scope: &Bound<'py, PyAny>,
     ) -> Option<Bound<'py, PyCapsule>> {
         guarded("span_sink", None, || {
-            super::bridge::span_sink(slf, resource, scope).map(Some)
+            let core = slf.get();
+            let group = core.scope_group(resource, scope)?;
+            super::bridge::span_sink(slf.py(), core.batching.clone(), group).map(Some)
         })
     }
 
