@@ -10,7 +10,7 @@ pub mod python;
 
 pub use otel_rust_core::{
     config, diagnostics, metrics, otlp, pipeline, records, redact, retry, runtime, self_metrics,
-    sls, sls_preset, transform, transport,
+    transform, transport,
 };
 
 use pyo3::prelude::*;

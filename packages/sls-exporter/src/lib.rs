@@ -1,9 +1,10 @@
-//! The Alibaba Cloud Log Service (SLS) PutLogs protocol, as the official SDKs speak it.
+//! Everything Alibaba Cloud Log Service (SLS) in Rust: the PutLogs protocol as the official
+//! SDKs speak it (I/O free: OTLP log records in, ready-to-send requests out, replies
+//! classified), the exporter that sends it on otel_rust_core's pipeline, and the SLS OTLP
+//! preset. The Python classes are registered by the one extension module.
 //!
-//! Pure Rust and I/O free: the caller brings OTLP log records, gets back ready-to-send
-//! requests (path, headers, body), and classifies the replies. The transport, batching
-//! queue and retry loop live with the caller.
-//!
+//! - [`exporter`]: `SlsExporter`, the pipeline's `BatchExport` for log records.
+//! - [`preset`]: the `SLS_OTEL_*` OTLP preset, an environment layer under `OTEL_*`.
 //! - [`proto`]: the `LogGroup` protobuf messages.
 //! - [`mapping`]: an OTel log record becomes an SLS log; its resource becomes LogTags.
 //! - [`split`]: log groups within SLS's per-request limits.
@@ -15,7 +16,9 @@
 
 pub mod compress;
 pub mod config;
+pub mod exporter;
 pub mod mapping;
+pub mod preset;
 pub mod proto;
 pub mod request;
 pub mod response;

@@ -1,5 +1,5 @@
-//! The core of otel-rust-exporter, free of PyO3: the bounded pipeline, the OTLP and SLS
-//! clients with their delivery policy, the transports, configuration, the per-process
+//! The core of otel-rust-exporter, free of PyO3: the bounded pipeline, the OTLP client
+//! and the delivery policy every sink uses, the transports, configuration, the per-process
 //! runtime and request building. The extension (`otel_rust_exporter._native`) reads
 //! Python objects into [`records`] and installs the [`diagnostics`] sink.
 
@@ -13,7 +13,5 @@ pub mod redact;
 pub mod retry;
 pub mod runtime;
 pub mod self_metrics;
-pub mod sls;
-pub mod sls_preset;
 pub mod transform;
 pub mod transport;

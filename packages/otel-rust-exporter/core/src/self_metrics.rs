@@ -203,7 +203,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sls_exporter::response::ErrorFamily;
 
     #[test]
     fn failure_kinds_map_to_semantic_convention_error_types() {
@@ -218,9 +217,10 @@ mod tests {
                 "resource_exhausted",
             ),
             (FailureKind::Grpc(Code::DeadlineExceeded), "timeout"),
-            (FailureKind::Sls(ErrorFamily::Auth.name()), "authentication"),
+            // Family names as sls_exporter::response::ErrorFamily spells them.
+            (FailureKind::Sls("authentication"), "authentication"),
             (
-                FailureKind::Sls(ErrorFamily::NotFound.name()),
+                FailureKind::Sls("project or logstore not found"),
                 "project_or_logstore_not_found",
             ),
             (FailureKind::Configuration, "invalid_configuration"),

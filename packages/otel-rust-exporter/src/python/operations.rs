@@ -23,7 +23,7 @@ use crate::config::{
 use crate::otlp::OtlpExporter;
 use crate::runtime;
 use crate::self_metrics::ExportMetrics;
-use crate::sls::{describe, SlsExporter};
+use sls_exporter::exporter::{describe, SlsExporter};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(resolve_otlp, module)?)?;

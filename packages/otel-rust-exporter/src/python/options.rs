@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 
 use crate::config::{duration_setting, OtlpOverrides, ProcessEnv, Signal};
-use crate::sls_preset::{self, PresetEnv};
+use sls_exporter::preset::{self, PresetEnv};
 
 /// What the application passed to a constructor; `None` leaves the setting to `OTEL_*`.
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -66,5 +66,5 @@ impl OtlpOptions {
 /// The process environment as the OTLP exporters of `signal` read it: with the SLS OTLP
 /// preset beneath it when `SLS_OTEL_INSTANCE_ID` is set.
 pub fn otlp_env(signal: Signal) -> PresetEnv<'static> {
-    sls_preset::layered(signal, &ProcessEnv)
+    preset::layered(signal, &ProcessEnv)
 }

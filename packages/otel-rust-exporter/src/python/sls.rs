@@ -21,7 +21,7 @@ use crate::convert::log_record::convert;
 use crate::convert::scope::ScopeCache;
 use crate::diagnostics::{self, RateLimited};
 use crate::runtime::{self, PerProcess};
-use crate::sls::{describe, SlsExporter};
+use sls_exporter::exporter::{describe, SlsExporter};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<SlsOptions>()?;

@@ -8,23 +8,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::config::SlsConfig;
+use crate::mapping::{log_from_record, tags_from_resource};
+use crate::proto::{Log, LogGroup, LogTag};
+use crate::request::{signed_headers, Body, Target};
+use crate::response::SlsError;
+use crate::split::{pack, SLS_LIMITS};
 use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use sls_exporter::config::SlsConfig;
-use sls_exporter::mapping::{log_from_record, tags_from_resource};
-use sls_exporter::proto::{Log, LogGroup, LogTag};
-use sls_exporter::request::{signed_headers, Body, Target};
-use sls_exporter::response::SlsError;
-use sls_exporter::split::{pack, SLS_LIMITS};
 use tokio::sync::OnceCell;
 
-use crate::diagnostics::{self, RateLimited};
-use crate::pipeline::BatchExport;
-use crate::records::QueuedLogRecord;
-use crate::redact::Redactor;
-use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
-use crate::self_metrics::ExportMetrics;
-use crate::transport::{
+use otel_rust_core::diagnostics::{self, RateLimited};
+use otel_rust_core::pipeline::BatchExport;
+use otel_rust_core::records::QueuedLogRecord;
+use otel_rust_core::redact::Redactor;
+use otel_rust_core::retry::{deadline_in, Delivery, Failure, FailureKind};
+use otel_rust_core::self_metrics::ExportMetrics;
+use otel_rust_core::transport::{
     read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
 };
 
@@ -93,7 +93,7 @@ impl SlsExporter {
                 } else {
                     self.target.host.clone()
                 };
-                tokio::task::spawn_blocking(move || sls_exporter::config::host_ip_towards(&towards))
+                tokio::task::spawn_blocking(move || crate::config::host_ip_towards(&towards))
                     .await
                     .unwrap_or_else(|_| "127.0.0.1".to_owned())
             })
@@ -267,7 +267,11 @@ pub fn describe(config: &SlsConfig) -> String {
 
 /// Records grouped by resource (one LogGroup's tags), in order of first appearance.
 fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
-    let mut groups: Vec<(Arc<crate::records::ScopeGroup>, Vec<LogTag>, Vec<Log>)> = Vec::new();
+    let mut groups: Vec<(
+        Arc<otel_rust_core::records::ScopeGroup>,
+        Vec<LogTag>,
+        Vec<Log>,
+    )> = Vec::new();
     for item in batch {
         let log = log_from_record(item.record, &item.group.scope);
         let existing = groups.iter_mut().find(|(group, _, _)| {

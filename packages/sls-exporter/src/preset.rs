@@ -17,8 +17,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::{Env, Signal};
-use crate::diagnostics;
+use otel_rust_core::config::{Env, Signal};
+use otel_rust_core::diagnostics;
 
 pub const INSTANCE_ID_VAR: &str = "SLS_OTEL_INSTANCE_ID";
 pub const SLS_OTLP_PORT: u16 = 10010;
@@ -162,7 +162,7 @@ fn report_missing(missing: &[&str]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Compression, OtlpConfig, OtlpOverrides, Protocol};
+    use otel_rust_core::config::{Compression, OtlpConfig, OtlpOverrides, Protocol};
     use std::collections::HashMap;
 
     struct MapEnv(HashMap<&'static str, &'static str>);
