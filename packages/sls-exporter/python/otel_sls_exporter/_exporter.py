@@ -8,10 +8,16 @@ from typing import Any, Optional
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
-from otel_rust_exporter import _native
-from otel_rust_exporter._lifecycle import NativeBatching, track
-from otel_rust_exporter._options import batch_kwargs, number_option, text_option
-from otel_rust_exporter._self_metrics import Component, report_sls
+from otel_rust_exporter.plugin import (
+    Component,
+    NativeBatching,
+    batch_kwargs,
+    number_option,
+    report_sls,
+    text_option,
+    track,
+)
+from otel_rust_exporter.plugin import native as _native
 
 
 def _options(**given: Any) -> _native.SlsOptions:
