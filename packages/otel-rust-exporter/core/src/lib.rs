@@ -5,13 +5,12 @@
 
 pub mod config;
 pub mod diagnostics;
-pub mod metrics;
 pub mod otlp;
 pub mod pipeline;
 pub mod records;
 pub mod redact;
+pub mod request;
 pub mod retry;
 pub mod runtime;
 pub mod self_metrics;
-pub mod transform;
 pub mod transport;

@@ -49,7 +49,7 @@ impl ExportResponse for ExportMetricsServiceResponse {
     }
 }
 
-pub struct OtlpExporter {
+pub struct OtlpClient {
     signal: Signal,
     /// `Err` when the configuration cannot make a transport (reported once, at start).
     transport: Result<Transport, String>,
@@ -62,7 +62,7 @@ pub struct OtlpExporter {
     pub self_metrics: ExportMetrics,
 }
 
-impl OtlpExporter {
+impl OtlpClient {
     /// `timeout` bounds one export including its retries.
     pub fn new(config: &OtlpConfig, signal: Signal, timeout: Duration, runtime: &Handle) -> Self {
         let transport = {
@@ -170,12 +170,12 @@ pub trait OtlpBatch: Sized + Send + 'static {
 
 /// Exports batches of `T` as OTLP requests: the signal's `BatchExport` for the pipeline.
 pub struct BatchExporter<T> {
-    pub otlp: OtlpExporter,
+    pub otlp: OtlpClient,
     records: PhantomData<fn(T)>,
 }
 
 impl<T: OtlpBatch> BatchExporter<T> {
-    pub fn new(otlp: OtlpExporter) -> Self {
+    pub fn new(otlp: OtlpClient) -> Self {
         Self {
             otlp,
             records: PhantomData,
@@ -188,7 +188,7 @@ impl<T: OtlpBatch> BatchExporter<T> {
 }
 
 /// Encodes `batch` as one request and sends it.
-pub async fn export_batch<T: OtlpBatch>(sender: &OtlpExporter, batch: Vec<T>) -> bool {
+pub async fn export_batch<T: OtlpBatch>(sender: &OtlpClient, batch: Vec<T>) -> bool {
     let count = batch.len();
     let encoded = T::encode(batch);
     sender.send::<T::Response>(encoded, count).await

@@ -1,5 +1,5 @@
 //! The records the pipelines carry: converted telemetry with the resource and scope it was
-//! emitted under (the extension's `convert` makes them from Python objects).
+//! emitted under (the extension's `read` makes them from Python objects).
 
 use std::sync::Arc;
 

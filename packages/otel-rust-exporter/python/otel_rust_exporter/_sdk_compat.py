@@ -108,7 +108,7 @@ class NativeRead:
     reader: str
 
 
-_CONVERT = "packages/otel-rust-exporter/src/convert"
+_CONVERT = "packages/otel-rust-exporter/src/read"
 _SPAN = f"{_CONVERT}/span.rs"
 _BRIDGE = "packages/rust-bridge/src/target.rs"
 

@@ -16,8 +16,8 @@ use super::batching::Batching;
 use super::finalizing;
 use super::options::{otlp_env, OtlpOptions};
 use crate::config::{BatchConfig, OtlpConfig, Signal};
-use crate::convert::scope::ScopeCache;
-use crate::otlp::{BatchExporter, OtlpBatch, OtlpExporter};
+use crate::otlp::{BatchExporter, OtlpBatch, OtlpClient};
+use crate::read::scope::ScopeCache;
 use crate::runtime::{self, PerProcess};
 
 /// A pipeline exporting `T` over OTLP; one export, retries included, gets
@@ -31,7 +31,7 @@ pub fn start_pipeline<T: OtlpBatch>(
     let timeout = otlp.timeout.min(batch.export_timeout);
     let config = otlp.clone();
     Batching::start(item_name, batch, move || {
-        BatchExporter::new(OtlpExporter::new(
+        BatchExporter::new(OtlpClient::new(
             &config,
             signal,
             timeout,
@@ -49,7 +49,7 @@ pub struct SyncExport {
     pub otlp: OtlpConfig,
     signal: Signal,
     pub scopes: ScopeCache,
-    sender: PerProcess<OtlpExporter>,
+    sender: PerProcess<OtlpClient>,
     shut_down: AtomicBool,
     unreadable_warning: RateLimited,
 }
@@ -68,8 +68,8 @@ impl SyncExport {
         }
     }
 
-    fn start(otlp: &OtlpConfig, signal: Signal) -> Arc<OtlpExporter> {
-        Arc::new(OtlpExporter::new(
+    fn start(otlp: &OtlpConfig, signal: Signal) -> Arc<OtlpClient> {
+        Arc::new(OtlpClient::new(
             otlp,
             signal,
             otlp.timeout,
@@ -78,7 +78,7 @@ impl SyncExport {
     }
 
     /// `None` once shut down.
-    pub fn sender(&self) -> Option<Arc<OtlpExporter>> {
+    pub fn sender(&self) -> Option<Arc<OtlpClient>> {
         if self.shut_down.load(Ordering::Relaxed) {
             return None;
         }
@@ -90,7 +90,7 @@ impl SyncExport {
     }
 
     /// This process's sender, also after shutdown (for its counters).
-    pub fn exporter(&self) -> Arc<OtlpExporter> {
+    pub fn exporter(&self) -> Arc<OtlpClient> {
         self.sender.get(|| Self::start(&self.otlp, self.signal))
     }
 
@@ -101,7 +101,7 @@ impl SyncExport {
         &self,
         py: Python<'_>,
         items: &Bound<'_, PyAny>,
-        convert: impl Fn(&Bound<'_, PyAny>, &ScopeCache) -> PyResult<Option<T>>,
+        read: impl Fn(&Bound<'_, PyAny>, &ScopeCache) -> PyResult<Option<T>>,
     ) -> PyResult<bool> {
         let Some(sender) = self.sender() else {
             return Ok(false);
@@ -110,7 +110,7 @@ impl SyncExport {
             items,
             self.signal.item_name(),
             &self.unreadable_warning,
-            |item| convert(item, &self.scopes),
+            |item| read(item, &self.scopes),
         )?;
         sender.rejected.fetch_add(unreadable, Ordering::Relaxed);
         if batch.is_empty() {
@@ -131,13 +131,13 @@ pub fn read_items<T>(
     items: &Bound<'_, PyAny>,
     item_name: &str,
     warning: &RateLimited,
-    mut convert: impl FnMut(&Bound<'_, PyAny>) -> PyResult<Option<T>>,
+    mut read: impl FnMut(&Bound<'_, PyAny>) -> PyResult<Option<T>>,
 ) -> PyResult<(Vec<T>, u64)> {
     let mut readable = Vec::new();
     let mut unreadable = 0u64;
     let mut reason = String::new();
     for item in items.try_iter()? {
-        match convert(&item?) {
+        match read(&item?) {
             Ok(Some(converted)) => readable.push(converted),
             Ok(None) => {}
             Err(error) => {
@@ -156,7 +156,7 @@ pub fn read_items<T>(
 }
 
 /// An OTLP exporter's self-metrics counters, partial-success rejections included.
-pub fn export_metrics(exporter: &OtlpExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+pub fn export_metrics(exporter: &OtlpClient, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     fill_snapshot(&exporter.self_metrics, dict)?;
     dict.set_item("rejected", exporter.rejected.load(Ordering::Relaxed))
 }

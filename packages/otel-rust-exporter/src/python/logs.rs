@@ -11,9 +11,9 @@ use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::{otlp_env, OtlpOptions};
 use crate::config::{OtlpConfig, Signal};
-use crate::convert::log_record::convert;
-use crate::convert::scope::ScopeCache;
 use crate::otlp::BatchExporter;
+use crate::read::log_record::read_log_record;
+use crate::read::scope::ScopeCache;
 use crate::records::QueuedLogRecord;
 
 type LogExporter = BatchExporter<QueuedLogRecord>;
@@ -60,7 +60,7 @@ impl LogRecordProcessorCore {
     fn on_emit(&self, log_record: &Bound<'_, PyAny>) {
         guarded("on_emit", (), || {
             let pipeline = self.batching.pipeline();
-            match convert(log_record, &self.scopes) {
+            match read_log_record(log_record, &self.scopes) {
                 Ok(Some(item)) => {
                     pipeline.push(item);
                 }
@@ -133,7 +133,9 @@ impl LogExporterCore {
 
     /// Exports the records and waits for the result (without the GIL). `True` on delivery.
     fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
-        guarded("export", false, || self.0.export_items(py, batch, convert))
+        guarded("export", false, || {
+            self.0.export_items(py, batch, read_log_record)
+        })
     }
 
     /// Only this exporter stops: the runtime and the other signals keep running.

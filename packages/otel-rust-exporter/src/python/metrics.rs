@@ -9,8 +9,8 @@ use super::finalizing;
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::Signal;
-use crate::convert::metrics::{export_request, MetricKinds};
-use crate::metrics::export;
+use crate::read::metrics::{export_request, MetricKinds};
+use crate::request::metrics::export;
 use crate::retry::deadline_in;
 use crate::runtime;
 

@@ -20,7 +20,7 @@ use super::sls::{server, SlsOptions};
 use crate::config::{
     BatchConfig, BatchOverrides, Compression, Env, OtlpConfig, ProcessEnv, Protocol, Signal, Source,
 };
-use crate::otlp::OtlpExporter;
+use crate::otlp::OtlpClient;
 use crate::runtime;
 use crate::self_metrics::ExportMetrics;
 use sls_exporter::exporter::{describe, SlsExporter};
@@ -156,7 +156,7 @@ fn probe_otlp<'py>(
     let config = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
     let handle = runtime::handle();
     let timeout = probe_timeout(timeout);
-    let exporter = Arc::new(OtlpExporter::new(&config, signal, timeout, &handle));
+    let exporter = Arc::new(OtlpClient::new(&config, signal, timeout, &handle));
     let sender = exporter.clone();
     let delivered = detach(py, move || {
         handle.block_on(async move {

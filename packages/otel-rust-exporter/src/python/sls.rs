@@ -17,9 +17,9 @@ use super::exporting::{read_items, UNREADABLE_WARNING_INTERVAL};
 use super::finalizing::detach;
 use super::guard::guarded;
 use crate::config::{Env, ProcessEnv};
-use crate::convert::log_record::convert;
-use crate::convert::scope::ScopeCache;
 use crate::diagnostics::{self, RateLimited};
+use crate::read::log_record::read_log_record;
+use crate::read::scope::ScopeCache;
 use crate::runtime::{self, PerProcess};
 use sls_exporter::exporter::{describe, SlsExporter};
 
@@ -162,7 +162,7 @@ impl SlsLogRecordProcessorCore {
         };
         guarded("on_emit", (), || {
             let pipeline = active.batching.pipeline();
-            match convert(log_record, &active.scopes) {
+            match read_log_record(log_record, &active.scopes) {
                 Ok(Some(item)) => {
                     pipeline.push(item);
                 }
@@ -278,7 +278,7 @@ impl SlsLogExporterCore {
             }
             let (records, unreadable) =
                 read_items(batch, "log records", &self.unreadable_warning, |record| {
-                    convert(record, &self.scopes)
+                    read_log_record(record, &self.scopes)
                 })?;
             if records.is_empty() {
                 // Nothing readable was given: nothing was delivered either.

@@ -12,9 +12,9 @@ use super::exporting::{export_metrics, start_pipeline, SyncExport};
 use super::guard::guarded;
 use super::options::{otlp_env, OtlpOptions};
 use crate::config::{OtlpConfig, Signal};
-use crate::convert::scope::ScopeCache;
-use crate::convert::span::convert;
 use crate::otlp::BatchExporter;
+use crate::read::scope::ScopeCache;
+use crate::read::span::read_span;
 use crate::records::{QueuedSpan, ScopeGroup};
 
 type TraceExporter = BatchExporter<QueuedSpan>;
@@ -75,7 +75,7 @@ impl SpanProcessorCore {
     fn on_end(&self, span: &Bound<'_, PyAny>) {
         guarded("on_end", (), || {
             let pipeline = self.batching.pipeline();
-            match convert(span, &self.scopes, true) {
+            match read_span(span, &self.scopes, true) {
                 Ok(Some(item)) => {
                     pipeline.push(item);
                 }
@@ -165,7 +165,7 @@ impl SpanExporterCore {
     fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
         guarded("export", false, || {
             self.0
-                .export_items(py, batch, |item, scopes| convert(item, scopes, false))
+                .export_items(py, batch, |item, scopes| read_span(item, scopes, false))
         })
     }
 

@@ -116,7 +116,7 @@ pub fn get(py: Python<'_>) -> &Names {
 /// `name!(py, _context)` is the interned Python string `"_context"`.
 macro_rules! name {
     ($py:expr, $field:ident) => {
-        $crate::convert::names::get($py).$field.bind($py)
+        $crate::read::names::get($py).$field.bind($py)
     };
 }
 pub(crate) use name;

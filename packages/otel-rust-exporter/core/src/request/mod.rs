@@ -2,4 +2,5 @@
 
 pub mod group;
 pub mod logs;
+pub mod metrics;
 pub mod trace;

@@ -12,13 +12,13 @@ use prost::Message;
 
 use tokio::time::Instant;
 
-use crate::otlp::OtlpExporter;
+use crate::otlp::OtlpClient;
 
 /// Sends `request` whole, or in parts of at most `max_points` data points. Like the stock
 /// HTTP exporter, it stops at the first part that was not delivered: the endpoint is
 /// failing, and the reader exports again at its next interval. `true` when all arrived.
 pub async fn export(
-    sender: &OtlpExporter,
+    sender: &OtlpClient,
     request: ExportMetricsServiceRequest,
     max_points: Option<usize>,
     deadline: Instant,

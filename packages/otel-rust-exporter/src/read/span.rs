@@ -17,7 +17,7 @@ const CONTEXT_IS_REMOTE: u32 = 0x200;
 
 /// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).
-pub fn convert(
+pub fn read_span(
     span: &Bound<'_, PyAny>,
     scopes: &ScopeCache,
     sampled_only: bool,

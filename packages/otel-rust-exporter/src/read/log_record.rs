@@ -14,7 +14,7 @@ use crate::records::QueuedLogRecord;
 /// Converts an emitted record; `None` for records of our own logger or its children, which
 /// would otherwise feed export problems back into the export (the SDK names a record's
 /// scope after its Python logger).
-pub fn convert(
+pub fn read_log_record(
     readable: &Bound<'_, PyAny>,
     scopes: &ScopeCache,
 ) -> PyResult<Option<QueuedLogRecord>> {
