@@ -118,33 +118,47 @@ mod tests {
     use crate::python::options::OtlpOptions;
     use crate::python::trace::SpanProcessorCore;
 
+    /// A span processor core made with `batching` arguments, and the sink's capsule from its
+    /// public `span_sink` method.
+    fn processor_and_sink<'py>(
+        py: Python<'py>,
+        batching: Option<&Bound<'py, pyo3::types::PyDict>>,
+    ) -> (Bound<'py, SpanProcessorCore>, Bound<'py, PyCapsule>) {
+        let options = Py::new(
+            py,
+            OtlpOptions {
+                given: Default::default(),
+            },
+        )
+        .unwrap();
+        let core = py
+            .get_type::<SpanProcessorCore>()
+            .call((options,), batching)
+            .unwrap()
+            .cast_into::<SpanProcessorCore>()
+            .unwrap();
+        let none = py.None().into_bound(py);
+        let capsule = core
+            .call_method1("span_sink", (&none, &none))
+            .unwrap()
+            .cast_into::<PyCapsule>()
+            .unwrap();
+        (core, capsule)
+    }
+
+    fn table_of(capsule: &Bound<'_, PyCapsule>) -> *const SpanSinkV1 {
+        capsule
+            .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
+            .unwrap()
+            .as_ptr() as *const SpanSinkV1
+    }
+
     #[test]
     fn the_sink_queues_decoded_spans_and_refuses_garbage() {
         Python::initialize();
         Python::attach(|py| {
-            let options = Py::new(
-                py,
-                OtlpOptions {
-                    given: Default::default(),
-                },
-            )
-            .unwrap();
-            let core = py
-                .get_type::<SpanProcessorCore>()
-                .call1((options,))
-                .unwrap()
-                .cast_into::<SpanProcessorCore>()
-                .unwrap();
-            let none = py.None().into_bound(py);
-            let capsule = core
-                .call_method1("span_sink", (&none, &none))
-                .unwrap()
-                .cast_into::<PyCapsule>()
-                .unwrap();
-            let table = capsule
-                .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
-                .unwrap()
-                .as_ptr() as *const SpanSinkV1;
+            let (core, capsule) = processor_and_sink(py, None);
+            let table = table_of(&capsule);
             let encoded = Span {
                 name: "bridged".into(),
                 ..Default::default()
@@ -185,33 +199,12 @@ mod tests {
     fn the_sink_never_takes_the_gil_even_when_it_drops() {
         Python::initialize();
         Python::attach(|py| {
-            let options = Py::new(
-                py,
-                OtlpOptions {
-                    given: Default::default(),
-                },
-            )
-            .unwrap();
             let kwargs = pyo3::types::PyDict::new(py);
             kwargs.set_item("max_queue_size", 1).unwrap();
             kwargs.set_item("schedule_delay_millis", 600_000.0).unwrap();
             kwargs.set_item("max_export_batch_size", 1).unwrap();
-            let core = py
-                .get_type::<SpanProcessorCore>()
-                .call((options,), Some(&kwargs))
-                .unwrap()
-                .cast_into::<SpanProcessorCore>()
-                .unwrap();
-            let none = py.None().into_bound(py);
-            let capsule = core
-                .call_method1("span_sink", (&none, &none))
-                .unwrap()
-                .cast_into::<PyCapsule>()
-                .unwrap();
-            let table = capsule
-                .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
-                .unwrap()
-                .as_ptr() as usize;
+            let (core, capsule) = processor_and_sink(py, Some(&kwargs));
+            let table = table_of(&capsule) as usize;
             let (done, finished) = std::sync::mpsc::channel();
             // This thread keeps the GIL while the "worker" pushes (and overflows).
             std::thread::spawn(move || {
