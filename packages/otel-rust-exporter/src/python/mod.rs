@@ -3,6 +3,7 @@
 
 mod batching;
 mod bridge;
+mod classes;
 mod exporting;
 pub mod finalizing;
 mod guard;
