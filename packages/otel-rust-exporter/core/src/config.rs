@@ -333,18 +333,7 @@ impl BatchConfig {
             let full = format!("{prefix}_{name}");
             env.get(&full).map(|value| (full, value))
         };
-        let count = |name: &str| {
-            var(name).map(|(full, value)| {
-                let parsed = match value.trim().parse::<usize>() {
-                    Ok(parsed) if parsed > 0 => Some(parsed),
-                    _ => {
-                        invalid(&full, &value, "a positive integer");
-                        None
-                    }
-                };
-                (full, parsed)
-            })
-        };
+        let count = |name: &str| parsed(var(name), parse_count);
         let millis = |name: &str| parsed(var(name), parse_millis);
 
         let (max_queue_size, max_queue_size_source) = resolved(
@@ -354,16 +343,11 @@ impl BatchConfig {
         );
         let (max_queue_bytes, max_queue_bytes_source) = resolved(
             given.max_queue_bytes.filter(|size| *size > 0).map(Some),
-            env.get(MAX_QUEUE_BYTES_VAR).map(|value| {
-                let parsed = match value.trim().parse::<u64>() {
-                    Ok(parsed) if parsed > 0 => Some(usize::try_from(parsed).unwrap_or(usize::MAX)),
-                    _ => {
-                        invalid(MAX_QUEUE_BYTES_VAR, &value, "a positive number of bytes");
-                        None
-                    }
-                };
-                (MAX_QUEUE_BYTES_VAR.to_owned(), parsed)
-            }),
+            parsed(
+                env.get(MAX_QUEUE_BYTES_VAR)
+                    .map(|value| (MAX_QUEUE_BYTES_VAR.to_owned(), value)),
+                parse_count,
+            ),
             DEFAULT_MAX_QUEUE_BYTES,
         );
         let (schedule_delay, schedule_delay_source) = resolved(
@@ -541,6 +525,16 @@ fn parse_compression(name: &str, value: &str) -> Option<Compression> {
         "none" => Some(Compression::None),
         _ => {
             invalid(name, value, "gzip or none");
+            None
+        }
+    }
+}
+
+fn parse_count(name: &str, value: &str) -> Option<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(count) if count > 0 => Some(count),
+        _ => {
+            invalid(name, value, "a positive integer");
             None
         }
     }
