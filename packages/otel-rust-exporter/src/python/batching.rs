@@ -89,7 +89,7 @@ impl<E: BatchExport> Batching<E> {
             )
         });
         Self {
-            pipeline: PerProcess::new(start()),
+            pipeline: PerProcess::with(start()),
             start,
             capacity,
         }

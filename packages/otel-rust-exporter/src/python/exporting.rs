@@ -57,7 +57,7 @@ pub struct SyncExport {
 impl SyncExport {
     pub fn new(signal: Signal, options: &OtlpOptions) -> Self {
         let otlp = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
-        let sender = PerProcess::new(Self::start(&otlp, signal));
+        let sender = PerProcess::with(Self::start(&otlp, signal));
         Self {
             otlp,
             signal,

@@ -257,7 +257,7 @@ impl SlsLogExporterCore {
         let config = resolve(options);
         let exporter = config
             .as_ref()
-            .map(|config| PerProcess::new(Arc::new(SlsExporter::new(config.clone()))));
+            .map(|config| PerProcess::with(Arc::new(SlsExporter::new(config.clone()))));
         Self {
             config,
             scopes: ScopeCache::default(),
