@@ -231,7 +231,10 @@ impl SlsExporter {
         let mut error = SlsError::from_reply(status.as_u16(), request_id.as_deref(), &reply);
         let retryable = error.is_retryable();
         // Logged once per family: the server's codes are unbounded.
-        let kind = FailureKind::Sls(error.family().name());
+        let kind = FailureKind::Service {
+            service: "SLS",
+            family: error.family().name(),
+        };
         // Each field may quote what the server refused (an AccessKey id, the token, the
         // signature): scrubbed, then shortened.
         error.error_code = redactor.excerpt(&error.error_code, CODE_CHARS);

@@ -40,8 +40,12 @@ pub enum FailureKind {
     Http(u16),
     /// The gRPC status the server answered.
     Grpc(tonic::Code),
-    /// An SLS error family (`sls_exporter::response`).
-    Sls(&'static str),
+    /// A family of a service's own errors (a sink's API, like SLS's, beyond HTTP statuses):
+    /// logged as "`service` `family`".
+    Service {
+        service: &'static str,
+        family: &'static str,
+    },
 }
 
 impl FailureKind {
@@ -65,7 +69,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Encoding => f.write_str("encoding"),
             FailureKind::Http(status) => write!(f, "HTTP {status}"),
             FailureKind::Grpc(code) => write!(f, "gRPC {code:?}"),
-            FailureKind::Sls(family) => write!(f, "SLS {family}"),
+            FailureKind::Service { service, family } => write!(f, "{service} {family}"),
         }
     }
 }

@@ -168,7 +168,7 @@ impl Drop for Operation<'_> {
 /// The semantic conventions' `error.type` for our failure classification: an HTTP status
 /// as its code (`"503"`), a gRPC status as its snake_case name (`"unavailable"`),
 /// `timeout` for any timeout (`DeadlineExceeded` included), `connection` when no answer
-/// came, an SLS error family in snake_case (`authentication`, `quota`,
+/// came, a service's error family in snake_case (for SLS: `authentication`, `quota`,
 /// `project_or_logstore_not_found`...), else the kind's name.
 pub fn error_type(kind: FailureKind) -> String {
     match kind {
@@ -179,7 +179,7 @@ pub fn error_type(kind: FailureKind) -> String {
         FailureKind::Encoding => "encoding".to_owned(),
         FailureKind::Http(status) => status.to_string(),
         FailureKind::Grpc(code) => snake_case(&format!("{code:?}")),
-        FailureKind::Sls(family) => family.replace(' ', "_"),
+        FailureKind::Service { family, .. } => family.replace(' ', "_"),
     }
 }
 
@@ -217,10 +217,11 @@ mod tests {
                 "resource_exhausted",
             ),
             (FailureKind::Grpc(Code::DeadlineExceeded), "timeout"),
-            // Family names as sls_exporter::response::ErrorFamily spells them.
-            (FailureKind::Sls("authentication"), "authentication"),
             (
-                FailureKind::Sls("project or logstore not found"),
+                FailureKind::Service {
+                    service: "SLS",
+                    family: "project or logstore not found",
+                },
                 "project_or_logstore_not_found",
             ),
             (FailureKind::Configuration, "invalid_configuration"),

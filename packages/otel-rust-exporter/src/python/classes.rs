@@ -35,7 +35,7 @@ impl<T: OtlpBatch> OtlpProcessor<T> {
         prefix: &'static str,
         item_name: &'static str,
     ) -> Self {
-        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
+        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
         let batch = arguments.resolve(prefix);
         let batching = Arc::new(start_pipeline(signal, &otlp, batch, item_name));
         Self {

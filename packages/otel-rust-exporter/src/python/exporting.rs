@@ -56,7 +56,7 @@ pub struct SyncExport {
 
 impl SyncExport {
     pub fn new(signal: Signal, options: &OtlpOptions) -> Self {
-        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
+        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
         let sender = PerProcess::with(Self::start(&otlp, signal));
         Self {
             otlp,

@@ -1,9 +1,10 @@
 //! `OtlpOptions`: the OTLP exporter arguments of every Python class, given once.
 
+use std::sync::OnceLock;
+
 use pyo3::prelude::*;
 
-use crate::config::{duration_setting, OtlpOverrides, ProcessEnv, Signal};
-use sls_exporter::preset::{self, PresetEnv};
+use crate::config::{duration_setting, Env, OtlpOverrides, ProcessEnv, Signal};
 
 /// What the application passed to a constructor; `None` leaves the setting to `OTEL_*`.
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -63,8 +64,21 @@ impl OtlpOptions {
     }
 }
 
-/// The process environment as the OTLP exporters of `signal` read it: with the SLS OTLP
-/// preset beneath it when `SLS_OTEL_INSTANCE_ID` is set.
-pub fn otlp_env(signal: Signal) -> PresetEnv<'static> {
-    preset::layered(signal, &ProcessEnv)
+/// An environment for the OTLP exporters of a signal, made from the process's: a vendor's
+/// preset layered beneath it, say.
+pub type EnvLayer = fn(Signal, &'static ProcessEnv) -> Box<dyn Env>;
+
+static OTLP_ENV_LAYER: OnceLock<EnvLayer> = OnceLock::new();
+
+/// Set once, by the module, before any class is made.
+pub fn set_otlp_env_layer(layer: EnvLayer) {
+    let _ = OTLP_ENV_LAYER.set(layer);
+}
+
+/// The environment as the OTLP exporters of `signal` read it.
+pub fn otlp_env(signal: Signal) -> Box<dyn Env> {
+    match OTLP_ENV_LAYER.get() {
+        Some(layer) => layer(signal, &ProcessEnv),
+        None => Box::new(ProcessEnv),
+    }
 }

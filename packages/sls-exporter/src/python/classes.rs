@@ -1,102 +1,28 @@
-//! `SlsOptions`, `SlsLogRecordProcessorCore` (behind `SLSLogRecordProcessor`) and
-//! `SlsLogExporterCore` (behind `SLSLogExporter`), in the `otel_sls_exporter` package.
-//!
-//! Missing or invalid configuration is reported once, naming the variable; the core is
-//! then disabled and every call is a cheap no-op, so the application runs on.
+//! `SlsLogRecordProcessorCore` and `SlsLogExporterCore`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sls_exporter::config::{Scheme, SlsConfig, SlsOverrides};
-use sls_exporter::request::Target;
 
-use super::batching::{BatchArguments, Batching};
-use super::exporting::{read_items, UNREADABLE_WARNING_INTERVAL};
-use super::finalizing::detach;
-use super::guard::guarded;
-use crate::config::{Env, ProcessEnv};
-use crate::diagnostics::{self, RateLimited};
-use crate::read::log_record::read_log_record;
-use crate::read::scope::ScopeCache;
-use crate::runtime::{self, PerProcess};
-use sls_exporter::exporter::{describe, SlsExporter};
-
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<SlsOptions>()?;
-    module.add_class::<SlsLogRecordProcessorCore>()?;
-    module.add_class::<SlsLogExporterCore>()
-}
+use super::{resolve, server, SlsOptions};
+use crate::config::SlsConfig;
+use crate::exporter::{describe, SlsExporter};
+use otel_rust_exporter::config::{Env, ProcessEnv};
+use otel_rust_exporter::diagnostics::RateLimited;
+use otel_rust_exporter::python::batching::{BatchArguments, Batching};
+use otel_rust_exporter::python::exporting::{
+    fill_snapshot, read_items, UNREADABLE_WARNING_INTERVAL,
+};
+use otel_rust_exporter::python::finalizing::detach;
+use otel_rust_exporter::python::guard::guarded;
+use otel_rust_exporter::read::log_record::read_log_record;
+use otel_rust_exporter::read::scope::ScopeCache;
+use otel_rust_exporter::runtime::{self, PerProcess};
 
 /// The official producers linger 2 s before sending a partial batch.
 const SLS_SCHEDULE_DELAY_MILLIS: f64 = 2000.0;
-
-/// The SLS arguments of a Python constructor, given once.
-#[pyclass(frozen, module = "otel_rust_exporter._native")]
-pub struct SlsOptions {
-    pub(super) given: SlsOverrides,
-}
-
-#[pymethods]
-impl SlsOptions {
-    #[new]
-    #[pyo3(signature = (*, endpoint=None, project=None, logstore=None, topic=None, source=None,
-        hash_key=None, signature_version=None, region=None, access_key_id=None,
-        access_key_secret=None, security_token=None, timeout=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        endpoint: Option<String>,
-        project: Option<String>,
-        logstore: Option<String>,
-        topic: Option<String>,
-        source: Option<String>,
-        hash_key: Option<String>,
-        signature_version: Option<String>,
-        region: Option<String>,
-        access_key_id: Option<String>,
-        access_key_secret: Option<String>,
-        security_token: Option<String>,
-        timeout: Option<f64>,
-    ) -> Self {
-        Self {
-            given: SlsOverrides {
-                endpoint,
-                project,
-                logstore,
-                topic,
-                source,
-                hash_key,
-                signature_version,
-                region,
-                access_key_id,
-                access_key_secret,
-                security_token,
-                // Seconds, as the stock exporters' `timeout` argument; checked and clamped
-                // when the configuration is resolved.
-                timeout,
-            },
-        }
-    }
-
-    /// Never shows credentials.
-    fn __repr__(&self) -> String {
-        "SlsOptions(...)".to_owned()
-    }
-}
-
-/// The configuration, or `None` after reporting why export is disabled.
-fn resolve(options: &SlsOptions) -> Option<SlsConfig> {
-    let env = |name: &str| ProcessEnv.get(name);
-    let mut warn = |line: String| diagnostics::warn(&line);
-    match SlsConfig::resolve(options.given.clone(), &env, &mut warn) {
-        Ok(config) => Some(config),
-        Err(error) => {
-            diagnostics::error(&error.to_string());
-            None
-        }
-    }
-}
 
 struct Active {
     config: SlsConfig,
@@ -335,7 +261,7 @@ impl SlsLogExporterCore {
 
 /// The SLS exporter's counters; oversized records are failed exports.
 fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    super::exporting::fill_snapshot(&exporter.self_metrics, dict)?;
+    fill_snapshot(&exporter.self_metrics, dict)?;
     let oversized = exporter.oversized.load(Ordering::Relaxed);
     if oversized > 0 {
         let failed = dict.get_item("failed")?;
@@ -344,20 +270,4 @@ fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyRes
         }
     }
     dict.set_item("rejected", 0)
-}
-
-/// `(host, port)` the requests go to: the project's host name (or the IP as given), and
-/// the endpoint's port, else the scheme's.
-pub fn server(config: &SlsConfig) -> (String, u16) {
-    let endpoint = &config.endpoint;
-    let host = if endpoint.is_ip() {
-        endpoint.host.clone()
-    } else {
-        Target::new(config).host
-    };
-    let port = endpoint.port.unwrap_or(match endpoint.scheme {
-        Scheme::Https => 443,
-        Scheme::Http => 80,
-    });
-    (host, port)
 }
