@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Optional, TypeVar
 
 from opentelemetry.metrics import MeterProvider
-from typing_extensions import Unpack
+from typing_extensions import Self, Unpack
 
 from otel_rust_exporter import _native
 from otel_rust_exporter._lifecycle import track
@@ -90,7 +90,10 @@ class NativeProcessor(NativeBatching):
         track(self)
 
     @classmethod
-    def _from(cls, exporter: NativeExporter[Any]) -> Any:
+    def from_exporter(cls, exporter: NativeExporter[Any]) -> Self:
+        """The processor for an exporter the SDK's auto-configuration created (the
+        ``rust_otlp`` configurator's): it takes over the exporter's options, meter provider
+        and self-metrics."""
         exporter.shutdown()
         processor = cls.__new__(cls)
         processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
@@ -151,6 +154,10 @@ class OtlpExporter(NativeExporter[Result]):
         self._core = self._core_class(self._options)
         self._meter_provider = options.get("meter_provider")
         self._self_metrics = report_otlp(self, self._signal, self._meter_provider)
+        self._created()
+
+    def _created(self) -> None:
+        """Called at the end of ``__init__``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(protocol={self._options.protocol!r})"

@@ -25,11 +25,6 @@ class RustLogRecordProcessor(OtlpProcessor, LogRecordProcessor):
     _processor_type = "batching_log_processor"
     _hot_path = "on_emit"
 
-    @classmethod
-    def from_exporter(cls, exporter: RustOTLPLogExporter) -> RustLogRecordProcessor:
-        """The processor for an exporter the SDK's auto-configuration created."""
-        return cls._from(exporter)
-
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
 

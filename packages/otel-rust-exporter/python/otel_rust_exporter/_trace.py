@@ -9,11 +9,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from typing_extensions import Unpack
 
 from otel_rust_exporter import _diagnostics, _native
 from otel_rust_exporter._bases import OtlpExporter, OtlpProcessor
-from otel_rust_exporter._options import Headers, OtlpArguments
 
 
 class RustSpanProcessor(OtlpProcessor, SpanProcessor):
@@ -29,11 +27,6 @@ class RustSpanProcessor(OtlpProcessor, SpanProcessor):
     _signal = "traces"
     _processor_type = "batching_span_processor"
     _hot_path = "on_end"
-
-    @classmethod
-    def from_exporter(cls, exporter: RustOTLPSpanExporter) -> RustSpanProcessor:
-        """The processor for an exporter the SDK's auto-configuration created."""
-        return cls._from(exporter)
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         pass
@@ -59,15 +52,7 @@ class RustOTLPSpanExporter(OtlpExporter[SpanExportResult], SpanExporter):
     _signal = "traces"
     _results = (SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
 
-    def __init__(
-        self,
-        endpoint: Optional[str] = None,
-        headers: Headers = None,
-        timeout: Optional[float] = None,
-        compression: Any = None,
-        **options: Unpack[OtlpArguments],
-    ):
-        super().__init__(endpoint, headers, timeout, compression, **options)
+    def _created(self) -> None:
         # Imported here, not with the module: it imports the SDK's slow configuration module.
         from otel_rust_exporter import _sdk_compat
 

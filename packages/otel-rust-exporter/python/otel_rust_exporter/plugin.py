@@ -8,7 +8,7 @@ underscore is private to this package.
 - ``native``: the extension module (``SlsOptions``, ``SlsLogRecordProcessorCore``, ...).
 - ``NativeProcessor``: a processor whose queue is native (``self._core``): its
   ``force_flush``/``shutdown``/``stats``, the per-record method bound to the core, delivery
-  of what it holds at exit and in forked children, and ``_from(exporter)``.
+  of what it holds at exit and in forked children, and ``from_exporter(exporter)``.
 - ``NativeExporter``: an exporter that sends each batch natively (``self._core``).
 - ``SinkArguments``, ``BatchArguments``: the keyword arguments every class, and every
   batching processor, takes (``TypedDict`` for ``Unpack``); ``batch_options`` normalises the

@@ -97,11 +97,6 @@ class SLSLogRecordProcessor(NativeProcessor, LogRecordProcessor):
     ) -> Optional[Component]:
         return report_sls(self, meter_provider, "batching_log_processor", adopted=adopted)
 
-    @classmethod
-    def from_exporter(cls, exporter: SLSLogExporter) -> SLSLogRecordProcessor:
-        """The processor for an exporter the SDK's auto-configuration created."""
-        return cls._from(exporter)
-
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
 
