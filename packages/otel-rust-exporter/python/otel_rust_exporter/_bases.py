@@ -69,7 +69,7 @@ class NativeProcessor(NativeBatching):
 
     _hot_path: ClassVar[str]
 
-    def _new_core(self, options: Any, **batching: Any) -> Any:
+    def _new_core(self, options: Any, batching: Optional[_native.BatchOptions]) -> Any:
         raise NotImplementedError
 
     def _report(
@@ -82,9 +82,9 @@ class NativeProcessor(NativeBatching):
         options: Any,
         meter_provider: Optional[MeterProvider] = None,
         adopted: Optional[Component] = None,
-        **batching: Any,
+        batching: Optional[_native.BatchOptions] = None,
     ) -> None:
-        self._core = self._new_core(options, **batching)
+        self._core = self._new_core(options, batching)
         self._self_metrics = self._report(meter_provider, adopted)
         setattr(self, self._hot_path, getattr(self._core, self._hot_path))
         track(self)
@@ -121,11 +121,11 @@ class OtlpProcessor(NativeProcessor):
                 type(self).__name__, endpoint, headers, timeout, compression, options, OtlpProcessorArguments
             ),
             options.get("meter_provider"),
-            **batch_options(options),
+            batching=batch_options(options),
         )
 
-    def _new_core(self, options: _native.OtlpOptions, **batching: Any) -> Any:
-        return self._core_class(options, **batching)
+    def _new_core(self, options: _native.OtlpOptions, batching: Optional[_native.BatchOptions]) -> Any:
+        return self._core_class(options, batching)
 
     def _report(
         self, meter_provider: Optional[MeterProvider], adopted: Optional[Component]

@@ -4,6 +4,7 @@ from typing import Any, Optional, final
 from typing_extensions import Self
 
 __all__ = [
+    "BatchOptions",
     "LogExporterCore",
     "LogRecordProcessorCore",
     "MetricExporterCore",
@@ -39,6 +40,18 @@ class OtlpOptions:
         insecure: Optional[bool] = None,
     ) -> OtlpOptions: ...
 
+@final
+class BatchOptions:
+    def __new__(
+        cls,
+        *,
+        max_queue_size: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
+        schedule_delay_millis: Optional[float] = None,
+        max_export_batch_size: Optional[int] = None,
+        export_timeout_millis: Optional[float] = None,
+    ) -> BatchOptions: ...
+
 # Private bases (absent at runtime) hold what the native classes share.
 class _Reporting:
     def take_export_durations(self) -> list[tuple[float, Optional[str]]]: ...
@@ -54,16 +67,7 @@ class _OtlpCore(_Reporting):
     def self_metrics(self) -> dict[str, Any]: ...
 
 class _OtlpProcessorCore(_OtlpCore, _Batching):
-    def __new__(
-        cls,
-        options: OtlpOptions,
-        *,
-        max_queue_size: Optional[int] = None,
-        max_queue_bytes: Optional[int] = None,
-        schedule_delay_millis: Optional[float] = None,
-        max_export_batch_size: Optional[int] = None,
-        export_timeout_millis: Optional[float] = None,
-    ) -> Self: ...
+    def __new__(cls, options: OtlpOptions, batching: Optional[BatchOptions] = None) -> Self: ...
 
 class _OtlpExporterCore(_OtlpCore):
     def __new__(cls, options: OtlpOptions) -> Self: ...
@@ -124,14 +128,7 @@ class _SlsCore(_Reporting):
 @final
 class SlsLogRecordProcessorCore(_SlsCore, _Batching):
     def __new__(
-        cls,
-        options: SlsOptions,
-        *,
-        max_queue_size: Optional[int] = None,
-        max_queue_bytes: Optional[int] = None,
-        schedule_delay_millis: Optional[float] = None,
-        max_export_batch_size: Optional[int] = None,
-        export_timeout_millis: Optional[float] = None,
+        cls, options: SlsOptions, batching: Optional[BatchOptions] = None
     ) -> SlsLogRecordProcessorCore: ...
     def on_emit(self, log_record: Any) -> None: ...
 

@@ -150,10 +150,19 @@ def otlp_options(
     )
 
 
-def batch_options(given: Mapping[str, Any]) -> dict[str, Any]:
+def batch_options(given: Mapping[str, Any]) -> _native.BatchOptions:
     """A batching processor's arguments, for its native core."""
-    numbers = ("schedule_delay_millis", "export_timeout_millis")
-    return {
-        name: number_option(name, given.get(name)) if name in numbers else count_option(name, given.get(name))
-        for name in BatchArguments.__annotations__
-    }
+
+    def count(name: str) -> Optional[int]:
+        return count_option(name, given.get(name))
+
+    def number(name: str) -> Optional[float]:
+        return number_option(name, given.get(name))
+
+    return _native.BatchOptions(
+        max_queue_size=count("max_queue_size"),
+        max_queue_bytes=count("max_queue_bytes"),
+        schedule_delay_millis=number("schedule_delay_millis"),
+        max_export_batch_size=count("max_export_batch_size"),
+        export_timeout_millis=number("export_timeout_millis"),
+    )

@@ -96,6 +96,7 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::python::batching::BatchOptions;
     use crate::python::options::OtlpOptions;
     use crate::python::trace::SpanProcessorCore;
 
@@ -105,6 +106,7 @@ mod tests {
         py: Python<'py>,
         batching: Option<&Bound<'py, pyo3::types::PyDict>>,
     ) -> (Bound<'py, SpanProcessorCore>, Bound<'py, PyCapsule>) {
+        let batching = py.get_type::<BatchOptions>().call((), batching).unwrap();
         let options = Py::new(
             py,
             OtlpOptions {
@@ -114,7 +116,7 @@ mod tests {
         .unwrap();
         let core = py
             .get_type::<SpanProcessorCore>()
-            .call((options,), batching)
+            .call1((options, batching))
             .unwrap()
             .cast_into::<SpanProcessorCore>()
             .unwrap();

@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<options::OtlpOptions>()?;
+    module.add_class::<batching::BatchOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
     module.add_class::<metrics::MetricExporterCore>()?;

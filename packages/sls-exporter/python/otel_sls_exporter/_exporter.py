@@ -86,11 +86,11 @@ class SLSLogRecordProcessor(NativeProcessor, LogRecordProcessor):
         self._start(
             _options(type(self).__name__, endpoint, project, logstore, options, SlsProcessorArguments),
             options.get("meter_provider"),
-            **batch_options(options),
+            batching=batch_options(options),
         )
 
-    def _new_core(self, options: _native.SlsOptions, **batching: Any) -> Any:
-        return _native.SlsLogRecordProcessorCore(options, **batching)
+    def _new_core(self, options: _native.SlsOptions, batching: Optional[_native.BatchOptions]) -> Any:
+        return _native.SlsLogRecordProcessorCore(options, batching)
 
     def _report(
         self, meter_provider: Optional[MeterProvider], adopted: Optional[Component]

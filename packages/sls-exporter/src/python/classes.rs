@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -11,7 +12,7 @@ use crate::config::SlsConfig;
 use crate::exporter::{describe, SlsExporter};
 use otel_rust_exporter::config::{Env, ProcessEnv};
 use otel_rust_exporter::diagnostics::RateLimited;
-use otel_rust_exporter::python::batching::{BatchArguments, Batching};
+use otel_rust_exporter::python::batching::{BatchOptions, Batching};
 use otel_rust_exporter::python::exporting::{
     fill_snapshot, read_items, UNREADABLE_WARNING_INTERVAL,
 };
@@ -22,7 +23,7 @@ use otel_rust_exporter::read::scope::ScopeCache;
 use otel_rust_exporter::runtime::{self, PerProcess};
 
 /// The official producers linger 2 s before sending a partial batch.
-const SLS_SCHEDULE_DELAY_MILLIS: f64 = 2000.0;
+const SLS_SCHEDULE_DELAY: Duration = Duration::from_secs(2);
 
 struct Active {
     config: SlsConfig,
@@ -38,33 +39,19 @@ pub struct SlsLogRecordProcessorCore {
 #[pymethods]
 impl SlsLogRecordProcessorCore {
     #[new]
-    #[pyo3(signature = (options, *, max_queue_size=None, max_queue_bytes=None,
-        schedule_delay_millis=None, max_export_batch_size=None, export_timeout_millis=None))]
-    fn new(
-        options: &SlsOptions,
-        max_queue_size: Option<usize>,
-        max_queue_bytes: Option<usize>,
-        schedule_delay_millis: Option<f64>,
-        max_export_batch_size: Option<usize>,
-        export_timeout_millis: Option<f64>,
-    ) -> Self {
+    #[pyo3(signature = (options, batching=None))]
+    fn new(options: &SlsOptions, batching: Option<&BatchOptions>) -> Self {
         let Some(config) = resolve(options) else {
             return Self { active: None };
         };
-        let schedule_delay_millis = schedule_delay_millis.or_else(|| {
-            ProcessEnv
-                .get("OTEL_BLRP_SCHEDULE_DELAY")
-                .is_none()
-                .then_some(SLS_SCHEDULE_DELAY_MILLIS)
-        });
-        let mut batch = BatchArguments {
-            max_queue_size,
-            max_queue_bytes,
-            schedule_delay_millis,
-            max_export_batch_size,
-            export_timeout_millis,
+        let mut batching = batching.cloned().unwrap_or_default();
+        if ProcessEnv.get("OTEL_BLRP_SCHEDULE_DELAY").is_none() {
+            batching
+                .given
+                .schedule_delay
+                .get_or_insert(SLS_SCHEDULE_DELAY);
         }
-        .resolve("OTEL_BLRP");
+        let mut batch = BatchOptions::resolve(Some(&batching), "OTEL_BLRP");
         // One export, retries included, ends at the sooner of the two timeouts.
         let mut exporter_config = config.clone();
         exporter_config.timeout = config.timeout.min(batch.export_timeout);
