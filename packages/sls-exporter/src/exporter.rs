@@ -22,6 +22,7 @@ use otel_rust_core::diagnostics::{self, RateLimited};
 use otel_rust_core::pipeline::BatchExport;
 use otel_rust_core::records::QueuedLogRecord;
 use otel_rust_core::redact::Redactor;
+use otel_rust_core::request::group::by_resource_and_scope;
 use otel_rust_core::retry::{deadline_in, Delivery, Failure, FailureKind};
 use otel_rust_core::self_metrics::ExportMetrics;
 use otel_rust_core::transport::{
@@ -268,30 +269,28 @@ pub fn describe(config: &SlsConfig) -> String {
     )
 }
 
-/// Records grouped by resource (one LogGroup's tags), in order of first appearance.
+/// Records grouped by resource (one LogGroup's tags), in order of first appearance, as
+/// every signal groups them; each log carries its own scope.
 fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
-    let mut groups: Vec<(
-        Arc<otel_rust_core::records::ScopeGroup>,
-        Vec<LogTag>,
-        Vec<Log>,
-    )> = Vec::new();
-    for item in batch {
-        let log = log_from_record(item.record, &item.group.scope);
-        let existing = groups.iter_mut().find(|(group, _, _)| {
-            Arc::ptr_eq(group, &item.group) || group.same_resource(&item.group)
-        });
-        match existing {
-            Some((_, _, logs)) => logs.push(log),
-            None => {
-                let tags = tags_from_resource(&item.group.resource);
-                groups.push((item.group, tags, vec![log]));
-            }
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(_, tags, logs)| (tags, logs))
-        .collect()
+    by_resource_and_scope(
+        batch
+            .into_iter()
+            .map(|queued| (queued.group, queued.record)),
+    )
+    .into_iter()
+    .map(|resource| {
+        let logs = resource
+            .scopes
+            .into_iter()
+            .flat_map(|(group, records)| {
+                records
+                    .into_iter()
+                    .map(move |record| log_from_record(record, &group.scope))
+            })
+            .collect();
+        (tags_from_resource(&resource.group.resource), logs)
+    })
+    .collect()
 }
 
 impl BatchExport for SlsExporter {

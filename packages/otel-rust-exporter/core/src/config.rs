@@ -127,6 +127,13 @@ pub trait Env {
     fn get(&self, name: &str) -> Option<String>;
 }
 
+/// A lookup function is an environment (tests, snapshots).
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
 pub struct ProcessEnv;
 
 impl Env for ProcessEnv {

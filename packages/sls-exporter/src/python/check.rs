@@ -9,7 +9,7 @@ use super::{server, SlsOptions};
 use crate::config::{self as sls_config, SlsConfig};
 use crate::exporter::{describe, SlsExporter};
 use crate::request::Target;
-use otel_rust_exporter::config::{Env, ProcessEnv};
+use otel_rust_exporter::config::ProcessEnv;
 use otel_rust_exporter::python::finalizing::detach;
 use otel_rust_exporter::python::operations::{outcome, probe_timeout};
 use otel_rust_exporter::runtime;
@@ -43,10 +43,11 @@ const SLS_SETTINGS: [(&str, &str); 12] = [
 ];
 
 fn resolve_sls_config(options: &SlsOptions) -> ResolvedSls {
-    let env = |name: &str| ProcessEnv.get(name);
     let mut warnings = Vec::new();
     let (config, sources) =
-        SlsConfig::resolve_explained(options.given.clone(), &env, &mut |line| warnings.push(line));
+        SlsConfig::resolve_explained(options.given.clone(), &ProcessEnv, &mut |line| {
+            warnings.push(line)
+        });
     ResolvedSls {
         config,
         sources,

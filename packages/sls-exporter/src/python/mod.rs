@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 
 use crate::config::{Scheme, SlsConfig, SlsOverrides};
 use crate::request::Target;
-use otel_rust_exporter::config::{Env, ProcessEnv};
+use otel_rust_exporter::config::ProcessEnv;
 use otel_rust_exporter::diagnostics;
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -76,9 +76,8 @@ impl SlsOptions {
 
 /// The configuration, or `None` after reporting why export is disabled.
 pub(crate) fn resolve(options: &SlsOptions) -> Option<SlsConfig> {
-    let env = |name: &str| ProcessEnv.get(name);
     let mut warn = |line: String| diagnostics::warn(&line);
-    match SlsConfig::resolve(options.given.clone(), &env, &mut warn) {
+    match SlsConfig::resolve(options.given.clone(), &ProcessEnv, &mut warn) {
         Ok(config) => Some(config),
         Err(error) => {
             diagnostics::error(&error.to_string());
