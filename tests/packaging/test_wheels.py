@@ -28,7 +28,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from tests.apps import app, clean_env
-from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver
+from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, sum_points
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
@@ -190,11 +190,7 @@ def test_wheel_exports_every_signal_across_a_fork_and_an_exit_without_shutdown(i
         metric_points = {
             attribute.value.string_value
             for request in receiver.metrics.requests
-            for resource_metrics in request.resource_metrics
-            for scope_metrics in resource_metrics.scope_metrics
-            for metric in scope_metrics.metrics
-            if metric.name == "wheel.smoke.runs"
-            for point in metric.sum.data_points
+            for point in sum_points(request, "wheel.smoke.runs")
             for attribute in point.attributes
             if attribute.key == "process"
         }
