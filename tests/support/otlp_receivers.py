@@ -79,7 +79,7 @@ class Received:
     condition: threading.Condition = field(default_factory=threading.Condition)
 
     def spans(self) -> list:
-        return self._items("resource_spans", "scope_spans", "spans")
+        return [span for request in self.requests for span in items_of(request, "traces")]
 
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> list:
         return self._wait_for(self.spans, count, timeout)
@@ -88,20 +88,10 @@ class Received:
         return self._wait_for(lambda: self.requests, count, timeout)
 
     def log_records(self) -> list:
-        return self._items("resource_logs", "scope_logs", "log_records")
+        return [record for request in self.requests for record in items_of(request, "logs")]
 
     def wait_for_log_records(self, count: int, timeout: float = 10.0) -> list:
         return self._wait_for(self.log_records, count, timeout)
-
-    def _items(self, resources: str, scopes: str, items: str) -> list:
-        """Every item of every request, in order: the same three levels for each signal."""
-        return [
-            item
-            for request in self.requests
-            for resource in getattr(request, resources)
-            for scope in getattr(resource, scopes)
-            for item in getattr(scope, items)
-        ]
 
     def _wait_for(self, items, count: int, timeout: float) -> list:
         deadline = time.monotonic() + timeout
@@ -111,13 +101,30 @@ class Received:
         return items()
 
 
+# A request's levels for each signal: its resources, each resource's scopes, each scope's items.
+LEVELS = {
+    "traces": ("resource_spans", "scope_spans", "spans"),
+    "logs": ("resource_logs", "scope_logs", "log_records"),
+    "metrics": ("resource_metrics", "scope_metrics", "metrics"),
+}
+
+
+def items_of(request, signal: str) -> list:
+    """The spans, log records or metrics of one request of ``signal``, in order."""
+    resources, scopes, items = LEVELS[signal]
+    return [
+        item
+        for resource in getattr(request, resources)
+        for scope in getattr(resource, scopes)
+        for item in getattr(scope, items)
+    ]
+
+
 def sum_points(request, metric_name: str) -> list:
     """The data points of the sum metric ``metric_name`` in one metrics request."""
     return [
         point
-        for resource_metrics in request.resource_metrics
-        for scope_metrics in resource_metrics.scope_metrics
-        for metric in scope_metrics.metrics
+        for metric in items_of(request, "metrics")
         if metric.name == metric_name
         for point in metric.sum.data_points
     ]
