@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustLogRecordProcessor, RustSpanProcessor
 
 from tests.apps import PYTHON, app, clean_env, run
-from tests.support.delivery import NEVER_ON_SCHEDULE_MS, transient_failure
+from tests.support.delivery import NEVER_ON_SCHEDULE_MS, overflow, transient_failure
 from tests.support.gil import Counter as CountingThread
 from tests.support.otlp_receivers import Reply
 from tests.support.our_logging import our_messages, our_records
@@ -55,16 +55,8 @@ def test_a_transient_failure_is_retried_and_delivered_exactly_once(receiver):
 
 def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplog):
     caplog.set_level(logging.WARNING, logger="otel_rust_exporter")
-    receiver.reply_with(*[Reply(delay=0.3)] * 3)
-    processor, logger = start(receiver, max_queue_size=10, max_export_batch_size=10)
-    emitted = 500
-    emit(logger, emitted)
-
-    assert processor.force_flush(20_000) is True
-    stats = processor.stats()
-    assert stats["dropped"] > 0
-    assert stats["accepted"] + stats["dropped"] == emitted
-    assert stats["exported"] == stats["accepted"] == sum(bodies(receiver.logs).values())
+    stats = overflow(receiver, start, emit)
+    assert stats["accepted"] == sum(bodies(receiver.logs).values())
     assert set(bodies(receiver.logs).values()) == {1}
     messages = our_messages(caplog, logging.WARNING)
     assert any("dropped so far" in m and "for a full queue (max_queue_size=10)" in m for m in messages)
