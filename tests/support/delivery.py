@@ -3,6 +3,7 @@ overflowed against a slow receiver."""
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import grpc
@@ -29,6 +30,20 @@ def end_spans(tracer, count: int, prefix: str = "span") -> None:
     for i in range(count):
         with tracer.start_as_current_span(f"{prefix}-{i}"):
             pass
+
+
+def end_spans_without_waiting(processor, count: int, prefix: str) -> TracerProvider:
+    """Ends ``count`` spans through a provider using ``processor`` whose exports fail or hang,
+    failing the test if ending them waited for that; returns the provider."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer(prefix)
+    started = time.monotonic()
+    for index in range(count):
+        tracer.start_span(f"{prefix} {index}").end()
+    # Generous bound: a "does not hang" check, not a benchmark.
+    assert time.monotonic() - started < 5
+    return provider
 
 
 def transient_failure(protocol: str) -> Reply:
