@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tests.apps import app, clean_env
+from tests.apps import app, instrumented_env
 from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, sum_points
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,11 +144,10 @@ def installed(request, tmp_path_factory):
 
 
 def run_smoke(venv: Path, receiver, **variables: str) -> tuple[dict, str]:
-    env = clean_env(
-        OTEL_TRACES_EXPORTER="rust_otlp",
-        OTEL_LOGS_EXPORTER="rust_otlp",
-        OTEL_METRICS_EXPORTER="rust_otlp",
-        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
+    env = instrumented_env(
+        traces="rust_otlp",
+        logs="rust_otlp",
+        metrics="rust_otlp",
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint_for("traces").rsplit("/v1/", 1)[0],
         OTEL_EXPORTER_OTLP_PROTOCOL=receiver.protocol,
         **variables,
