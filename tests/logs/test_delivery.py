@@ -9,7 +9,7 @@ import os
 from collections import Counter
 
 import pytest
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustLogRecordProcessor, RustSpanProcessor
 
@@ -17,7 +17,7 @@ from tests.apps import PYTHON, app, clean_env, run
 from tests.support.delivery import NEVER_ON_SCHEDULE_MS, overflow, transient_failure
 from tests.support.gil import Counter as CountingThread
 from tests.support.otlp_receivers import Reply
-from tests.support.our_logging import our_messages, our_records
+from tests.support.our_logging import our_messages, our_records, root_logs_exported_through
 from tests.support.tcp import TcpTap
 
 pytestmark = pytest.mark.timeout(60)
@@ -117,19 +117,12 @@ def test_our_own_warnings_are_not_exported_even_through_a_root_logging_handler(h
     # messages would come back to the processor and feed the failing export.
     http_receiver.reply_with(Reply(http_status=400))
     processor, logger = start(http_receiver)
-    provider = LoggerProvider(shutdown_on_exit=False)
-    provider.add_log_record_processor(processor)
-    handler = LoggingHandler(logger_provider=provider)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
+    with root_logs_exported_through(processor):
         emit(logger, 1, "doomed")
         assert processor.force_flush(10_000) is False
         logging.getLogger("otel_rust_exporter").warning("a warning of ours, logged directly")
         emit(logger, 1, "delivered")
         assert processor.force_flush(10_000) is True
-    finally:
-        root.removeHandler(handler)
     assert our_records(caplog, logging.ERROR), "the failed export was not logged"
     assert sorted(bodies(http_receiver.logs)) == ["delivered-0"]
     assert processor.stats()["accepted"] == 2
