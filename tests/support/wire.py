@@ -37,7 +37,8 @@ class WireSignal:
         return receiver.by_signal[self.name]
 
     def export_through_ours(self, receiver, items: list) -> None:
-        exporter = self.ours[0](endpoint=receiver.endpoint_for(self.name), protocol=receiver.protocol)
+        exporter_type, _ = self.ours
+        exporter = exporter_type(endpoint=receiver.endpoint_for(self.name), protocol=receiver.protocol)
         assert exporter.export(items) is self.success
         exporter.shutdown()
 
@@ -48,7 +49,8 @@ class WireSignal:
 
     def send_through_processor(self, receiver, **options) -> list:
         # Only force_flush sends: all items travel in one request unless the batch size cuts them.
-        processor = self.ours[1](
+        _, processor_type = self.ours
+        processor = processor_type(
             endpoint=receiver.endpoint_for(self.name),
             protocol=receiver.protocol,
             schedule_delay_millis=NEVER_ON_SCHEDULE_MS,
@@ -60,11 +62,8 @@ class WireSignal:
         return items
 
     def send_through(self, sender: str, receiver) -> list:
-        return (
-            self.send_through_exporter(receiver)
-            if sender == "exporter"
-            else self.send_through_processor(receiver)
-        )
+        send = self.send_through_exporter if sender == "exporter" else self.send_through_processor
+        return send(receiver)
 
     def stock_exporter(self, receiver):
         http, grpc = self.stock
