@@ -7,11 +7,14 @@ small limits, unicode, two resources and several instrumentation scopes interlea
 
 from __future__ import annotations
 
+from typing import Optional
+
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -83,22 +86,31 @@ REMOTE_LINK = SpanContext(
 )
 
 
-def build_rich_spans(*processors: SpanProcessor) -> list[ReadableSpan]:
-    """Makes the spans, feeding them to ``processors`` too; returns them in end order."""
+def build_rich_spans(
+    *processors: SpanProcessor,
+    provider_class: type[TracerProvider] = TracerProvider,
+    id_generator: Optional[IdGenerator] = None,
+) -> list[ReadableSpan]:
+    """Makes the spans with providers of ``provider_class`` (the SDK's unless told),
+    feeding them to ``processors`` too; returns them in end order."""
     memory = InMemorySpanExporter()
     primary, twin = (
-        TracerProvider(
+        provider_class(
             resource=Resource(
                 {"service.name": "parity", "service.instance.id": "ü-1", "host.cores": 2, "tags": ("a", "b")},
                 schema_url=SCHEMA_URL,
             ),
             span_limits=LIMITS,
             shutdown_on_exit=False,
+            id_generator=id_generator,
         )
         for _ in range(2)
     )
-    secondary = TracerProvider(
-        resource=Resource({"service.name": "parity-secondary"}), span_limits=LIMITS, shutdown_on_exit=False
+    secondary = provider_class(
+        resource=Resource({"service.name": "parity-secondary"}),
+        span_limits=LIMITS,
+        shutdown_on_exit=False,
+        id_generator=id_generator,
     )
     for provider in (primary, twin, secondary):
         provider.add_span_processor(SimpleSpanProcessor(memory))

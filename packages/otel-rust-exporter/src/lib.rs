@@ -8,6 +8,7 @@
 
 pub mod python;
 pub mod read;
+pub mod spans;
 
 pub use otel_rust_core::{
     config, diagnostics, otlp, pipeline, records, redact, request, retry, runtime, self_metrics,

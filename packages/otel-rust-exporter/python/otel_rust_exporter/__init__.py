@@ -6,6 +6,7 @@
 processors you compose yourself. With ``opentelemetry-instrument``, set
 ``OTEL_TRACES_EXPORTER=rust_otlp`` and ``OTEL_LOGS_EXPORTER=rust_otlp``.
 ``RustOTLPMetricExporter`` is the metric exporter (``OTEL_METRICS_EXPORTER=rust_otlp``).
+``RustTracerProvider`` is the SDK's TracerProvider with spans kept in Rust (docs/NATIVE_SPANS.md).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ if TYPE_CHECKING:
     from otel_rust_exporter._logs import RustLogRecordProcessor, RustOTLPLogExporter
     from otel_rust_exporter._metrics import RustOTLPMetricExporter
     from otel_rust_exporter._trace import RustOTLPSpanExporter, RustSpanProcessor
+    from otel_rust_exporter._tracer_provider import RustTracerProvider
 
 _MODULES = {
     "RustOTLPSpanExporter": "_trace",
     "RustSpanProcessor": "_trace",
+    "RustTracerProvider": "_tracer_provider",
     "RustOTLPLogExporter": "_logs",
     "RustLogRecordProcessor": "_logs",
     "RustOTLPMetricExporter": "_metrics",
@@ -32,6 +35,7 @@ __all__ = [
     "RustOTLPMetricExporter",
     "RustOTLPSpanExporter",
     "RustSpanProcessor",
+    "RustTracerProvider",
 ]
 # The installed distribution's, so that it cannot disagree with the package metadata.
 try:

@@ -1,19 +1,30 @@
-from collections.abc import Callable, Iterable
-from typing import Any, Optional, final
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Optional, Union, final
 
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.util.types import Attributes, AttributeValue
 from typing_extensions import Self
 
 __all__ = [
     "BatchOptions",
+    "CurrentSpan",
     "LogExporterCore",
     "LogRecordProcessorCore",
     "MetricExporterCore",
+    "NativeSpan",
     "OtlpOptions",
+    "ProviderCore",
     "SlsLogExporterCore",
     "SlsLogRecordProcessorCore",
     "SlsOptions",
     "SpanExporterCore",
     "SpanProcessorCore",
+    "TracerCore",
     "mark_python_exiting",
     "probe_otlp",
     "probe_sls",
@@ -147,3 +158,125 @@ def resolve_batch(signal_name: str) -> dict[str, Any]: ...
 def probe_otlp(signal_name: str, options: OtlpOptions, timeout: float) -> dict[str, Any]: ...
 def resolve_sls(options: SlsOptions) -> dict[str, Any]: ...
 def probe_sls(options: SlsOptions, timeout: float) -> Optional[dict[str, Any]]: ...
+
+# Native spans (RustTracerProvider).
+@final
+class NativeSpan:
+    def get_span_context(self) -> SpanContext: ...
+    def is_recording(self) -> bool: ...
+    def set_attribute(self, key: str, value: AttributeValue) -> None: ...
+    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> None: ...
+    def add_event(
+        self, name: str, attributes: Attributes = None, timestamp: Optional[int] = None
+    ) -> None: ...
+    def add_link(self, context: SpanContext, attributes: Attributes = None) -> None: ...
+    def update_name(self, name: str) -> None: ...
+    def set_status(self, status: Union[Status, StatusCode], description: Optional[str] = None) -> None: ...
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: Attributes = None,
+        timestamp: Optional[int] = None,
+        escaped: bool = False,
+    ) -> None: ...
+    def end(self, end_time: Optional[int] = None) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def context(self) -> SpanContext: ...
+    @property
+    def parent(self) -> Optional[SpanContext]: ...
+    @property
+    def kind(self) -> SpanKind: ...
+    @property
+    def start_time(self) -> int: ...
+    @property
+    def end_time(self) -> Optional[int]: ...
+    @property
+    def attributes(self) -> Mapping[str, AttributeValue]: ...
+    @property
+    def events(self) -> tuple[Event, ...]: ...
+    @property
+    def links(self) -> tuple[Link, ...]: ...
+    @property
+    def dropped_attributes(self) -> int: ...
+    @property
+    def dropped_events(self) -> int: ...
+    @property
+    def dropped_links(self) -> int: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def resource(self) -> Resource: ...
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope: ...
+    def to_json(self, indent: Optional[int] = 4) -> str: ...
+    def _attributes_parts(self) -> tuple[dict[str, AttributeValue], int]: ...
+    def _events_parts(
+        self,
+    ) -> tuple[list[tuple[str, dict[str, AttributeValue], int, int]], int]: ...
+    def _links_parts(
+        self,
+    ) -> tuple[list[tuple[SpanContext, dict[str, AttributeValue], int]], int]: ...
+    def _limits(self) -> list[Optional[int]]: ...
+
+@final
+class ProviderCore:
+    def __new__(cls) -> ProviderCore: ...
+    def set_processors(self, processors: Iterable[Any]) -> None: ...
+
+@final
+class CurrentSpan:
+    def __enter__(self) -> Any: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool: ...
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]: ...
+    def _recreate(self) -> CurrentSpan: ...
+
+@final
+class TracerCore:
+    def __new__(
+        cls,
+        provider: ProviderCore,
+        resource: Resource,
+        scope: InstrumentationScope,
+        limits: Any,
+        sampler: Any,
+        id_generator: Any,
+    ) -> TracerCore: ...
+    def set_resource(self, resource: Resource) -> None: ...
+    def set_enabled(self, enabled: bool) -> None: ...
+    def start_span(
+        self,
+        name: str,
+        context: Optional[Context] = None,
+        kind: Optional[SpanKind] = None,
+        attributes: Attributes = None,
+        links: Optional[Sequence[Link]] = None,
+        start_time: Optional[int] = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> Any: ...
+    def start_as_current_span(
+        self,
+        name: str,
+        context: Optional[Context] = None,
+        kind: Optional[SpanKind] = None,
+        attributes: Attributes = None,
+        links: Optional[Sequence[Link]] = None,
+        start_time: Optional[int] = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> CurrentSpan: ...

@@ -15,7 +15,7 @@ mod metrics;
 pub mod operations;
 pub mod options;
 pub mod reporting;
-mod trace;
+pub(crate) mod trace;
 
 use pyo3::prelude::*;
 
@@ -27,6 +27,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<metrics::MetricExporterCore>()?;
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
+    crate::spans::register(module)?;
     operations::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     module.add_function(wrap_pyfunction!(set_reporter, module)?)?;

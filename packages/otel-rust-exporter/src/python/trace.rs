@@ -1,12 +1,16 @@
 //! `SpanProcessorCore` (behind `RustSpanProcessor`) and `SpanExporterCore` (behind
 //! `RustOTLPSpanExporter`).
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
+use super::batching::Batching;
 use super::classes::{otlp_exporter_class, otlp_processor_class};
 use super::guard::guarded;
 use crate::config::Signal;
+use crate::otlp::BatchExporter;
 use crate::read::span::read_span;
 use crate::records::QueuedSpan;
 
@@ -26,6 +30,13 @@ otlp_processor_class! {
             let group = processor.scopes.group(resource, scope)?;
             super::bridge::span_sink(slf.py(), processor.batching.clone(), group).map(Some)
         })
+    }
+}
+
+impl SpanProcessorCore {
+    /// The queue native spans are pushed to (`spans`).
+    pub(crate) fn batching(&self) -> Arc<Batching<BatchExporter<QueuedSpan>>> {
+        self.0.batching.clone()
     }
 }
 

@@ -118,6 +118,11 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
     }
 }
 
+/// An attribute's value, sanitized as `key_values` sanitizes it.
+pub fn attribute_value(key: &str, value: &Bound<'_, PyAny>) -> AnyValue {
+    any_value(Place::Attribute(key), value, 0)
+}
+
 /// A value outside any attribute, such as a log body; `field` names it in warnings.
 pub fn field_value(field: &'static str, value: &Bound<'_, PyAny>) -> AnyValue {
     any_value(Place::Field(field), value, 0)

@@ -3,7 +3,7 @@
 //! This is the only code that reads Python objects; everything downstream is plain Rust.
 
 pub mod attributes;
-mod fields;
+pub mod fields;
 pub mod log_record;
 pub mod metrics;
 pub mod names;

@@ -65,7 +65,7 @@ impl ScopeCache {
     }
 }
 
-fn build_group(resource: &Bound<'_, PyAny>, scope: &Bound<'_, PyAny>) -> PyResult<ScopeGroup> {
+pub fn build_group(resource: &Bound<'_, PyAny>, scope: &Bound<'_, PyAny>) -> PyResult<ScopeGroup> {
     let py = resource.py();
     let (resource_proto, resource_schema_url) = if resource.is_none() {
         (Resource::default(), String::new())

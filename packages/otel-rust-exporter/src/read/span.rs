@@ -12,8 +12,8 @@ use super::scope::ScopeCache;
 use crate::records::QueuedSpan;
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
-const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
-const CONTEXT_IS_REMOTE: u32 = 0x200;
+pub const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
+pub const CONTEXT_IS_REMOTE: u32 = 0x200;
 
 /// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).
@@ -74,16 +74,16 @@ pub fn read_span(
 }
 
 /// The fields of an API `SpanContext`.
-struct SpanContext<'py> {
-    trace_id: [u8; 16],
-    span_id: [u8; 8],
-    is_remote: bool,
-    trace_flags: u8,
-    trace_state: Bound<'py, PyAny>,
+pub struct SpanContext<'py> {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub is_remote: bool,
+    pub trace_flags: u8,
+    pub trace_state: Bound<'py, PyAny>,
 }
 
 impl<'py> SpanContext<'py> {
-    fn read(context: &Bound<'py, PyAny>) -> PyResult<Self> {
+    pub fn read(context: &Bound<'py, PyAny>) -> PyResult<Self> {
         // The API's SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags,
         // trace_state, ...): indexing it skips five Python-level property calls.
         if let Ok(tuple) = context.cast::<PyTuple>() {
@@ -113,7 +113,8 @@ impl<'py> SpanContext<'py> {
         })
     }
 
-    fn flags(&self) -> u32 {
+    /// OTLP's `flags` of a span or link whose parent (or target) this is.
+    pub fn flags(&self) -> u32 {
         if self.is_remote {
             CONTEXT_HAS_IS_REMOTE | CONTEXT_IS_REMOTE
         } else {
@@ -123,7 +124,7 @@ impl<'py> SpanContext<'py> {
 }
 
 /// W3C `key=value,key=value`; the SDK's empty TraceState is the common case.
-fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn trace_state(state: &Bound<'_, PyAny>) -> PyResult<String> {
     if state.is_none() {
         return Ok(String::new());
     }
