@@ -12,13 +12,14 @@ from typing import Any, Callable, Optional
 from opentelemetry import trace as trace_api
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span
 from opentelemetry.sdk.util import BoundedList
 
 from otel_rust_exporter import _native
 
-# isinstance(span, opentelemetry.trace.Span) holds for native spans, as for the SDK's.
+# isinstance(span, Span) holds for native spans, of the API's Span and of the SDK's.
 trace_api.Span.register(_native.NativeSpan)
+Span.register(_native.NativeSpan)
 
 
 def _bounded(items: dict[str, Any], dropped: int, maxlen: Optional[int]) -> BoundedAttributes:

@@ -17,13 +17,14 @@ from opentelemetry.sdk.trace import (
     TracerProvider,
     _TracerConfig,
 )
+from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationInfo, InstrumentationScope
 from opentelemetry.trace import NoOpTracer
 from opentelemetry.util import types
 
-from otel_rust_exporter import _native
+from otel_rust_exporter import _diagnostics, _native
 
 _logger = logging.getLogger("opentelemetry.sdk.trace")
 
@@ -42,6 +43,8 @@ class RustTracer(Tracer):
             self._span_limits,
             self.sampler,
             self.id_generator,
+            None if isinstance(self._tracer_metrics, NoOpTracerMetrics) else self._tracer_metrics,
+            self.instrumentation_info,
         )
         self._core.set_enabled(self._tracer_config.is_enabled)
         # The native methods themselves, bound on the instance: no Python frame per span.
@@ -85,12 +88,20 @@ class RustTracerProvider(TracerProvider):
             span_limits=span_limits,
             **keywords,
         )
-        self._native = _native.ProviderCore()
-        self._native.set_processors(self._active_span_processor._span_processors)
+        self._native = _native.ProviderCore(self._active_span_processor)
+        self._native.set_processors(self._processors())
 
     def add_span_processor(self, span_processor: SpanProcessor) -> None:
         super().add_span_processor(span_processor)
-        self._native.set_processors(self._active_span_processor._span_processors)
+        self._native.set_processors(self._processors())
+
+    def _processors(self) -> tuple[Any, ...]:
+        """The SDK's synchronous multi-processor is unpacked (so that ours are queued to
+        directly); any other (the concurrent one, a custom one) is called as it is."""
+        active = self._active_span_processor
+        if type(active) is SynchronousMultiSpanProcessor:
+            return active._span_processors
+        return (active,)
 
     def get_tracer(
         self,
@@ -123,8 +134,7 @@ class RustTracerProvider(TracerProvider):
         with self._tracers_lock:
             if scope in self._tracers:
                 return self._tracers[scope]
-            tracer = RustTracer(
-                self._native,
+            arguments = (
                 self.sampler,
                 self.resource,
                 self._active_span_processor,
@@ -132,8 +142,19 @@ class RustTracerProvider(TracerProvider):
                 instrumentation_info,
                 self._span_limits,
                 scope,
-                meter_provider=self._meter_provider,
-                _tracer_config=self._apply_tracer_configurator(scope),
             )
+            keywords = {
+                "meter_provider": self._meter_provider,
+                "_tracer_config": self._apply_tracer_configurator(scope),
+            }
+            tracer: Tracer
+            try:
+                tracer = RustTracer(self._native, *arguments, **keywords)
+            except Exception as error:
+                _diagnostics.warn(
+                    f"tracer {instrumenting_module_name!r} makes the SDK's spans: "
+                    f"its settings cannot be read natively ({error})"
+                )
+                tracer = Tracer(*arguments, **keywords)
             self._tracers[scope] = tracer
         return tracer

@@ -113,7 +113,10 @@ fn cleaned(
     max_length: Option<usize>,
 ) -> KeyValue {
     let key = key.to_string_lossy().into_owned();
-    let mut value = attribute_value(&key, value);
+    let mut value = match unsupported(py, value) {
+        None => attribute_value(&key, value),
+        Some(replacement) => replacement,
+    };
     if let Some(limit) = max_length {
         if truncate(&mut value, limit) {
             let api = api::get(py);
@@ -129,6 +132,49 @@ fn cleaned(
         value: Some(value),
         ..Default::default()
     }
+}
+
+/// A value of a type attributes cannot hold, replaced as the SDK replaces it (with its
+/// warning): by `str(value)` when its type defines `__str__` or `__repr__`, else by None.
+fn unsupported(py: Python<'_>, value: &Bound<'_, PyAny>) -> Option<AnyValue> {
+    if value.is_none()
+        || value.is_instance_of::<PyBool>()
+        || value.is_instance_of::<PyInt>()
+        || value.is_instance_of::<PyFloat>()
+        || value.is_instance_of::<PyBytes>()
+        || value.is_instance_of::<PyString>()
+        || value.is_instance_of::<PyTuple>()
+        || value.is_instance_of::<pyo3::types::PyList>()
+        || value.is_instance_of::<PyDict>()
+    {
+        return None;
+    }
+    let api = api::get(py);
+    let kind = value.get_type();
+    api.warn(
+        py,
+        &api.attributes_logger,
+        &format!(
+            "Invalid type `{}` for attribute value. Expected one of bool, str, None, bytes, int, float or a Mapping or Sequence of those types. Value's __str__ method will be called if it exists, otherwise the value will be replaced with None.",
+            kind.str().map(|name| name.to_string()).unwrap_or_default()
+        ),
+    );
+    let object = py.get_type::<PyAny>();
+    let custom = |method: &str| -> bool {
+        match (kind.getattr(method), object.getattr(method)) {
+            (Ok(own), Ok(base)) => !own.is(&base),
+            _ => false,
+        }
+    };
+    let text = if custom("__str__") || custom("__repr__") {
+        value
+            .str()
+            .ok()
+            .map(|text| Value::StringValue(text.to_string_lossy().into_owned()))
+    } else {
+        None
+    };
+    Some(AnyValue { value: text })
 }
 
 /// Cuts strings (also inside arrays and maps) to `limit` characters, as Python slices.

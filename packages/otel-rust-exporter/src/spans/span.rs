@@ -12,7 +12,7 @@ use pyo3::types::{PyList, PyString};
 
 use super::api;
 use super::attributes::{key_values_to_dict, warn_full, Attributes, Bounds, Cleaned};
-use super::tracer::{Processors, TracerState};
+use super::tracer::{ProviderCore, TracerState};
 use crate::read::fields::enum_value;
 use crate::read::span::{CONTEXT_HAS_IS_REMOTE, CONTEXT_IS_REMOTE};
 use crate::records::QueuedSpan;
@@ -35,6 +35,9 @@ pub struct ContextData {
     pub is_remote: bool,
     pub trace_flags: u8,
     pub trace_state: Option<Py<PyAny>>,
+    /// Where it came from, so that Python sees the same object: the parent `NativeSpan`
+    /// (whose context is built when first asked for) or the `SpanContext` read.
+    pub object: Option<Py<PyAny>>,
 }
 
 impl ContextData {
@@ -46,7 +49,14 @@ impl ContextData {
         }
     }
 
-    fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    pub fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(object) = &self.object {
+            let object = object.bind(py);
+            return match object.cast::<NativeSpan>() {
+                Ok(span) => span.get().span_context(py),
+                Err(_) => Ok(object.clone()),
+            };
+        }
         api::get(py).span_context(
             py,
             self.trace_id,
@@ -80,7 +90,10 @@ pub struct State {
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct NativeSpan {
     pub tracer: Arc<TracerState>,
-    pub processors: Arc<Processors>,
+    /// Read at `end()`: a processor added after the span started still sees it end.
+    pub provider: Py<ProviderCore>,
+    /// The SDK's tracer metrics, when enabled: called as the span ends.
+    pub record_end_metrics: Option<Py<PyAny>>,
     pub context: ContextData,
     pub trace_state_text: String,
     pub parent: Option<ContextData>,
@@ -405,7 +418,10 @@ impl NativeSpan {
             }
             state.end_time = Some(end_time);
         }
-        let processors = &span.processors;
+        if let Some(record) = &span.record_end_metrics {
+            record.bind(py).call0()?;
+        }
+        let processors = span.provider.get().current();
         if !processors.python.is_empty() {
             for processor in &processors.python {
                 processor.bind(py).call_method1("_on_ending", (slf,))?;
@@ -608,6 +624,28 @@ impl NativeSpan {
     #[getter]
     fn resource<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
         self.tracer.resource.bind(py).clone()
+    }
+
+    /// The provider's active span processor, as the SDK's spans hold it.
+    #[getter]
+    fn _span_processor<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        self.provider.get().active.bind(py).clone()
+    }
+
+    /// Deprecated, as on the SDK's spans.
+    #[getter]
+    fn instrumentation_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        PyErr::warn(
+            py,
+            &py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+            c"You should use InstrumentationScope. Deprecated since version 1.11.1.",
+            1,
+        )?;
+        Ok(self
+            .tracer
+            .instrumentation_info
+            .as_ref()
+            .map(|info| info.bind(py).clone()))
     }
 
     #[getter]

@@ -71,21 +71,27 @@ pub struct TracerState {
     pub group: Arc<ScopeGroup>,
     pub resource: Py<PyAny>,
     pub scope: Py<PyAny>,
+    /// The deprecated `InstrumentationInfo` the SDK's spans still carry.
+    pub instrumentation_info: Option<Py<PyAny>>,
     pub limits: Limits,
 }
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
-#[derive(Default)]
 pub struct ProviderCore {
     processors: Mutex<Arc<Processors>>,
+    /// The provider's `_active_span_processor`, which the SDK's spans hold.
+    pub active: Py<PyAny>,
 }
 
 #[pymethods]
 impl ProviderCore {
     #[new]
-    fn new(py: Python<'_>) -> PyResult<Self> {
-        api::load(py)?;
-        Ok(Self::default())
+    fn new(active: &Bound<'_, PyAny>) -> PyResult<Self> {
+        api::load(active.py())?;
+        Ok(Self {
+            processors: Mutex::default(),
+            active: active.clone().unbind(),
+        })
     }
 
     /// The provider's processors in order; ours (by their native core) are queued to
@@ -109,7 +115,7 @@ impl ProviderCore {
 }
 
 impl ProviderCore {
-    fn current(&self) -> Arc<Processors> {
+    pub fn current(&self) -> Arc<Processors> {
         self.processors
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -193,6 +199,8 @@ pub struct TracerCore {
     sampler: Sampler,
     ids: Ids,
     enabled: AtomicBool,
+    /// The SDK's tracer metrics, only when they are enabled.
+    metrics: Option<Py<PyAny>>,
 }
 
 /// `start_span`'s arguments, kept by `CurrentSpan` until it is entered.
@@ -230,6 +238,28 @@ fn some_object(value: Option<&Bound<'_, PyAny>>) -> Option<Py<PyAny>> {
 }
 
 impl TracerCore {
+    /// `TracerMetrics.start_span(parent, decision)`: the callable to run at `end()`.
+    fn start_metrics(
+        &self,
+        py: Python<'_>,
+        metrics: &Py<PyAny>,
+        parent: Option<&ContextData>,
+        decision: i32,
+    ) -> PyResult<Py<PyAny>> {
+        let parent = match parent {
+            Some(parent) => parent.to_python(py)?,
+            None => py.None().into_bound(py),
+        };
+        let decision = py
+            .import("opentelemetry.sdk.trace.sampling")?
+            .getattr("Decision")?
+            .call1((decision,))?;
+        Ok(metrics
+            .bind(py)
+            .call_method1("start_span", (parent, decision))?
+            .unbind())
+    }
+
     fn tracer_state(&self) -> Arc<TracerState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -305,6 +335,12 @@ impl TracerCore {
                 .and_then(|p| p.trace_state.as_ref().map(|s| s.clone_ref(py))),
         };
         let span_id = self.ids.span_id(py)?;
+        let record_end_metrics = match &self.metrics {
+            Some(metrics) => {
+                Some(self.start_metrics(py, metrics, parent.as_ref(), outcome.decision)?)
+            }
+            None => None,
+        };
         if outcome.decision == DROP {
             let context = api.span_context(
                 py,
@@ -362,13 +398,15 @@ impl TracerCore {
         let processors = self.provider.get().current();
         let span = NativeSpan {
             tracer,
-            processors: processors.clone(),
+            provider: self.provider.clone_ref(py),
+            record_end_metrics,
             context: ContextData {
                 trace_id,
                 span_id,
                 is_remote: false,
                 trace_flags,
                 trace_state,
+                object: None,
             },
             trace_state_text,
             parent,
@@ -410,6 +448,7 @@ fn parent_of(py: Python<'_>, span: &Bound<'_, PyAny>) -> PyResult<Option<Context
             is_remote: false,
             trace_flags: context.trace_flags,
             trace_state: context.trace_state.as_ref().map(|s| s.clone_ref(py)),
+            object: Some(span.clone().unbind()),
         }));
     }
     let api = api::get(py);
@@ -430,7 +469,9 @@ fn parent_of(py: Python<'_>, span: &Bound<'_, PyAny>) -> PyResult<Option<Context
     }
     let read = crate::read::span::SpanContext::read(&context)?;
     let state = read.trace_state;
+    let object = Some(context.clone().unbind());
     Ok(Some(ContextData {
+        object,
         trace_id: u128::from_be_bytes(read.trace_id),
         span_id: u64::from_be_bytes(read.span_id),
         is_remote: read.is_remote,
@@ -441,7 +482,11 @@ fn parent_of(py: Python<'_>, span: &Bound<'_, PyAny>) -> PyResult<Option<Context
 
 #[pymethods]
 impl TracerCore {
+    // The tracer's settings, as the SDK's Tracer receives them.
+    #[allow(clippy::too_many_arguments)]
     #[new]
+    #[pyo3(signature = (provider, resource, scope, limits, sampler, id_generator, metrics=None,
+        instrumentation_info=None))]
     fn new(
         provider: Py<ProviderCore>,
         resource: &Bound<'_, PyAny>,
@@ -449,6 +494,8 @@ impl TracerCore {
         limits: &Bound<'_, PyAny>,
         sampler: &Bound<'_, PyAny>,
         id_generator: &Bound<'_, PyAny>,
+        metrics: Option<&Bound<'_, PyAny>>,
+        instrumentation_info: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let py = resource.py();
         let random = py
@@ -465,11 +512,13 @@ impl TracerCore {
                 group: Arc::new(build_group(resource, scope)?),
                 resource: resource.clone().unbind(),
                 scope: scope.clone().unbind(),
+                instrumentation_info: some_object(instrumentation_info),
                 limits: Limits::read(limits)?,
             })),
             sampler: Sampler::read(sampler)?,
             ids,
             enabled: AtomicBool::new(true),
+            metrics: metrics.map(|metrics| metrics.clone().unbind()),
         })
     }
 
@@ -482,6 +531,10 @@ impl TracerCore {
             group: Arc::new(build_group(resource, scope)?),
             resource: resource.clone().unbind(),
             scope: scope.clone().unbind(),
+            instrumentation_info: old
+                .instrumentation_info
+                .as_ref()
+                .map(|info| info.clone_ref(py)),
             limits: old.limits,
         });
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
