@@ -12,6 +12,7 @@ from workload import emit_spans
 provider = cast(TracerProvider, trace.get_tracer_provider())  # as opentelemetry-instrument set it
 emit_spans(provider.get_tracer("autoinstrument-test", "1.2.3"))
 report = {
+    "provider": type(provider).__name__,
     "processors": [
         type(processor).__name__ for processor in provider._active_span_processor._span_processors
     ],

@@ -157,3 +157,24 @@ def test_otel_python_configurator_selects_ours_when_another_is_installed(http_re
     assert STOCK_BATCH_THREAD not in report["threads"]
     assert BEHIND_STOCK_BATCHING_HINT not in stderr
     assert sorted(span.name for span in http_receiver.received.spans()) == ["kept-child", "kept-root"]
+
+
+def test_native_spans_variable_makes_the_provider_ours_with_the_same_spans_as_the_stock_exporter():
+    native, stock = HttpReceiver(), HttpReceiver()
+    try:
+        report, _ = run_instrumented(native, "rust_otlp", OTEL_RUST_EXPORTER_NATIVE_SPANS="true")
+        stock_report, _ = run_instrumented(stock, "otlp_proto_http")
+        native_spans, stock_spans = comparable_spans(native.received), comparable_spans(stock.received)
+    finally:
+        native.close()
+        stock.close()
+
+    assert report["provider"] == "RustTracerProvider" and report["processors"] == ["RustSpanProcessor"]
+    assert stock_report["provider"] == "TracerProvider"
+    assert native_spans == stock_spans
+    assert sorted(span["span"]["name"] for span in native_spans) == ["kept-child", "kept-root"]
+
+
+def test_native_spans_are_off_by_default(http_receiver):
+    report, _ = run_instrumented(http_receiver, "rust_otlp")
+    assert report["provider"] == "TracerProvider"

@@ -4,7 +4,8 @@ It is the SDK's own configurator with one change: exporters that batch natively 
 native processor (``RustSpanProcessor``, ``RustLogRecordProcessor``, the SLS processor)
 instead of being wrapped in ``BatchSpanProcessor`` / ``BatchLogRecordProcessor``.
 Every other part of SDK auto-configuration (sampler, resource, limits, other exporters)
-is untouched.
+is untouched. With ``OTEL_RUST_EXPORTER_NATIVE_SPANS=true`` the tracer provider it sets up
+is ``RustTracerProvider`` (spans kept in Rust; off by default).
 
 The hooks it passes first appear in opentelemetry-sdk 1.40. An older SDK (installed past the
 resolver, which refuses it) gets one warning that the stock batch processors are in use.
@@ -13,7 +14,10 @@ resolver, which refuses it) gets one warning that the stock batch processors are
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -49,6 +53,30 @@ def export_log_record_processor(exporter: LogRecordExporter) -> LogRecordProcess
     return BatchLogRecordProcessor(exporter)
 
 
+NATIVE_SPANS = "OTEL_RUST_EXPORTER_NATIVE_SPANS"
+
+
+def native_spans_requested() -> bool:
+    return os.environ.get(NATIVE_SPANS, "").strip().lower() == "true"
+
+
+@contextmanager
+def native_tracer_provider() -> Iterator[None]:
+    """The SDK's configuration makes ``TracerProvider(...)`` by its module's global name
+    and has no hook for the class: the name is ours while it configures (at start-up,
+    before the application's threads), then the SDK's again."""
+    from opentelemetry.sdk import _configuration
+
+    from otel_rust_exporter._tracer_provider import RustTracerProvider
+
+    sdk_provider = _configuration.TracerProvider
+    _configuration.TracerProvider = RustTracerProvider  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        _configuration.TracerProvider = sdk_provider  # type: ignore[misc]
+
+
 class RustConfigurator(SdkConfigurator):
     def initialize(self, kwargs: dict[str, Any]) -> None:
         global _active
@@ -71,6 +99,10 @@ class RustConfigurator(SdkConfigurator):
                 kwargs.setdefault(name, hook)
         _active = True
         try:
-            super().initialize(kwargs)
+            if native_spans_requested():
+                with native_tracer_provider():
+                    super().initialize(kwargs)
+            else:
+                super().initialize(kwargs)
         finally:
             _active = False
