@@ -12,13 +12,13 @@ import signal
 import threading
 import time
 
-from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustSpanProcessor
+from providers import tracer_provider_class
 
 FORKS = 20
 
 processor = RustSpanProcessor(schedule_delay_millis=60_000)
-provider = TracerProvider(shutdown_on_exit=False)
+provider = tracer_provider_class()(shutdown_on_exit=False)
 provider.add_span_processor(processor)
 tracer = provider.get_tracer("fork-race-test")
 stop = threading.Event()

@@ -10,14 +10,14 @@ import json
 import multiprocessing
 import sys
 
-from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustSpanProcessor
+from providers import tracer_provider_class
 
 TASKS = 6
 SPANS_PER_TASK = 5
 
 processor = RustSpanProcessor(schedule_delay_millis=60_000)
-provider = TracerProvider(shutdown_on_exit=False)
+provider = tracer_provider_class()(shutdown_on_exit=False)
 provider.add_span_processor(processor)
 tracer = provider.get_tracer("pool-test")
 

@@ -15,15 +15,15 @@ import os
 import sys
 
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustLogRecordProcessor, RustSpanProcessor
+from providers import tracer_provider_class
 
 PER_PHASE = 20
 with_logs = sys.argv[1] == "logs"
 child_delivers_by, parent_delivers_by = sys.argv[2], sys.argv[3]
 
 processors: dict = {"spans": RustSpanProcessor(schedule_delay_millis=60_000)}
-tracer_provider = TracerProvider(shutdown_on_exit=False)
+tracer_provider = tracer_provider_class()(shutdown_on_exit=False)
 tracer_provider.add_span_processor(processors["spans"])
 tracer = tracer_provider.get_tracer("fork-test")
 if with_logs:

@@ -9,6 +9,9 @@ import pytest
 
 from tests.apps import PYTHON, app, exporter_env, run
 
+# Each app runs with the SDK's provider and with ours (RustTracerProvider).
+NATIVE_SPANS = pytest.mark.parametrize("native_spans", ["false", "true"], ids=["sdk spans", "native spans"])
+
 
 def delivered_names(received) -> Counter:
     spans = received.spans()
@@ -16,9 +19,10 @@ def delivered_names(received) -> Counter:
     return Counter(span.name for span in spans)
 
 
+@NATIVE_SPANS
 @pytest.mark.parametrize("child_delivers_by", ["flush", "exit"])
-def test_parent_and_child_each_export_their_own_spans_exactly_once(receiver, child_delivers_by):
-    env = exporter_env(receiver.endpoint, receiver.protocol)
+def test_parent_and_child_each_export_their_own_spans_exactly_once(receiver, child_delivers_by, native_spans):
+    env = exporter_env(receiver.endpoint, receiver.protocol, APP_NATIVE_SPANS=native_spans)
     result = run(PYTHON, app("fork_signals.py"), "spans", child_delivers_by, "flush", env=env, timeout=30)
     assert result.returncode == 0, result.stderr
     reports = {report["process"]: report for report in map(json.loads, result.stdout.splitlines())}
@@ -36,9 +40,12 @@ def test_parent_and_child_each_export_their_own_spans_exactly_once(receiver, chi
     assert reports["child"]["stats"]["spans"]["accepted"] == 20
 
 
+@NATIVE_SPANS
 @pytest.mark.parametrize("workers_deliver_by", ["flush", "exit"])
-def test_fork_pool_workers_export_their_own_spans_and_nothing_hangs(receiver, workers_deliver_by):
-    env = exporter_env(receiver.endpoint, receiver.protocol)
+def test_fork_pool_workers_export_their_own_spans_and_nothing_hangs(
+    receiver, workers_deliver_by, native_spans
+):
+    env = exporter_env(receiver.endpoint, receiver.protocol, APP_NATIVE_SPANS=native_spans)
     result = run(PYTHON, app("fork_pool.py"), workers_deliver_by, env=env, timeout=30)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -52,10 +59,13 @@ def test_fork_pool_workers_export_their_own_spans_and_nothing_hangs(receiver, wo
     assert set(names.values()) == {1}
 
 
-def test_forking_while_another_thread_ends_the_first_spans_does_not_deadlock_a_child(http_receiver):
+@NATIVE_SPANS
+def test_forking_while_another_thread_ends_the_first_spans_does_not_deadlock_a_child(
+    http_receiver, native_spans
+):
     # The window (lazy initialisation during a process's first spans) is narrow and
     # timing-dependent: many forks in several fresh processes make hitting it likely.
-    env = exporter_env(http_receiver.endpoint, "http/protobuf")
+    env = exporter_env(http_receiver.endpoint, "http/protobuf", APP_NATIVE_SPANS=native_spans)
     for _ in range(4):
         result = run(PYTHON, app("fork_during_first_spans.py"), env=env, timeout=30)
         assert result.returncode == 0, result.stderr

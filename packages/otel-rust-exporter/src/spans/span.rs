@@ -626,7 +626,14 @@ impl NativeSpan {
         self.tracer.resource.bind(py).clone()
     }
 
-    /// The provider's active span processor, as the SDK's spans hold it.
+    /// The resource, under the SDK span's private name (otel-rust-bridge reads it).
+    #[getter]
+    fn _resource<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        self.tracer.resource.bind(py).clone()
+    }
+
+    /// The provider's active span processor, as the SDK's spans hold it (otel-rust-bridge
+    /// reads it to send Rust spans under this one to the same processors).
     #[getter]
     fn _span_processor<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
         self.provider.get().active.bind(py).clone()
