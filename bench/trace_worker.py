@@ -61,6 +61,11 @@ PIPELINE_IMPORTS = {
     "pytracingx": [("pytracingx", "start_span")],
     "ours-http": [("otel_rust_exporter", "RustSpanProcessor")],
     "ours-grpc": [("otel_rust_exporter", "RustSpanProcessor")],
+    # RustTracerProvider (native spans) with our HTTP processor.
+    "ours-native-http": [
+        ("otel_rust_exporter", "RustTracerProvider"),
+        ("otel_rust_exporter", "RustSpanProcessor"),
+    ],
 }
 MODES = list(PIPELINE_IMPORTS)
 # Our HTTP pipeline with its self-metrics on, collected every second (bench_traces.py
@@ -129,7 +134,12 @@ def build_pipeline(mode: str, http_endpoint: str, grpc_endpoint: str, backlog: i
 
     from opentelemetry.sdk.trace import TracerProvider
 
-    provider = TracerProvider()
+    if mode == "ours-native-http":
+        from otel_rust_exporter import RustTracerProvider
+
+        provider = RustTracerProvider()
+    else:
+        provider = TracerProvider()
     processor = None
     meter_provider = None
     if mode == "stock-http":
@@ -142,7 +152,7 @@ def build_pipeline(mode: str, http_endpoint: str, grpc_endpoint: str, backlog: i
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=grpc_endpoint, insecure=True), **batching)
-    elif mode == "ours-http":
+    elif mode in ("ours-http", "ours-native-http"):
         from otel_rust_exporter import RustSpanProcessor
 
         processor = RustSpanProcessor(endpoint=http_endpoint, **batching)

@@ -36,6 +36,7 @@ LABELS = {
     "pytracingx": "pytracingx (HTTP)",
     "ours-http": "ours, HTTP",
     "ours-grpc": "ours, gRPC",
+    "ours-native-http": "ours, native spans, HTTP",
 }
 COLORS = {
     "floor": "#9e9e9e",
@@ -44,8 +45,9 @@ COLORS = {
     "pytracingx": "#dd8452",
     "ours-http": "#2ca02c",
     "ours-grpc": "#98df8a",
+    "ours-native-http": "#17becf",
 }
-OURS = ["ours-http", "ours-grpc"]
+OURS = ["ours-http", "ours-grpc", "ours-native-http"]
 
 
 class Target:

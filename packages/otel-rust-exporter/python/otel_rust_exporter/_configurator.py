@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -26,7 +24,11 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from otel_rust_exporter._sdk_compat import SdkConfigurator, initialize_components_parameters
+from otel_rust_exporter._sdk_compat import (
+    SdkConfigurator,
+    initialize_components_parameters,
+    tracer_provider_class_while_configuring,
+)
 
 _logger = logging.getLogger("otel_rust_exporter")
 _active = False
@@ -60,23 +62,6 @@ def native_spans_requested() -> bool:
     return os.environ.get(NATIVE_SPANS, "").strip().lower() == "true"
 
 
-@contextmanager
-def native_tracer_provider() -> Iterator[None]:
-    """The SDK's configuration makes ``TracerProvider(...)`` by its module's global name
-    and has no hook for the class: the name is ours while it configures (at start-up,
-    before the application's threads), then the SDK's again."""
-    from opentelemetry.sdk import _configuration
-
-    from otel_rust_exporter._tracer_provider import RustTracerProvider
-
-    sdk_provider = _configuration.TracerProvider
-    _configuration.TracerProvider = RustTracerProvider  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        _configuration.TracerProvider = sdk_provider  # type: ignore[misc]
-
-
 class RustConfigurator(SdkConfigurator):
     def initialize(self, kwargs: dict[str, Any]) -> None:
         global _active
@@ -100,7 +85,9 @@ class RustConfigurator(SdkConfigurator):
         _active = True
         try:
             if native_spans_requested():
-                with native_tracer_provider():
+                from otel_rust_exporter._tracer_provider import RustTracerProvider
+
+                with tracer_provider_class_while_configuring(RustTracerProvider):
                     super().initialize(kwargs)
             else:
                 super().initialize(kwargs)

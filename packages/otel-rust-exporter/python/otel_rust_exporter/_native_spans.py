@@ -16,6 +16,15 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span
 from opentelemetry.sdk.util import BoundedList
 
 from otel_rust_exporter import _native
+from otel_rust_exporter._sdk_compat import builtin_sampler_parts, current_context_var
+
+# How the native tracer reads a sampler (the native module calls it).
+sampler_parts = builtin_sampler_parts
+
+# Where the current span sits in a Context (found through the public API), and the
+# ContextVar behind the current Context (None unless the default runtime context).
+SPAN_KEY = next(iter(trace_api.set_span_in_context(trace_api.INVALID_SPAN, Context())))
+CONTEXT_VAR = current_context_var()
 
 # isinstance(span, Span) holds for native spans, of the API's Span and of the SDK's.
 trace_api.Span.register(_native.NativeSpan)

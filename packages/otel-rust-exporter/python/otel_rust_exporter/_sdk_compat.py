@@ -22,6 +22,9 @@ import functools
 import inspect
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import import_module
 from types import FrameType
@@ -100,6 +103,81 @@ def component_counter(kind: str) -> Counter:
         return import_module(_COMPONENT_COUNTER_MODULES[kind])._component_counter
     except (ImportError, AttributeError):
         return Counter()
+
+
+@contextmanager
+def tracer_provider_class_while_configuring(provider_class: type) -> Iterator[None]:
+    """``opentelemetry.sdk._configuration`` makes ``TracerProvider(...)`` by its module's
+    global name and has no hook for the class: ``provider_class`` takes the name while the
+    SDK configures (at start-up, before the application's threads), then the SDK's again.
+
+    Relies on: ``_init_tracing`` calling the module global ``TracerProvider``.
+    Checked: 1.45.2.
+    """
+    from opentelemetry.sdk import _configuration
+
+    sdk_class = _configuration.TracerProvider
+    _configuration.TracerProvider = provider_class  # type: ignore[misc,assignment]
+    try:
+        yield
+    finally:
+        _configuration.TracerProvider = sdk_class  # type: ignore[misc]
+
+
+def current_context_var() -> Optional[ContextVar[Any]]:
+    """The ContextVar holding the current ``opentelemetry.context.Context`` when the runtime
+    context is the default ``ContextVarsRuntimeContext`` (native spans then get, set and
+    reset it themselves); ``None`` for any other (the API's functions are called).
+
+    Relies on: ``opentelemetry.context._RUNTIME_CONTEXT`` and its ``_current_context``.
+    Checked: opentelemetry-api 1.45.2.
+    """
+    from opentelemetry import context
+    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+
+    runtime = getattr(context, "_RUNTIME_CONTEXT", None)
+    if type(runtime) is ContextVarsRuntimeContext:
+        variable = getattr(runtime, "_current_context", None)
+        if isinstance(variable, ContextVar):
+            return variable
+    return None
+
+
+def builtin_sampler_parts(sampler: Any) -> Optional[tuple[Any, ...]]:
+    """The SDK's built-in samplers (exact types: a subclass may override ``should_sample``)
+    as native spans decide them: ``("static", decision)``, ``("ratio", bound)`` or
+    ``("parent_based", root, remote sampled, remote not sampled, local sampled, local not
+    sampled)``; ``None`` for any other sampler, which is called.
+
+    Relies on: ``StaticSampler._decision``; ``ParentBased._root``,
+    ``_remote_parent_sampled``, ``_remote_parent_not_sampled``, ``_local_parent_sampled``,
+    ``_local_parent_not_sampled`` (``opentelemetry.sdk.trace.sampling``). Checked: 1.45.2.
+    """
+    from opentelemetry.sdk.trace import sampling
+
+    kind = type(sampler)
+    try:
+        if kind in (sampling.StaticSampler, sampling._AlwaysOn, sampling._AlwaysOff):
+            return ("static", sampler._decision.value)
+        if kind is sampling.TraceIdRatioBased:
+            return ("ratio", sampler.bound)
+        if kind in (
+            sampling.ParentBased,
+            sampling.ParentBasedTraceIdRatio,
+            sampling._ParentBasedAlwaysOn,
+            sampling._ParentBasedAlwaysOff,
+        ):
+            return (
+                "parent_based",
+                sampler._root,
+                sampler._remote_parent_sampled,
+                sampler._remote_parent_not_sampled,
+                sampler._local_parent_sampled,
+                sampler._local_parent_not_sampled,
+            )
+    except AttributeError:  # renamed in another SDK: called as any sampler is
+        return None
+    return None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from opentelemetry.trace import NoOpTracer
 from opentelemetry.util import types
 
 from otel_rust_exporter import _diagnostics, _native
+from otel_rust_exporter._trace import RustSpanProcessor
 
 _logger = logging.getLogger("opentelemetry.sdk.trace")
 
@@ -95,13 +96,17 @@ class RustTracerProvider(TracerProvider):
         super().add_span_processor(span_processor)
         self._native.set_processors(self._processors())
 
-    def _processors(self) -> tuple[Any, ...]:
-        """The SDK's synchronous multi-processor is unpacked (so that ours are queued to
-        directly); any other (the concurrent one, a custom one) is called as it is."""
+    def _processors(self) -> list[Any]:
+        """The SDK's synchronous multi-processor is unpacked, ours given as their native
+        core (queued to directly); any other (the concurrent one, a custom one) is called
+        as it is."""
         active = self._active_span_processor
-        if type(active) is SynchronousMultiSpanProcessor:
-            return active._span_processors
-        return (active,)
+        if type(active) is not SynchronousMultiSpanProcessor:
+            return [active]
+        return [
+            processor._core if isinstance(processor, RustSpanProcessor) else processor
+            for processor in active._span_processors
+        ]
 
     def get_tracer(
         self,

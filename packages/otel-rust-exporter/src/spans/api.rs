@@ -38,26 +38,15 @@ pub fn load(py: Python<'_>) -> PyResult<&'static Api> {
     API.get_or_try_init(py, || {
         let trace = py.import("opentelemetry.trace")?;
         let context = py.import("opentelemetry.context")?;
-        let runtime = context.getattr("_RUNTIME_CONTEXT")?;
-        let contextvars_runtime = py
-            .import("opentelemetry.context.contextvars_context")?
-            .getattr("ContextVarsRuntimeContext")?;
-        let context_var = if runtime.get_type().is(&contextvars_runtime) {
-            Some(runtime.getattr("_current_context")?.unbind())
-        } else {
-            None
-        };
+        let views = py.import("otel_rust_exporter._native_spans")?;
+        let context_var = views.getattr("CONTEXT_VAR")?;
         let logging = py.import("logging")?;
         let logger = |name: &str| -> PyResult<Py<PyAny>> {
             Ok(logging.call_method1("getLogger", (name,))?.unbind())
         };
         Ok(Api {
-            span_key: py
-                .import("opentelemetry.trace.propagation")?
-                .getattr("_SPAN_KEY")?
-                .cast_into::<PyString>()?
-                .unbind(),
-            context_var,
+            span_key: views.getattr("SPAN_KEY")?.cast_into::<PyString>()?.unbind(),
+            context_var: (!context_var.is_none()).then(|| context_var.unbind()),
             get_current: context.getattr("get_current")?.unbind(),
             attach: context.getattr("attach")?.unbind(),
             detach: context.getattr("detach")?.unbind(),
@@ -77,10 +66,7 @@ pub fn load(py: Python<'_>) -> PyResult<&'static Api> {
                 .import("traceback")?
                 .getattr("format_exception")?
                 .unbind(),
-            views: py
-                .import("otel_rust_exporter._native_spans")?
-                .unbind()
-                .into_any(),
+            views: views.unbind().into_any(),
         })
     })
 }

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+use super::api;
 use crate::read::fields::enum_value;
 
 /// The SDK's `Decision` values.
@@ -41,33 +42,30 @@ pub struct Parent {
 }
 
 impl Sampler {
-    /// Recognises the SDK's classes by exact type (a subclass may override `should_sample`).
+    /// The SDK's built-in samplers as `_native_spans.sampler_parts` describes them (by
+    /// exact type: a subclass may override `should_sample`); any other is called.
     pub fn read(sampler: &Bound<'_, PyAny>) -> PyResult<Self> {
         let py = sampler.py();
-        let sampling = py.import("opentelemetry.sdk.trace.sampling")?;
-        let kind = sampler.get_type();
-        let is = |name: &str| -> PyResult<bool> { Ok(kind.is(&sampling.getattr(name)?)) };
-        if is("StaticSampler")? || is("_AlwaysOn")? || is("_AlwaysOff")? {
-            return Ok(Self::Static(enum_value(&sampler.getattr("_decision")?)?));
+        let parts = api::get(py)
+            .views
+            .bind(py)
+            .call_method1("sampler_parts", (sampler,))?;
+        if parts.is_none() {
+            return Ok(Self::Python(sampler.clone().unbind()));
         }
-        if is("TraceIdRatioBased")? {
-            return Ok(Self::Ratio(sampler.getattr("bound")?.extract()?));
-        }
-        if is("ParentBased")?
-            || is("ParentBasedTraceIdRatio")?
-            || is("_ParentBasedAlwaysOn")?
-            || is("_ParentBasedAlwaysOff")?
-        {
-            let part = |name: &str| Self::read(&sampler.getattr(name)?);
-            return Ok(Self::ParentBased(Box::new(ParentBased {
-                root: part("_root")?,
-                remote_sampled: part("_remote_parent_sampled")?,
-                remote_not_sampled: part("_remote_parent_not_sampled")?,
-                local_sampled: part("_local_parent_sampled")?,
-                local_not_sampled: part("_local_parent_not_sampled")?,
-            })));
-        }
-        Ok(Self::Python(sampler.clone().unbind()))
+        let kind: String = parts.get_item(0)?.extract()?;
+        let part = |index: usize| parts.get_item(index);
+        Ok(match kind.as_str() {
+            "static" => Self::Static(part(1)?.extract()?),
+            "ratio" => Self::Ratio(part(1)?.extract()?),
+            _ => Self::ParentBased(Box::new(ParentBased {
+                root: Self::read(&part(1)?)?,
+                remote_sampled: Self::read(&part(2)?)?,
+                remote_not_sampled: Self::read(&part(3)?)?,
+                local_sampled: Self::read(&part(4)?)?,
+                local_not_sampled: Self::read(&part(5)?)?,
+            })),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

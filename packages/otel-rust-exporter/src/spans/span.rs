@@ -227,9 +227,9 @@ impl NativeSpan {
         let lines = api.format_exception.bind(py).call1((exception,))?;
         let stacktrace = PyString::new(py, "").call_method1("join", (lines,))?;
         let kind = exception.get_type();
-        let module = kind.getattr("__module__")?;
-        let qualname: String = kind.getattr("__qualname__")?.extract()?;
-        let exception_type = match module.extract::<String>() {
+        let module = kind.module();
+        let qualname = kind.qualname()?.to_string();
+        let exception_type = match module.map(|module| module.to_string()) {
             Ok(module) if !module.is_empty() && module != "builtins" => {
                 format!("{module}.{qualname}")
             }

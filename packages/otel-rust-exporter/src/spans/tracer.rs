@@ -94,19 +94,15 @@ impl ProviderCore {
         })
     }
 
-    /// The provider's processors in order; ours (by their native core) are queued to
-    /// directly, the others are called.
+    /// The provider's processors in order, ours given as their native core (queued to
+    /// directly); the others are called.
     fn set_processors(&self, processors: &Bound<'_, PyAny>) -> PyResult<()> {
         let mut set = Processors::default();
         for processor in processors.try_iter()? {
             let processor = processor?;
-            let core = processor.getattr("_core").ok().and_then(|core| {
-                core.cast_into::<crate::python::trace::SpanProcessorCore>()
-                    .ok()
-            });
-            match core {
-                Some(core) => set.native.push(core.get().batching()),
-                None => set.python.push(processor.unbind()),
+            match processor.cast::<crate::python::trace::SpanProcessorCore>() {
+                Ok(core) => set.native.push(core.get().batching()),
+                Err(_) => set.python.push(processor.unbind()),
             }
         }
         *self.processors.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
