@@ -47,6 +47,7 @@ report = {
         for processor in logger_provider._multi_log_record_processor._log_record_processors
     ],
     "threads": sorted(thread.name for thread in threading.enumerate()),
+    "tracer_provider": type(trace.get_tracer_provider()).__name__,
     "logs_flushed": logger_provider.force_flush(10_000),
     "traces_flushed": cast(TracerProvider, trace.get_tracer_provider()).force_flush(10_000),
 }

@@ -5,6 +5,7 @@ thread), and carry the same content as with the stock OTLP log exporter."""
 
 import json
 
+import pytest
 from google.protobuf.json_format import MessageToDict
 
 from tests.apps import instrumented_env, run_under_instrument
@@ -43,8 +44,13 @@ def records_by_body(receiver) -> dict:
     return records
 
 
-def test_records_are_batched_natively_and_carry_the_active_span(http_receiver):
-    report, stderr = run_instrumented_logs(http_receiver, "rust_otlp")
+# Log correlation holds with the SDK's spans and with native ones (RustTracerProvider).
+@pytest.mark.parametrize("native_spans", ["false", "true"], ids=["sdk spans", "native spans"])
+def test_records_are_batched_natively_and_carry_the_active_span(http_receiver, native_spans):
+    report, stderr = run_instrumented_logs(
+        http_receiver, "rust_otlp", OTEL_RUST_EXPORTER_NATIVE_SPANS=native_spans
+    )
+    assert report["tracer_provider"] == ("RustTracerProvider" if native_spans == "true" else "TracerProvider")
 
     assert report["log_processors"] == ["RustLogRecordProcessor"], stderr
     assert STOCK_LOG_BATCH_THREAD not in report["threads"]

@@ -17,7 +17,7 @@ import pytest
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
@@ -34,6 +34,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, T
 from opentelemetry.trace.status import Status, StatusCode
 from otel_rust_exporter import RustSpanProcessor, RustTracerProvider
 from otel_rust_exporter._native import NativeSpan
+from otel_rust_exporter._tracer_provider import RustTracer
 
 from tests.support.otlp_receivers import items_of
 from tests.support.spans_catalog import build_rich_spans
@@ -88,7 +89,10 @@ def run_with(
     memory = InMemorySpanExporter()
     provider = provider_class(id_generator=SequentialIds(), shutdown_on_exit=False, **provider_options)
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    scenario(provider.get_tracer("scenario", "1.0"))
+    tracer = provider.get_tracer("scenario", "1.0")
+    # Guards every comparison: a tracer falling back to the SDK's would make them vacuous.
+    assert type(tracer) is (RustTracer if provider_class is RustTracerProvider else Tracer)
+    scenario(tracer)
     return [without_times(span) for span in memory.get_finished_spans()]
 
 
@@ -227,10 +231,20 @@ def test_warnings_are_the_sdks(caplog):
         ALWAYS_ON,
         ALWAYS_OFF,
         TraceIdRatioBased(0.5),
+        TraceIdRatioBased(1.0),
+        TraceIdRatioBased(0.0),
         ParentBased(TraceIdRatioBased(0.3)),
         ParentBased(ALWAYS_OFF),
     ],
-    ids=["always_on", "always_off", "ratio", "parent_based_ratio", "parent_based_off"],
+    ids=[
+        "always_on",
+        "always_off",
+        "ratio",
+        "ratio_one",
+        "ratio_zero",
+        "parent_based_ratio",
+        "parent_based_off",
+    ],
 )
 def test_builtin_samplers_decide_as_the_sdks(sampler):
     def sampled_tree(tracer: trace.Tracer) -> None:
@@ -254,8 +268,8 @@ def test_builtin_samplers_decide_as_the_sdks(sampler):
     sdk = run_with(TracerProvider, sampled_tree, sampler=sampler)
     native = run_with(RustTracerProvider, sampled_tree, sampler=sampler)
     assert native == sdk
-    if sampler is not ALWAYS_OFF:
-        assert sdk
+    samples_nothing = sampler is ALWAYS_OFF or getattr(sampler, "rate", None) == 0
+    assert bool(sdk) is not samples_nothing
 
 
 class RecordingSampler(Sampler):

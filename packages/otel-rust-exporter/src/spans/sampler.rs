@@ -12,8 +12,9 @@ pub const RECORD_AND_SAMPLE: i32 = 2;
 
 pub enum Sampler {
     Static(i32),
-    /// `TraceIdRatioBased`: sampled when the low 64 bits of the trace id are below the bound.
-    Ratio(u64),
+    /// `TraceIdRatioBased`: sampled when the low 64 bits of the trace id are below the
+    /// bound (2^64 at rate 1.0, hence wider than 64 bits).
+    Ratio(u128),
     ParentBased(Box<ParentBased>),
     Python(Py<PyAny>),
 }
@@ -87,7 +88,7 @@ impl Sampler {
         };
         match self {
             Self::Static(decision) => Ok(native(*decision)),
-            Self::Ratio(bound) => Ok(native(if (trace_id as u64) < *bound {
+            Self::Ratio(bound) => Ok(native(if u128::from(trace_id as u64) < *bound {
                 RECORD_AND_SAMPLE
             } else {
                 DROP
