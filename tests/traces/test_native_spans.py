@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 from typing import Any, Callable, Optional
 
 import pytest
@@ -473,3 +476,16 @@ def test_resource_objects_are_the_providers():
     resource = Resource({"service.name": "mine"})
     provider = RustTracerProvider(resource=resource, shutdown_on_exit=False)
     assert provider.get_tracer("x").start_span("s").resource is resource
+
+
+def test_the_apis_tracer_provider_variable_selects_ours():
+    # OTEL_PYTHON_TRACER_PROVIDER names an entry point of group opentelemetry_tracer_provider.
+    script = (
+        "from opentelemetry import trace\n"
+        "provider = trace.get_tracer_provider()\n"
+        "span = trace.get_tracer('x').start_span('s')\n"
+        "print(type(provider).__name__, type(span).__name__)\n"
+    )
+    environment = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "rust"}
+    result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True)
+    assert result.stdout.split() == ["RustTracerProvider", "NativeSpan"], result.stderr
