@@ -356,10 +356,11 @@ def test_secrets_are_not_in_reprs_or_attributes():
     headers = {**HEADERS, "x-extra": TOKEN}
     endpoint = f"http://user:{API_KEY}@127.0.0.1:9/v1/traces"
     objects = [
-        # Every class the package exports.
+        # Every class the package exports that sends (the tracer provider takes no endpoint).
         *(
             getattr(otel_rust_exporter, name)(endpoint=endpoint, headers=headers)
             for name in otel_rust_exporter.__all__
+            if name != "RustTracerProvider"
         ),
         sls_exporter("http://127.0.0.1:9"),
         SLSLogRecordProcessor("http://127.0.0.1:9", "test-project", "store", **SLS_CREDENTIALS),
