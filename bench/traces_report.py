@@ -344,7 +344,9 @@ def section(results: dict) -> str:
         "*pytracingx* "
         f"{packages['pytracingx']}: replaces the SDK with its own Rust tracer, batcher and OTLP/HTTP "
         'exporter (`TraceSink(protocol="http/protobuf")`), sending to the same sink. '
-        "*ours*: `RustSpanProcessor(endpoint)` over HTTP/protobuf and over gRPC.",
+        "*ours*: `RustSpanProcessor(endpoint)` over HTTP/protobuf and over gRPC; "
+        "*ours, native spans*: `RustTracerProvider()` in place of `TracerProvider()` (docs/NATIVE_SPANS.md), "
+        "with `RustSpanProcessor(endpoint)` over HTTP/protobuf.",
         "",
         f"**Machine.** {machine['cpus']} vCPU {machine['cpu_model']}, {machine['memory_gib']} GiB, "
         f"{machine['platform']}, CPython {machine['python']}; a shared, noisy VM. "
