@@ -17,7 +17,23 @@ use tokio::sync::{Notify, Semaphore};
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
 
-/// Exports one batch; resolves to `true` when the batch was delivered.
+/// How exporting one batch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Delivered,
+    /// Written to the disk spool, to be sent again.
+    Spooled,
+    Failed,
+}
+
+impl Outcome {
+    /// The outcome of a batch sent in parts: its worst part's.
+    pub fn and(self, other: Outcome) -> Outcome {
+        self.max(other)
+    }
+}
+
+/// Exports one batch.
 pub trait BatchExport: Send + Sync + 'static {
     type Item: Send + 'static;
 
@@ -27,7 +43,15 @@ pub trait BatchExport: Send + Sync + 'static {
     fn export(
         self: Arc<Self>,
         batch: Vec<Self::Item>,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send>>;
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+    /// Shutdown began: what waits on a failing endpoint should give up now.
+    fn begin_shutdown(&self) {}
+
+    /// Resolves when the exporter's own background work (spool replay) has ended.
+    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 }
 
 /// Why a record was not queued.
@@ -66,6 +90,8 @@ pub struct Stats {
     dropped_by: [AtomicU64; 4],
     pub exported: AtomicU64,
     pub failed: AtomicU64,
+    /// Items whose batch went to the disk spool.
+    pub spooled: AtomicU64,
 }
 
 impl Stats {
@@ -247,15 +273,16 @@ impl<E: BatchExport> Pipeline<E> {
     /// has been exported. `false` on timeout or when part of it could not be delivered.
     pub fn force_flush(&self, timeout: Duration) -> bool {
         let target = self.stats.accepted.load(Ordering::SeqCst);
-        let failed_before = self.stats.failed.load(Ordering::SeqCst);
+        let undelivered = || {
+            self.stats.failed.load(Ordering::SeqCst) + self.stats.spooled.load(Ordering::SeqCst)
+        };
+        let undelivered_before = undelivered();
         self.flush_requested.store(true, Ordering::SeqCst);
         self.wake.notify_one();
         let reached = self.wait_for(timeout, |progress| {
             progress.processed >= target || progress.stopped
         });
-        reached
-            && self.stats.failed.load(Ordering::SeqCst) == failed_before
-            && self.processed() >= target
+        reached && undelivered() == undelivered_before && self.processed() >= target
     }
 
     pub fn is_shut_down(&self) -> bool {
@@ -267,6 +294,7 @@ impl<E: BatchExport> Pipeline<E> {
         if self.shutting_down.swap(true, Ordering::SeqCst) {
             return true;
         }
+        self.exporter.begin_shutdown();
         self.wake.notify_one();
         let stopped = self.wait_for(timeout, |progress| progress.stopped);
         let dropped = self.stats.dropped.load(Ordering::Relaxed);
@@ -333,6 +361,7 @@ impl<E: BatchExport> Pipeline<E> {
         // Every permit back means no export is still running.
         let all_permits = self.config.max_concurrent_exports.max(1) as u32;
         drop(self.in_flight.acquire_many(all_permits).await);
+        self.exporter.clone().finished().await;
         self.update_progress(|progress| progress.stopped = true);
     }
 
@@ -374,20 +403,20 @@ impl<E: BatchExport> Pipeline<E> {
     async fn export(&self, batch: Vec<E::Item>, bytes: usize) {
         let count = batch.len() as u64;
         // A task of its own, so that a panic fails this batch instead of the pipeline.
-        let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
-            Ok(delivered) => delivered,
+        let outcome = match tokio::spawn(self.exporter.clone().export(batch)).await {
+            Ok(outcome) => outcome,
             Err(panic) => {
                 diagnostics::error(&format!(
                     "exporting a batch of {}s panicked: {panic}",
                     self.item_name
                 ));
-                false
+                Outcome::Failed
             }
         };
-        let counter = if delivered {
-            &self.stats.exported
-        } else {
-            &self.stats.failed
+        let counter = match outcome {
+            Outcome::Delivered => &self.stats.exported,
+            Outcome::Spooled => &self.stats.spooled,
+            Outcome::Failed => &self.stats.failed,
         };
         counter.fetch_add(count, Ordering::SeqCst);
         self.bytes.fetch_sub(bytes, Ordering::AcqRel);
@@ -424,14 +453,21 @@ mod tests {
         fn item_bytes(item: &u32) -> usize {
             *item as usize
         }
-        fn export(self: Arc<Self>, batch: Vec<u32>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        fn export(
+            self: Arc<Self>,
+            batch: Vec<u32>,
+        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
             Box::pin(async move {
                 let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(self.delay).await;
                 self.batches.lock().unwrap().push(batch);
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                !self.fail.load(Ordering::SeqCst)
+                if self.fail.load(Ordering::SeqCst) {
+                    Outcome::Failed
+                } else {
+                    Outcome::Delivered
+                }
             })
         }
     }

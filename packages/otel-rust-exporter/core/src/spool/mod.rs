@@ -1,0 +1,419 @@
+//! The opt-in disk spool (`OTEL_RUST_EXPORTER_SPOOL_DIR`): requests that could not be
+//! delivered wait on disk, already encoded and compressed, and are sent again when the
+//! endpoint answers, by this process or the next one using the directory.
+//!
+//! Every sink (OTLP per signal, SLS) owns one [`Spool`] and sends through
+//! [`send_or_spool`]: while the endpoint is healthy each request gets one attempt and a
+//! transient failure puts it on disk; while it is failing (from the first failed attempt
+//! until one succeeds) requests go to disk without an attempt. The sink's replay task
+//! ([`start_replay`]) sends the oldest file of its kind, one at a time beside live traffic,
+//! and deletes it only once the server accepted it (at-least-once). See docs/DESIGN.md.
+
+mod directory;
+mod format;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+use crate::config::SpoolConfig;
+use crate::diagnostics::{self, RateLimited};
+use crate::retry::{Backoff, Delivery, Failure, Retry};
+
+use directory::{Directory, WriteError};
+pub use format::Request;
+
+/// What a spooled request is for; each sink replays only its own kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Traces,
+    Logs,
+    Metrics,
+    SlsLogs,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Traces, Kind::Logs, Kind::Metrics, Kind::SlsLogs];
+
+    fn code(self) -> u8 {
+        match self {
+            Kind::Traces => 1,
+            Kind::Logs => 2,
+            Kind::Metrics => 3,
+            Kind::SlsLogs => 4,
+        }
+    }
+
+    /// The file name prefix.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Traces => "traces",
+            Kind::Logs => "logs",
+            Kind::Metrics => "metrics",
+            Kind::SlsLogs => "sls",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// The spool's counters, as `stats()` shows them.
+#[derive(Debug, Default)]
+pub struct SpoolStats {
+    /// Items written to disk.
+    pub spooled: AtomicU64,
+    /// Items delivered from disk.
+    pub replayed: AtomicU64,
+    /// Items lost from the spool: evicted for the cap, refused for good at replay, or not
+    /// written because even an emptied spool had no room.
+    pub dropped: AtomicU64,
+    /// Files that failed their checks, moved aside.
+    pub corrupt: AtomicU64,
+    /// The directory's total size when last seen.
+    pub bytes: AtomicU64,
+}
+
+/// After a write error the spool rests this long before trying the disk again.
+const REST_AFTER_ERROR: Duration = Duration::from_secs(10);
+/// How often an idle replay task looks for files (other processes may leave some).
+const IDLE_SCAN: Duration = Duration::from_secs(2);
+/// Replay retries a failing endpoint at this pace: fast to notice recovery, cheap while down.
+const REPLAY_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_millis(200),
+    max: Duration::from_secs(2),
+};
+/// The longest a server's `Retry-After` holds replay back.
+const MAX_REPLAY_DELAY: Duration = Duration::from_secs(60);
+
+pub struct Spool {
+    kind: Kind,
+    directory: Arc<Directory>,
+    pub stats: SpoolStats,
+    /// Wakes the replay task when a request was written.
+    written: Notify,
+    /// Set by shutdown: replay ends once the spool is empty or the endpoint fails, and
+    /// sends to a failing endpoint give up at once.
+    stopping: watch::Sender<bool>,
+    /// Set when the replay task has started, and when it has ended.
+    replay_started: std::sync::atomic::AtomicBool,
+    replay_done: watch::Sender<bool>,
+    /// Until when writes are skipped after an error.
+    resting_until: Mutex<Option<Instant>>,
+    /// Items left in memory because the disk failed.
+    disk_warning: RateLimited,
+    drop_warning: RateLimited,
+}
+
+impl Spool {
+    /// `None`, with one warning, when the directory cannot be used: memory-only then.
+    pub fn open(config: &SpoolConfig, kind: Kind) -> Option<Arc<Self>> {
+        match Directory::open(&config.dir, config.max_bytes) {
+            Ok(directory) => {
+                let spool = Self {
+                    kind,
+                    stats: SpoolStats::default(),
+                    written: Notify::new(),
+                    stopping: watch::Sender::new(false),
+                    replay_started: std::sync::atomic::AtomicBool::new(false),
+                    replay_done: watch::Sender::new(false),
+                    resting_until: Mutex::new(None),
+                    disk_warning: RateLimited::new(Duration::from_secs(60)),
+                    drop_warning: RateLimited::new(Duration::from_secs(10)),
+                    directory: Arc::new(directory),
+                };
+                spool
+                    .stats
+                    .bytes
+                    .store(spool.directory.total_bytes(), Ordering::Relaxed);
+                Some(Arc::new(spool))
+            }
+            Err(error) => {
+                diagnostics::warn(&format!(
+                    "the spool directory {} cannot be used ({error}); {} are kept in memory only",
+                    config.dir.display(),
+                    kind.name()
+                ));
+                None
+            }
+        }
+    }
+
+    /// Writes `request` to disk (off the async workers); `false` when it could not be
+    /// written, which the caller handles as if there were no spool.
+    pub async fn store(&self, request: Request) -> bool {
+        if self.resting() {
+            return false;
+        }
+        let items = u64::from(request.items);
+        let directory = self.directory.clone();
+        let written = tokio::task::spawn_blocking(move || directory.write(&request)).await;
+        match written {
+            Ok(Ok(written)) => {
+                self.stats.spooled.fetch_add(items, Ordering::Relaxed);
+                self.stats
+                    .bytes
+                    .store(written.total_bytes, Ordering::Relaxed);
+                if written.evicted_items > 0 {
+                    self.count_dropped(written.evicted_items, "evicted for the spool's size cap");
+                }
+                self.written.notify_one();
+                true
+            }
+            Ok(Err(WriteError::NoRoom)) => {
+                // Kept in memory rather than lost: the caller still sends it.
+                self.warn_disk("the spool is full of requests being sent or too small");
+                false
+            }
+            Ok(Err(WriteError::Io(error))) => {
+                *self
+                    .resting_until
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner()) =
+                    Some(Instant::now() + REST_AFTER_ERROR);
+                self.warn_disk(&error.to_string());
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn resting(&self) -> bool {
+        let mut until = self
+            .resting_until
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        match *until {
+            Some(moment) if Instant::now() < moment => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn warn_disk(&self, why: &str) {
+        if let Some(held_back) = self.disk_warning.admit() {
+            diagnostics::warn(&format!(
+                "cannot write to the spool directory {} ({why}); {} stay in memory \
+                 ({held_back} such warnings suppressed)",
+                self.directory.path().display(),
+                self.kind.name()
+            ));
+        }
+    }
+
+    fn count_dropped(&self, items: u64, why: &str) {
+        let total = self.stats.dropped.fetch_add(items, Ordering::Relaxed) + items;
+        if let Some(held_back) = self.drop_warning.admit() {
+            diagnostics::warn(&format!(
+                "{items} items {why}; {total} dropped from the spool {} so far \
+                 ({held_back} such warnings suppressed)",
+                self.directory.path().display()
+            ));
+        }
+    }
+
+    /// Shutdown began: see `stopping`.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once [`Spool::stop`] was called.
+    async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Resolves when the replay task has ended (at once if it never started).
+    pub async fn replay_finished(&self) {
+        if !self.replay_started.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut done = self.replay_done.subscribe();
+        let _ = done.wait_for(|done| *done).await;
+    }
+
+    /// `work`'s result, or `None` when shutdown came while `delivery` was failing (or
+    /// began failing): shutdown never waits for an endpoint that is not answering.
+    async fn unless_stopped_while_failing<T>(
+        &self,
+        delivery: &Delivery,
+        work: impl Future<Output = T>,
+    ) -> Option<T> {
+        tokio::pin!(work);
+        tokio::select! {
+            outcome = &mut work => return Some(outcome),
+            () = self.stopped() => {}
+        }
+        if delivery.is_failing() {
+            None
+        } else {
+            Some(work.await)
+        }
+    }
+}
+
+/// How a send through the spool ended.
+#[derive(Debug)]
+pub enum Sent<T> {
+    Delivered(T),
+    /// On disk, to be sent again.
+    Spooled,
+    Failed(Failure),
+}
+
+/// Sends one request through `attempt`, with `spool` when there is one (see the module
+/// documentation); without one, or when the disk fails, `delivery` retries it in memory
+/// as always. `request` makes the spooled form only when needed.
+pub async fn send_or_spool<T, F, Fut>(
+    spool: Option<&Spool>,
+    delivery: &Delivery,
+    deadline: Instant,
+    request: impl FnOnce() -> Request,
+    mut attempt: F,
+) -> Sent<T>
+where
+    T: Send,
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<T, Failure>> + Send,
+{
+    let Some(spool) = spool else {
+        return finished(delivery.send(deadline, attempt).await);
+    };
+    if !delivery.is_failing() {
+        let once = delivery.send_once(deadline, &mut attempt);
+        // Interrupted by shutdown, it goes to disk now instead of holding up the exit.
+        match spool.unless_stopped_while_failing(delivery, once).await {
+            Some(Ok(value)) => return Sent::Delivered(value),
+            Some(Err(failure)) if !failure.is_transient() => return Sent::Failed(failure),
+            _ => {}
+        }
+    }
+    if spool.store(request()).await {
+        return Sent::Spooled;
+    }
+    finished(delivery.send(deadline, attempt).await)
+}
+
+fn finished<T>(outcome: Result<T, Failure>) -> Sent<T> {
+    match outcome {
+        Ok(value) => Sent::Delivered(value),
+        Err(failure) => Sent::Failed(failure),
+    }
+}
+
+/// A sink that can send a spooled request again (one attempt, signed and framed now).
+pub trait Replay: Send + Sync + 'static {
+    fn spool(&self) -> Option<&Arc<Spool>>;
+
+    /// The sink's delivery policy, which knows whether the endpoint is failing.
+    fn delivery(&self) -> &Delivery;
+
+    fn resend(
+        self: Arc<Self>,
+        request: Request,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>>;
+}
+
+/// Starts `sink`'s replay task on `runtime` (when it has a spool). The task holds the sink
+/// weakly and ends with it, or at shutdown once the spool is empty or the endpoint fails.
+pub fn start_replay<R: Replay>(sink: &Arc<R>, runtime: &Handle) {
+    let Some(spool) = sink.spool().cloned() else {
+        return;
+    };
+    spool.replay_started.store(true, Ordering::SeqCst);
+    runtime.spawn(replay(Arc::downgrade(sink), spool));
+}
+
+async fn replay<R: Replay>(sink: Weak<R>, spool: Arc<Spool>) {
+    let mut failures = 0u32;
+    loop {
+        let directory = spool.directory.clone();
+        let kind = spool.kind;
+        let claimed = tokio::task::spawn_blocking(move || {
+            let claimed = directory.claim_oldest(kind);
+            (claimed, directory.total_bytes())
+        })
+        .await;
+        let Ok((claimed, total_bytes)) = claimed else {
+            break;
+        };
+        spool.stats.bytes.store(total_bytes, Ordering::Relaxed);
+        let claimed = claimed.unwrap_or_default();
+        for (path, why) in &claimed.corrupt {
+            spool.stats.corrupt.fetch_add(1, Ordering::Relaxed);
+            diagnostics::warn(&format!(
+                "skipped the corrupt spool file {} ({why}); it was moved aside and is never sent",
+                path.display()
+            ));
+        }
+        let Some((claim, request)) = claimed.request else {
+            if !claimed.corrupt.is_empty() {
+                continue;
+            }
+            if spool.is_stopping() {
+                break;
+            }
+            tokio::select! {
+                () = spool.written.notified() => {}
+                () = tokio::time::sleep(IDLE_SCAN) => {}
+                () = spool.stopped() => {}
+            }
+            continue;
+        };
+        let Some(owner) = sink.upgrade() else {
+            spool.directory.release(claim);
+            break;
+        };
+        let items = u64::from(request.items);
+        let outcome = spool
+            .unless_stopped_while_failing(owner.delivery(), owner.clone().resend(request))
+            .await;
+        drop(owner);
+        let directory = spool.directory.clone();
+        match outcome {
+            Some(Ok(())) => {
+                let _ = tokio::task::spawn_blocking(move || directory.finish(claim)).await;
+                spool.stats.replayed.fetch_add(items, Ordering::Relaxed);
+                failures = 0;
+            }
+            Some(Err(failure)) if !failure.is_transient() => {
+                let _ = tokio::task::spawn_blocking(move || directory.finish(claim)).await;
+                spool.count_dropped(items, "refused for good by the endpoint at replay");
+            }
+            Some(Err(failure)) => {
+                let _ = tokio::task::spawn_blocking(move || directory.release(claim)).await;
+                if spool.is_stopping() {
+                    break;
+                }
+                failures += 1;
+                let delay = match failure.retry {
+                    Retry::After(delay) => delay.min(MAX_REPLAY_DELAY),
+                    _ => REPLAY_BACKOFF.delay(failures - 1),
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = spool.stopped() => {}
+                }
+            }
+            None => {
+                let _ = tokio::task::spawn_blocking(move || directory.release(claim)).await;
+                break;
+            }
+        }
+    }
+    spool.replay_done.send_replace(true);
+}
