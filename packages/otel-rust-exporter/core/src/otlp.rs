@@ -19,8 +19,8 @@ use crate::diagnostics::{self, RateLimited};
 use crate::pipeline::{BatchExport, Outcome};
 use crate::redact::Redactor;
 use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
-use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
 use crate::self_metrics::ExportMetrics;
+use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
 use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
@@ -289,10 +289,7 @@ impl Replay for OtlpClient {
     ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
         Box::pin(async move {
             match self.signal {
-                Signal::Traces => {
-                    self.resend_as::<ExportTraceServiceResponse>(request)
-                        .await
-                }
+                Signal::Traces => self.resend_as::<ExportTraceServiceResponse>(request).await,
                 Signal::Logs => self.resend_as::<ExportLogsServiceResponse>(request).await,
                 Signal::Metrics => {
                     self.resend_as::<ExportMetricsServiceResponse>(request)
@@ -342,6 +339,10 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
 
     fn begin_shutdown(&self) {
         self.otlp.begin_shutdown();
+    }
+
+    fn spool_stats(&self) -> Option<&SpoolStats> {
+        self.otlp.spool_stats()
     }
 
     fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {

@@ -48,6 +48,11 @@ pub trait BatchExport: Send + Sync + 'static {
     /// Shutdown began: what waits on a failing endpoint should give up now.
     fn begin_shutdown(&self) {}
 
+    /// The exporter's disk spool counters, when it has a spool.
+    fn spool_stats(&self) -> Option<&crate::spool::SpoolStats> {
+        None
+    }
+
     /// Resolves when the exporter's own background work (spool replay) has ended.
     fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async {})
@@ -273,9 +278,8 @@ impl<E: BatchExport> Pipeline<E> {
     /// has been exported. `false` on timeout or when part of it could not be delivered.
     pub fn force_flush(&self, timeout: Duration) -> bool {
         let target = self.stats.accepted.load(Ordering::SeqCst);
-        let undelivered = || {
-            self.stats.failed.load(Ordering::SeqCst) + self.stats.spooled.load(Ordering::SeqCst)
-        };
+        let undelivered =
+            || self.stats.failed.load(Ordering::SeqCst) + self.stats.spooled.load(Ordering::SeqCst);
         let undelivered_before = undelivered();
         self.flush_requested.store(true, Ordering::SeqCst);
         self.wake.notify_one();

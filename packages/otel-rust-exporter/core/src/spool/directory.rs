@@ -124,7 +124,10 @@ impl Directory {
         if size > self.max_bytes {
             return Err(WriteError::NoRoom);
         }
-        let _turn = self.writing.lock().unwrap_or_else(|poison| poison.into_inner());
+        let _turn = self
+            .writing
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let _lock = DirectoryLock::take(&self.path.join(LOCK_FILE)).map_err(WriteError::Io)?;
         let mut written = Written::default();
         let mut total = self.make_room(size, &mut written).map_err(WriteError::Io)?;
@@ -202,16 +205,14 @@ impl Directory {
             let name = entry?.file_name().to_string_lossy().into_owned();
             match parse(&name) {
                 Some(Entry::Ready { kind: of, stamp }) if of == kind => ready.push((stamp, name)),
-                Some(Entry::Claimed { pid, token }) => {
-                    if self.abandoned(&name, pid, &token) {
-                        let stem = name.split('.').next().unwrap_or_default();
-                        let back = format!("{stem}.req");
-                        if fs::rename(self.path.join(&name), self.path.join(&back)).is_ok()
-                            && name.starts_with(kind.name())
-                        {
-                            if let Some(Entry::Ready { stamp, .. }) = parse(&back) {
-                                ready.push((stamp, back));
-                            }
+                Some(Entry::Claimed { pid, token }) if self.abandoned(&name, pid, &token) => {
+                    let stem = name.split('.').next().unwrap_or_default();
+                    let back = format!("{stem}.req");
+                    let released = fs::rename(self.path.join(&name), self.path.join(&back)).is_ok();
+                    if let (true, Some(Entry::Ready { kind: of, stamp })) = (released, parse(&back))
+                    {
+                        if of == kind {
+                            ready.push((stamp, back));
                         }
                     }
                 }
@@ -414,7 +415,11 @@ mod tests {
         }
         directory.write(&request(Kind::Logs, 9, 10)).unwrap();
         let other = Directory::open(&path, 1 << 20).unwrap();
-        let (first, request) = directory.claim_oldest(Kind::Traces).unwrap().request.unwrap();
+        let (first, request) = directory
+            .claim_oldest(Kind::Traces)
+            .unwrap()
+            .request
+            .unwrap();
         assert_eq!(request.items, 1);
         let (second, request) = other.claim_oldest(Kind::Traces).unwrap().request.unwrap();
         assert_eq!(request.items, 2, "a claimed file is not claimed again");
@@ -423,10 +428,18 @@ mod tests {
         assert_eq!(request.items, 1, "a released file keeps its place");
         other.finish(first);
         other.finish(second);
-        let (third, request) = directory.claim_oldest(Kind::Traces).unwrap().request.unwrap();
+        let (third, request) = directory
+            .claim_oldest(Kind::Traces)
+            .unwrap()
+            .request
+            .unwrap();
         assert_eq!(request.items, 3);
         directory.finish(third);
-        assert!(directory.claim_oldest(Kind::Traces).unwrap().request.is_none());
+        assert!(directory
+            .claim_oldest(Kind::Traces)
+            .unwrap()
+            .request
+            .is_none());
         assert_eq!(names(&directory).len(), 1, "only the log request is left");
         fs::remove_dir_all(path).unwrap();
     }
@@ -446,7 +459,11 @@ mod tests {
         assert_eq!(written.evicted_items, 1, "the oldest request made room");
         assert_eq!(written.total_bytes, 3 * file + 40);
         assert!(directory.total_bytes() <= 3 * file + 50);
-        let (claim, oldest) = directory.claim_oldest(Kind::Traces).unwrap().request.unwrap();
+        let (claim, oldest) = directory
+            .claim_oldest(Kind::Traces)
+            .unwrap()
+            .request
+            .unwrap();
         assert_eq!(oldest.items, 2);
         directory.release(claim);
         assert!(matches!(
@@ -482,7 +499,11 @@ mod tests {
         let ready = names(&directory)[0].clone();
         // A pid no process has (above the kernel's maximum).
         let dead = 4_194_304 + 7;
-        fs::rename(path.join(&ready), path.join(format!("{ready}.{dead}-f00.claim"))).unwrap();
+        fs::rename(
+            path.join(&ready),
+            path.join(format!("{ready}.{dead}-f00.claim")),
+        )
+        .unwrap();
         fs::write(path.join(format!("logs-1-{dead}-0.tmp")), b"half").unwrap();
         // A live process's claim stays its own.
         directory.write(&request(Kind::Logs, 6, 10)).unwrap();
@@ -494,7 +515,11 @@ mod tests {
         let claimed = directory.claim_oldest(Kind::Logs).unwrap();
         assert_eq!(claimed.request.unwrap().1.items, 5);
         assert!(!names(&directory).iter().any(|name| name.ends_with(".tmp")));
-        assert!(directory.claim_oldest(Kind::Logs).unwrap().request.is_none());
+        assert!(directory
+            .claim_oldest(Kind::Logs)
+            .unwrap()
+            .request
+            .is_none());
         fs::remove_dir_all(path).unwrap();
     }
 }
