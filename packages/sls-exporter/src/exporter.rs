@@ -224,7 +224,8 @@ impl SlsExporter {
             .send_once(deadline_in(self.config.timeout), attempt)
             .await;
         operation.end(&outcome);
-        if let Err(failure) = &outcome {
+        // A transient failure keeps it in the spool, which said so already.
+        if let Err(failure) = outcome.as_ref().filter(|failure| !failure.is_transient()) {
             self.report_failure(count, failure);
         }
         outcome

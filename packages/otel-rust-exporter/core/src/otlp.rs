@@ -200,7 +200,10 @@ impl OtlpClient {
                 Ok(())
             }
             Err(failure) => {
-                self.report_failure(count, &failure);
+                // A transient failure keeps it in the spool, which said so already.
+                if !failure.is_transient() {
+                    self.report_failure(count, &failure);
+                }
                 Err(failure)
             }
         }

@@ -107,8 +107,8 @@ pub struct Spool {
     replay_done: watch::Sender<bool>,
     /// Until when writes are skipped after an error.
     resting_until: Mutex<Option<Instant>>,
-    /// Items left in memory because the disk failed.
     disk_warning: RateLimited,
+    spooling_warning: RateLimited,
     drop_warning: RateLimited,
 }
 
@@ -126,6 +126,7 @@ impl Spool {
                     replay_done: watch::Sender::new(false),
                     resting_until: Mutex::new(None),
                     disk_warning: RateLimited::new(Duration::from_secs(60)),
+                    spooling_warning: RateLimited::new(Duration::from_secs(60)),
                     drop_warning: RateLimited::new(Duration::from_secs(10)),
                     directory: Arc::new(directory),
                 };
@@ -207,6 +208,18 @@ impl Spool {
                  ({held_back} such warnings suppressed)",
                 self.directory.path().display(),
                 self.kind.name()
+            ));
+        }
+    }
+
+    /// Says (at most once a minute) that requests wait on disk, and why.
+    fn report_spooling(&self, why: &str) {
+        if let Some(held_back) = self.spooling_warning.admit() {
+            diagnostics::warn(&format!(
+                "{} could not be sent ({why}); they wait in the spool {} and are sent again \
+                 when the endpoint answers ({held_back} such warnings suppressed)",
+                self.kind.name(),
+                self.directory.path().display()
             ));
         }
     }
@@ -293,16 +306,21 @@ where
     let Some(spool) = spool else {
         return finished(delivery.send(deadline, attempt).await);
     };
+    let mut why = None;
     if !delivery.is_failing() {
         let once = delivery.send_once(deadline, &mut attempt);
         // Interrupted by shutdown, it goes to disk now instead of holding up the exit.
         match spool.unless_stopped_while_failing(delivery, once).await {
             Some(Ok(value)) => return Sent::Delivered(value),
             Some(Err(failure)) if !failure.is_transient() => return Sent::Failed(failure),
-            _ => {}
+            Some(Err(failure)) => why = Some(failure.message),
+            None => {}
         }
     }
     if spool.store(request()).await {
+        if let Some(why) = why {
+            spool.report_spooling(&why);
+        }
         return Sent::Spooled;
     }
     finished(delivery.send(deadline, attempt).await)
