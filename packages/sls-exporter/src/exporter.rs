@@ -225,8 +225,9 @@ impl SlsExporter {
             .await;
         operation.end(&outcome);
         // A transient failure keeps it in the spool, which said so already.
-        if let Err(failure) = outcome.as_ref().filter(|failure| !failure.is_transient()) {
-            self.report_failure(count, failure);
+        match &outcome {
+            Err(failure) if !failure.is_transient() => self.report_failure(count, failure),
+            _ => {}
         }
         outcome
     }
