@@ -52,6 +52,9 @@ for _ in range(int(option("--fork", 0))):
         break
     children.append(child)
 
+# A forked child's first call replaces its inherited pipelines, starting its own replay.
+span_processor.stats(), log_processor.stats(), metric_exporter._core.stats()
+
 tracer = tracer_provider.get_tracer("spool-job")
 logger = logger_provider.get_logger("spool-job")
 counter = meter_provider.get_meter("spool-job").create_counter("spool.job.points")
@@ -93,4 +96,5 @@ report = {
 }
 for child in children:
     os.waitpid(child, 0)
-print(json.dumps(report), flush=True)
+# One write: forked processes share the pipe, and a pipe write this short is atomic.
+os.write(1, (json.dumps(report) + "\n").encode())
