@@ -120,7 +120,8 @@ impl SlsExporter {
     }
 
     /// Sends every record (a batch may become several requests): the worst outcome.
-    pub async fn export_records(&self, batch: Vec<QueuedLogRecord>) -> Outcome {
+    /// `to_disk`: straight to the spool (the queue is overflowing).
+    pub async fn export_records(&self, batch: Vec<QueuedLogRecord>, to_disk: bool) -> Outcome {
         let Ok(client) = &self.client else {
             return Outcome::Failed;
         };
@@ -139,7 +140,7 @@ impl SlsExporter {
                 outcome = Outcome::Failed;
             }
             for group in packed.groups {
-                outcome = outcome.and(self.send_group(client, group).await);
+                outcome = outcome.and(self.send_group(client, group, to_disk).await);
             }
         }
         outcome
@@ -151,10 +152,15 @@ impl SlsExporter {
         let Ok(client) = &self.client else {
             return false;
         };
-        self.send_group(client, LogGroup::default()).await == Outcome::Delivered
+        self.send_group(client, LogGroup::default(), false).await == Outcome::Delivered
     }
 
-    async fn send_group(&self, client: &reqwest::Client, group: LogGroup) -> Outcome {
+    async fn send_group(
+        &self,
+        client: &reqwest::Client,
+        group: LogGroup,
+        to_disk: bool,
+    ) -> Outcome {
         let count = group.logs.len();
         let body = Body::new(&group, &self.config.signature);
         drop(group);
@@ -175,6 +181,7 @@ impl SlsExporter {
         };
         let sent = send_or_spool(
             self.spool.as_deref(),
+            to_disk,
             &self.delivery,
             deadline_in(self.config.timeout),
             spooled,
@@ -397,7 +404,14 @@ impl BatchExport for SlsExporter {
         self: Arc<Self>,
         batch: Vec<QueuedLogRecord>,
     ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
-        Box::pin(async move { self.export_records(batch).await })
+        Box::pin(async move { self.export_records(batch, false).await })
+    }
+
+    fn overflow(
+        self: Arc<Self>,
+        batch: Vec<QueuedLogRecord>,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        Box::pin(async move { self.export_records(batch, true).await })
     }
 
     fn begin_shutdown(&self) {

@@ -720,6 +720,65 @@ mod tests {
     }
 
     #[test]
+    fn the_spool_is_off_unless_a_directory_is_given_and_bad_caps_fall_back() {
+        assert_eq!(
+            SpoolConfig::resolve(SpoolOverrides::default(), &env(&[])),
+            None
+        );
+        assert_eq!(
+            SpoolConfig::resolve(
+                SpoolOverrides::default(),
+                &env(&[(SPOOL_MAX_BYTES_VAR, "1000")])
+            ),
+            None,
+            "a cap alone turns nothing on"
+        );
+        let from_env = SpoolConfig::resolve(
+            SpoolOverrides::default(),
+            &env(&[(SPOOL_DIR_VAR, " /var/spool/otel ")]),
+        )
+        .unwrap();
+        assert_eq!(from_env.dir, PathBuf::from("/var/spool/otel"));
+        assert_eq!(from_env.max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+        for bad in ["0", "-5", "lots", "1e9"] {
+            let config = SpoolConfig::resolve(
+                SpoolOverrides::default(),
+                &env(&[(SPOOL_DIR_VAR, "/s"), (SPOOL_MAX_BYTES_VAR, bad)]),
+            )
+            .unwrap();
+            assert_eq!(config.max_bytes, DEFAULT_SPOOL_MAX_BYTES, "{bad}");
+        }
+        let given = SpoolConfig::resolve(
+            SpoolOverrides {
+                dir: Some("/arg".into()),
+                max_bytes: Some(4096),
+            },
+            &env(&[(SPOOL_DIR_VAR, "/env"), (SPOOL_MAX_BYTES_VAR, "8192")]),
+        )
+        .unwrap();
+        assert_eq!((given.dir, given.max_bytes), (PathBuf::from("/arg"), 4096));
+        let zero_argument = SpoolConfig::resolve(
+            SpoolOverrides {
+                dir: Some(String::new()),
+                max_bytes: Some(0),
+            },
+            &env(&[(SPOOL_DIR_VAR, "/env"), (SPOOL_MAX_BYTES_VAR, "8192")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (zero_argument.dir, zero_argument.max_bytes),
+            (PathBuf::from("/env"), 8192),
+            "empty arguments leave it to the environment"
+        );
+        let otlp = OtlpConfig::resolve(
+            Signal::Logs,
+            OtlpOverrides::default(),
+            &env(&[(SPOOL_DIR_VAR, "/s")]),
+        );
+        assert_eq!(otlp.spool.unwrap().dir, PathBuf::from("/s"));
+    }
+
+    #[test]
     fn defaults_follow_the_specification() {
         let config = OtlpConfig::resolve(Signal::Traces, OtlpOverrides::default(), &env(&[]));
         assert_eq!(config.protocol, Protocol::HttpProtobuf);

@@ -116,6 +116,18 @@ impl OtlpClient {
         count: usize,
         deadline: Instant,
     ) -> Outcome {
+        self.send_or_spool::<R>(encoded, count, deadline, false)
+            .await
+    }
+
+    /// As `send`, `to_disk`: straight to the spool (see `send_or_spool`).
+    async fn send_or_spool<R: ExportResponse>(
+        &self,
+        encoded: Vec<u8>,
+        count: usize,
+        deadline: Instant,
+        to_disk: bool,
+    ) -> Outcome {
         let operation = self.self_metrics.begin(count, encoded.len());
         let Ok(transport) = &self.transport else {
             operation.fail("invalid_configuration", "export is disabled");
@@ -145,6 +157,7 @@ impl OtlpClient {
         };
         let sent = send_or_spool(
             self.spool.as_deref(),
+            to_disk,
             &self.delivery,
             deadline,
             spooled,
@@ -338,6 +351,16 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
 
     fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
         Box::pin(async move { self.export_batch(batch).await })
+    }
+
+    fn overflow(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        Box::pin(async move {
+            let count = batch.len();
+            let encoded = T::encode(batch);
+            self.otlp
+                .send_or_spool::<T::Response>(encoded, count, deadline_in(self.otlp.timeout), true)
+                .await
+        })
     }
 
     fn begin_shutdown(&self) {

@@ -45,6 +45,15 @@ pub trait BatchExport: Send + Sync + 'static {
         batch: Vec<Self::Item>,
     ) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
+    /// Writes `batch` to the disk spool without trying to send it first (the queue is about
+    /// to overflow and every export slot is taken). Only called when `spool_stats` is some.
+    fn overflow(
+        self: Arc<Self>,
+        batch: Vec<Self::Item>,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        self.export(batch)
+    }
+
     /// Shutdown began: what waits on a failing endpoint should give up now.
     fn begin_shutdown(&self) {}
 
@@ -123,6 +132,9 @@ pub struct Pipeline<E: BatchExport> {
     exporter: Arc<E>,
     wake: Notify,
     wake_pending: AtomicBool,
+    /// With a spool, the queue this full (in items) overflows to disk rather than drop.
+    overflow_at: Option<usize>,
+    nearly_full: Notify,
     /// One permit per batch in flight.
     in_flight: Arc<Semaphore>,
     flush_requested: AtomicBool,
@@ -143,7 +155,15 @@ impl<E: BatchExport> Pipeline<E> {
         exporter: Arc<E>,
         runtime: &Handle,
     ) -> Arc<Self> {
+        let overflow_at = exporter.spool_stats().map(|_| {
+            config
+                .max_queue_size
+                .saturating_sub(config.max_export_batch_size)
+                .max(config.max_export_batch_size)
+        });
         let pipeline = Arc::new(Self {
+            overflow_at,
+            nearly_full: Notify::new(),
             item_name,
             config,
             queue: SegQueue::new(),
@@ -187,10 +207,14 @@ impl<E: BatchExport> Pipeline<E> {
         }
         self.queue.push((item, size));
         self.stats.accepted.fetch_add(1, Ordering::Relaxed);
-        if self.queued.load(Ordering::Relaxed) >= self.config.max_export_batch_size
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued >= self.config.max_export_batch_size
             && !self.wake_pending.swap(true, Ordering::AcqRel)
         {
             self.wake.notify_one();
+        }
+        if self.overflow_at.is_some_and(|at| queued >= at) {
+            self.nearly_full.notify_one();
         }
         true
     }
@@ -371,11 +395,20 @@ impl<E: BatchExport> Pipeline<E> {
 
     /// Starts the export of one batch, then more while full batches wait (or everything,
     /// when asked), with at most `max_concurrent_exports` in flight.
+    /// With a spool, a queue about to overflow while every slot is taken goes to disk.
     async fn drain(self: &Arc<Self>, all: bool) {
         loop {
-            let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
-                return;
+            let permit = tokio::select! {
+                biased;
+                permit = self.in_flight.clone().acquire_owned() => match permit {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return,
+                },
+                () = self.nearly_full.notified(), if self.overflow_at.is_some() => None,
             };
+            if permit.is_none() && self.overflow_at.is_some_and(|at| self.queued() < at) {
+                continue;
+            }
             let mut batch =
                 Vec::with_capacity(self.queued().min(self.config.max_export_batch_size));
             let mut batch_bytes = 0;
@@ -394,7 +427,8 @@ impl<E: BatchExport> Pipeline<E> {
             }
             let pipeline = self.clone();
             tokio::spawn(async move {
-                pipeline.export(batch, batch_bytes).await;
+                let to_disk = permit.is_none();
+                pipeline.export(batch, batch_bytes, to_disk).await;
                 drop(permit);
             });
             if !all && self.queued() < self.config.max_export_batch_size {
@@ -403,11 +437,18 @@ impl<E: BatchExport> Pipeline<E> {
         }
     }
 
-    /// Exports `batch`, which holds `bytes` of the queue's bound until it is done.
-    async fn export(&self, batch: Vec<E::Item>, bytes: usize) {
+    /// Exports `batch` (`to_disk`: straight to the spool), which holds `bytes` of the
+    /// queue's bound until it is done.
+    async fn export(&self, batch: Vec<E::Item>, bytes: usize, to_disk: bool) {
         let count = batch.len() as u64;
+        let exporter = self.exporter.clone();
+        let export = if to_disk {
+            exporter.overflow(batch)
+        } else {
+            exporter.export(batch)
+        };
         // A task of its own, so that a panic fails this batch instead of the pipeline.
-        let outcome = match tokio::spawn(self.exporter.clone().export(batch)).await {
+        let outcome = match tokio::spawn(export).await {
             Ok(outcome) => outcome,
             Err(panic) => {
                 diagnostics::error(&format!(
@@ -648,6 +689,70 @@ mod tests {
             exporter.batches.lock().unwrap().concat(),
             vec![40, 40, 20, 90]
         );
+    }
+
+    /// A slow exporter with a spool: overflowing batches are recorded at once.
+    struct Spooling {
+        spool: crate::spool::SpoolStats,
+        sent: Mutex<Vec<u32>>,
+        to_disk: Mutex<Vec<u32>>,
+    }
+
+    impl BatchExport for Spooling {
+        type Item = u32;
+        fn item_bytes(_: &u32) -> usize {
+            1
+        }
+        fn export(
+            self: Arc<Self>,
+            batch: Vec<u32>,
+        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                self.sent.lock().unwrap().extend(batch);
+                Outcome::Delivered
+            })
+        }
+        fn overflow(
+            self: Arc<Self>,
+            batch: Vec<u32>,
+        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+            self.to_disk.lock().unwrap().extend(batch);
+            Box::pin(async { Outcome::Spooled })
+        }
+        fn spool_stats(&self) -> Option<&crate::spool::SpoolStats> {
+            Some(&self.spool)
+        }
+    }
+
+    #[test]
+    fn with_a_spool_a_queue_about_to_overflow_goes_to_disk_instead_of_dropping() {
+        let rt = runtime();
+        let exporter = Arc::new(Spooling {
+            spool: Default::default(),
+            sent: Mutex::new(Vec::new()),
+            to_disk: Mutex::new(Vec::new()),
+        });
+        let pipeline = Pipeline::start(
+            "item",
+            config(40, 10, 60_000),
+            exporter.clone(),
+            rt.handle(),
+        );
+        for i in 0..400 {
+            assert!(pipeline.push(i), "item {i} was dropped");
+            if i % 10 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        pipeline.force_flush(Duration::from_secs(10));
+        let to_disk = exporter.to_disk.lock().unwrap().clone();
+        assert!(!to_disk.is_empty());
+        let mut everything = to_disk;
+        everything.extend(exporter.sent.lock().unwrap().iter());
+        everything.sort();
+        assert_eq!(everything, (0..400).collect::<Vec<_>>());
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 0);
     }
 
     #[test]

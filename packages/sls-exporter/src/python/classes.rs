@@ -209,7 +209,7 @@ impl SlsLogExporterCore {
             let exporter = exporter.get(|| self.start(config));
             let handle = runtime::handle();
             Ok(detach(py, || {
-                handle.block_on(exporter.export_records(records)) == Outcome::Delivered
+                handle.block_on(exporter.export_records(records, false)) == Outcome::Delivered
             }))
         })
     }

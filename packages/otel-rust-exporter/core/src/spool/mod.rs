@@ -290,9 +290,11 @@ pub enum Sent<T> {
 
 /// Sends one request through `attempt`, with `spool` when there is one (see the module
 /// documentation); without one, or when the disk fails, `delivery` retries it in memory
-/// as always. `request` makes the spooled form only when needed.
+/// as always. `request` makes the spooled form only when needed. `to_disk`: straight to
+/// the spool, without an attempt (the queue is overflowing).
 pub async fn send_or_spool<T, F, Fut>(
     spool: Option<&Spool>,
+    to_disk: bool,
     delivery: &Delivery,
     deadline: Instant,
     request: impl FnOnce() -> Request,
@@ -307,7 +309,7 @@ where
         return finished(delivery.send(deadline, attempt).await);
     };
     let mut why = None;
-    if !delivery.is_failing() {
+    if !delivery.is_failing() && !to_disk {
         let once = delivery.send_once(deadline, &mut attempt);
         // Interrupted by shutdown, it goes to disk now instead of holding up the exit.
         match spool.unless_stopped_while_failing(delivery, once).await {
@@ -434,4 +436,263 @@ async fn replay<R: Replay>(sink: Weak<R>, spool: Arc<Spool>) {
         }
     }
     spool.replay_done.send_replace(true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::FailureKind;
+    use std::sync::atomic::AtomicU32;
+
+    fn scratch(name: &str) -> SpoolConfig {
+        let dir = std::env::temp_dir().join(format!(
+            "otel-spool-send-{name}-{}-{:x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        SpoolConfig {
+            dir,
+            max_bytes: 1 << 20,
+        }
+    }
+
+    fn request(items: u32) -> Request {
+        Request {
+            kind: Kind::Traces,
+            gzipped: false,
+            items,
+            raw_len: 3,
+            body: b"abc".to_vec(),
+        }
+    }
+
+    fn deadline() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    fn down() -> Result<(), Failure> {
+        Err(Failure::transient(FailureKind::Connection, "refused"))
+    }
+
+    #[tokio::test]
+    async fn failing_endpoints_spool_from_the_first_failed_attempt_and_refusals_never() {
+        let config = scratch("policy");
+        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let delivery = Delivery::default();
+        let attempts = AtomicU32::new(0);
+        let counted = |outcome: Result<(), Failure>| {
+            let attempts = &attempts;
+            move |_| {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                let outcome = outcome.clone();
+                async move { outcome }
+            }
+        };
+
+        let sent = send_or_spool(
+            Some(&spool),
+            false,
+            &delivery,
+            deadline(),
+            || request(1),
+            counted(Ok(())),
+        )
+        .await;
+        assert!(matches!(sent, Sent::Delivered(())));
+        assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 0);
+
+        let sent = send_or_spool(
+            Some(&spool),
+            false,
+            &delivery,
+            deadline(),
+            || request(2),
+            counted(down()),
+        )
+        .await;
+        assert!(matches!(sent, Sent::Spooled));
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            2,
+            "one attempt, no retry in memory"
+        );
+        assert!(delivery.is_failing());
+
+        let sent = send_or_spool(
+            Some(&spool),
+            false,
+            &delivery,
+            deadline(),
+            || request(3),
+            counted(Ok(())),
+        )
+        .await;
+        assert!(matches!(sent, Sent::Spooled));
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            2,
+            "no attempt while the endpoint fails"
+        );
+        assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 5);
+
+        let refused = Err(Failure::permanent(FailureKind::Http(400), "bad"));
+        let fresh = Delivery::default();
+        let sent = send_or_spool(
+            Some(&spool),
+            false,
+            &fresh,
+            deadline(),
+            || request(4),
+            counted(refused),
+        )
+        .await;
+        assert!(matches!(sent, Sent::Failed(_)));
+        assert_eq!(
+            spool.stats.spooled.load(Ordering::SeqCst),
+            5,
+            "a refusal is never spooled"
+        );
+        let _ = std::fs::remove_dir_all(config.dir);
+    }
+
+    #[tokio::test]
+    async fn shutdown_interrupts_only_sends_to_a_failing_endpoint_and_spools_them() {
+        let config = scratch("shutdown");
+        let slow_success = |_| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(())
+        };
+        let hanging = |_| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        };
+
+        // Healthy: a send in flight at shutdown finishes.
+        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let delivery = Delivery::default();
+        let stop = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            spool.stop();
+        };
+        let (sent, ()) = tokio::join!(
+            send_or_spool(
+                Some(&spool),
+                false,
+                &delivery,
+                deadline(),
+                || request(1),
+                slow_success
+            ),
+            stop
+        );
+        assert!(matches!(sent, Sent::Delivered(())));
+
+        // Failing (another request just failed): the send in flight goes to disk at once.
+        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let delivery = Delivery::default();
+        let started = Instant::now();
+        let fail_then_stop = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = delivery.send_once(deadline(), |_| async { down() }).await;
+            spool.stop();
+        };
+        let (sent, ()) = tokio::join!(
+            send_or_spool(
+                Some(&spool),
+                false,
+                &delivery,
+                deadline(),
+                || request(2),
+                hanging
+            ),
+            fail_then_stop
+        );
+        assert!(matches!(sent, Sent::Spooled));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 2);
+        let _ = std::fs::remove_dir_all(config.dir);
+    }
+
+    struct Flaky {
+        spool: Option<Arc<Spool>>,
+        delivery: Delivery,
+        /// Answers, in order; then success.
+        answers: Mutex<Vec<Result<(), Failure>>>,
+        sent: Mutex<Vec<u32>>,
+    }
+
+    impl Replay for Flaky {
+        fn spool(&self) -> Option<&Arc<Spool>> {
+            self.spool.as_ref()
+        }
+
+        fn delivery(&self) -> &Delivery {
+            &self.delivery
+        }
+
+        fn resend(
+            self: Arc<Self>,
+            request: Request,
+        ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+            Box::pin(async move {
+                let answer = {
+                    let mut answers = self.answers.lock().unwrap();
+                    if answers.is_empty() {
+                        Ok(())
+                    } else {
+                        answers.remove(0)
+                    }
+                };
+                let answer = self
+                    .delivery
+                    .send_once(deadline(), |_| {
+                        let answer = answer.clone();
+                        async move { answer }
+                    })
+                    .await;
+                if answer.is_ok() {
+                    self.sent.lock().unwrap().push(request.items);
+                }
+                answer
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn replay_sends_oldest_first_deletes_after_success_and_drops_refusals() {
+        let config = scratch("replay");
+        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        for items in [1, 2, 3] {
+            assert!(spool.store(request(items)).await);
+        }
+        let sink = Arc::new(Flaky {
+            spool: Some(spool.clone()),
+            delivery: Delivery::default(),
+            answers: Mutex::new(vec![
+                down(),
+                Err(Failure::permanent(FailureKind::Http(400), "bad")),
+            ]),
+            sent: Mutex::new(Vec::new()),
+        });
+        start_replay(&sink, &Handle::current());
+        let started = Instant::now();
+        while spool.stats.replayed.load(Ordering::SeqCst) < 5
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // 1 failed (kept), then was refused for good (dropped); 2 and 3 arrived in order.
+        assert_eq!(*sink.sent.lock().unwrap(), vec![2, 3]);
+        assert_eq!(spool.stats.replayed.load(Ordering::SeqCst), 5);
+        assert_eq!(spool.stats.dropped.load(Ordering::SeqCst), 1);
+        spool.stop();
+        spool.replay_finished().await;
+        let left: Vec<_> = std::fs::read_dir(&config.dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "spool.lock")
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let _ = std::fs::remove_dir_all(config.dir);
+    }
 }
