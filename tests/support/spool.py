@@ -29,8 +29,15 @@ def items_in(path: Path) -> int:
 
 
 def spooled_items(directory: Path, kind: Optional[str] = None) -> int:
-    files = request_files(directory)
-    return sum(items_in(path) for path in files if kind is None or path.name.startswith(kind))
+    """Items in the requests of ``kind`` (all kinds: ``None``). A live replay task renames
+    files as it claims and releases them: a file gone meanwhile means reading again."""
+    for _ in range(100):
+        try:
+            files = request_files(directory)
+            return sum(items_in(path) for path in files if kind is None or path.name.startswith(kind))
+        except FileNotFoundError:
+            continue
+    raise RuntimeError(f"{directory} kept changing")
 
 
 def total_bytes(directory: Path) -> int:
