@@ -124,3 +124,35 @@ def test_without_a_spool_the_counters_are_zero(tmp_path, monkeypatch):
     exporter = RustOTLPSpanExporter(f"http://127.0.0.1:{closed_port()}/v1/traces", timeout=0.5)
     spans_through(exporter)
     assert {key: exporter.stats()[key] for key in SPOOL_KEYS} == dict.fromkeys(SPOOL_KEYS, 0)
+
+
+def test_the_self_metrics_report_the_spool(tmp_path, monkeypatch):
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+    reader = InMemoryMetricReader()
+    processor = RustSpanProcessor(
+        f"http://127.0.0.1:{closed_port()}/v1/traces",
+        spool_dir=str(tmp_path),
+        meter_provider=MeterProvider([reader]),
+    )
+    try:
+        spans_through(processor)
+        values = {}
+        for resource_metrics in reader.get_metrics_data().resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name.startswith("otel_rust_exporter.exporter.spool."):
+                        values[metric.name] = sum(point.value for point in metric.data.data_points)
+    finally:
+        processor.shutdown()
+    assert values["otel_rust_exporter.exporter.spool.written"] == 1
+    assert values["otel_rust_exporter.exporter.spool.replayed"] == 0
+    assert values["otel_rust_exporter.exporter.spool.size"] > 0
+    assert set(values) == {
+        "otel_rust_exporter.exporter.spool.written",
+        "otel_rust_exporter.exporter.spool.replayed",
+        "otel_rust_exporter.exporter.spool.dropped",
+        "otel_rust_exporter.exporter.spool.corrupt",
+        "otel_rust_exporter.exporter.spool.size",
+    }

@@ -328,7 +328,8 @@ impl<E: BatchExport> Pipeline<E> {
         let dropped = self.stats.dropped.load(Ordering::Relaxed);
         let failed = self.stats.failed.load(Ordering::Relaxed);
         let unsent = self.queued();
-        if dropped + failed > 0 || unsent > 0 {
+        let spooled = self.stats.spooled.load(Ordering::Relaxed);
+        if dropped + failed + spooled > 0 || unsent > 0 {
             let mut summary = format!(
                 "{} {}s accepted, {} exported",
                 self.stats.accepted.load(Ordering::Relaxed),
@@ -337,6 +338,9 @@ impl<E: BatchExport> Pipeline<E> {
             );
             if failed > 0 {
                 summary.push_str(&format!(", {failed} failed to export"));
+            }
+            if spooled > 0 {
+                summary.push_str(&format!(", {spooled} spooled to disk"));
             }
             if unsent > 0 {
                 summary.push_str(&format!(", {unsent} still queued at the shutdown timeout"));

@@ -171,6 +171,9 @@ pub fn read_items<T>(
 /// An OTLP exporter's self-metrics counters, partial-success rejections included.
 pub fn export_metrics(exporter: &OtlpClient, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     fill_snapshot(&exporter.self_metrics, dict)?;
+    if let Some(spool) = exporter.spool_stats() {
+        fill_spool_stats(Some(spool), dict)?;
+    }
     dict.set_item("rejected", exporter.rejected.load(Ordering::Relaxed))
 }
 

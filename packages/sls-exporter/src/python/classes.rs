@@ -291,6 +291,9 @@ impl SlsLogExporterCore {
 /// The SLS exporter's counters; oversized records are failed exports.
 fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     fill_snapshot(&exporter.self_metrics, dict)?;
+    if let Some(spool) = exporter.spool_stats() {
+        fill_spool_stats(Some(spool), dict)?;
+    }
     let oversized = exporter.oversized.load(Ordering::Relaxed);
     if oversized > 0 {
         let failed = dict.get_item("failed")?;
