@@ -130,3 +130,37 @@ def test_sls_requests_wait_on_disk_while_sls_fails_and_arrive_signed_when_it_rec
     assert stats["spooled"] > 0
     assert stats["replayed"] == stats["spooled"]
     assert request_files(tmp_path) == []
+
+
+def test_a_disk_that_refuses_writes_falls_back_to_memory_with_one_warning(tmp_path, caplog):
+    from opentelemetry.sdk.trace import TracerProvider
+    from otel_rust_exporter import RustSpanProcessor
+
+    from tests.support.otlp_receivers import Reply
+
+    spool = tmp_path / "spool"
+    receiver = HttpReceiver()
+    try:
+        processor = RustSpanProcessor(receiver.endpoint, spool_dir=str(spool), max_export_batch_size=10)
+        # The directory is gone and a file took its place: every write fails from now on.
+        spool.rmdir()
+        spool.write_text("in the way")
+        receiver.reply_with(*[Reply(http_status=503)] * 3)
+        provider = TracerProvider(shutdown_on_exit=False)
+        provider.add_span_processor(processor)
+        tracer = provider.get_tracer("refused")
+        with caplog.at_level(logging.WARNING, logger="otel_rust_exporter"):
+            for i in range(30):
+                tracer.start_span(f"refused-{i}").end()
+            assert processor.force_flush(20_000)
+            provider.shutdown()
+        names = sorted(span.name for span in receiver.received.spans())
+    finally:
+        receiver.close()
+    assert names == sorted(f"refused-{i}" for i in range(30)), "retried in memory instead"
+    stats = processor.stats()
+    assert (stats["spooled"], stats["exported"]) == (0, 30)
+    refusals = [
+        record for record in caplog.records if "cannot write to the spool directory" in record.getMessage()
+    ]
+    assert len(refusals) == 1
