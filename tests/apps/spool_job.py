@@ -43,7 +43,7 @@ meter_provider = MeterProvider(
     shutdown_on_exit=False,
 )
 
-children = []
+children: list[int] = []
 for _ in range(int(option("--fork", 0))):
     child = os.fork()
     if child == 0:

@@ -39,9 +39,9 @@ def damage(directory: Path) -> tuple[Path, Path]:
     oldest, second = request_files(directory)[:2]
     data = oldest.read_bytes()
     oldest.write_bytes(data[: len(data) // 2])
-    data = bytearray(second.read_bytes())
-    data[-1] ^= 0xFF
-    second.write_bytes(bytes(data))
+    flipped = bytearray(second.read_bytes())
+    flipped[-1] ^= 0xFF
+    second.write_bytes(bytes(flipped))
     return oldest, second
 
 

@@ -155,16 +155,23 @@ def otlp_options(
     )
 
 
-def spool_options(given: Mapping[str, Any]) -> dict[str, Any]:
+class SpoolOptions(TypedDict):
+    """The spool arguments as the native options take them."""
+
+    spool_dir: Optional[str]
+    spool_max_bytes: Optional[int]
+
+
+def spool_options(given: Mapping[str, Any]) -> SpoolOptions:
     """The spool arguments of any class, for its native options."""
     spool_dir = given.get("spool_dir")
     # A path-like directory is as good as a string.
     if spool_dir is not None and not isinstance(spool_dir, str) and hasattr(spool_dir, "__fspath__"):
         spool_dir = str(spool_dir.__fspath__())
-    return {
-        "spool_dir": text_option("spool_dir", spool_dir),
-        "spool_max_bytes": count_option("spool_max_bytes", given.get("spool_max_bytes")),
-    }
+    return SpoolOptions(
+        spool_dir=text_option("spool_dir", spool_dir),
+        spool_max_bytes=count_option("spool_max_bytes", given.get("spool_max_bytes")),
+    )
 
 
 def batch_options(given: Mapping[str, Any]) -> _native.BatchOptions:
