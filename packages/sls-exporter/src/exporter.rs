@@ -58,7 +58,7 @@ impl SlsExporter {
     pub fn start(config: SlsConfig, spool: Option<&SpoolConfig>, runtime: &Handle) -> Arc<Self> {
         let mut exporter = Self::new(config);
         if exporter.client.is_ok() {
-            exporter.spool = spool.and_then(|spool| Spool::open(spool, Kind::SlsLogs));
+            exporter.spool = spool.map(|spool| Spool::new(spool, Kind::SlsLogs));
         }
         let exporter = Arc::new(exporter);
         spool::start_replay(&exporter, runtime);

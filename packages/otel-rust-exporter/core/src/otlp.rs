@@ -85,7 +85,7 @@ impl OtlpClient {
             ));
         }
         let spool = match (&transport, &config.spool) {
-            (Ok(_), Some(spool)) => Spool::open(spool, spool_kind(signal)),
+            (Ok(_), Some(spool)) => Some(Spool::new(spool, spool_kind(signal))),
             _ => None,
         };
         let client = Arc::new(Self {

@@ -100,16 +100,23 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn open(path: &Path, max_bytes: u64) -> io::Result<Self> {
-        fs::create_dir_all(path)?;
-        Ok(Self {
+    /// Touches nothing on disk: see [`Directory::prepare`].
+    pub fn new(path: &Path, max_bytes: u64) -> Self {
+        Self {
             path: path.to_owned(),
             max_bytes,
             pid: std::process::id(),
             token: format!("{:016x}", rand::random::<u64>()),
             sequence: AtomicU64::new(0),
             writing: Mutex::new(()),
-        })
+        }
+    }
+
+    /// Creates the directory if needed; its total size.
+    pub fn prepare(&self) -> io::Result<u64> {
+        fs::create_dir_all(&self.path)?;
+        fs::read_dir(&self.path)?;
+        Ok(self.total_bytes())
     }
 
     pub fn path(&self) -> &Path {
@@ -128,6 +135,8 @@ impl Directory {
             .writing
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
+        // Again at each write: someone may have removed it meanwhile.
+        fs::create_dir_all(&self.path).map_err(WriteError::Io)?;
         let _lock = DirectoryLock::take(&self.path.join(LOCK_FILE)).map_err(WriteError::Io)?;
         let mut written = Written::default();
         let mut total = self.make_room(size, &mut written).map_err(WriteError::Io)?;
@@ -409,12 +418,12 @@ mod tests {
     #[test]
     fn requests_are_claimed_oldest_first_once_and_by_kind() {
         let path = scratch("order");
-        let directory = Directory::open(&path, 1 << 20).unwrap();
+        let directory = Directory::new(&path, 1 << 20);
         for items in 1..=3 {
             directory.write(&request(Kind::Traces, items, 10)).unwrap();
         }
         directory.write(&request(Kind::Logs, 9, 10)).unwrap();
-        let other = Directory::open(&path, 1 << 20).unwrap();
+        let other = Directory::new(&path, 1 << 20);
         let (first, request) = directory
             .claim_oldest(Kind::Traces)
             .unwrap()
@@ -448,7 +457,8 @@ mod tests {
     fn the_cap_evicts_the_oldest_and_counts_every_file() {
         let path = scratch("cap");
         let file = (HEADER_LEN + 100) as u64;
-        let directory = Directory::open(&path, 3 * file + 50).unwrap();
+        let directory = Directory::new(&path, 3 * file + 50);
+        directory.prepare().unwrap();
         // A stray file counts too.
         fs::write(path.join("stray"), [0u8; 40]).unwrap();
         for items in 1..=3 {
@@ -476,7 +486,7 @@ mod tests {
     #[test]
     fn corrupt_files_are_moved_aside_and_never_returned() {
         let path = scratch("corrupt");
-        let directory = Directory::open(&path, 1 << 20).unwrap();
+        let directory = Directory::new(&path, 1 << 20);
         directory.write(&request(Kind::Traces, 1, 100)).unwrap();
         directory.write(&request(Kind::Traces, 2, 100)).unwrap();
         let oldest = names(&directory)[0].clone();
@@ -494,7 +504,7 @@ mod tests {
     #[test]
     fn claims_and_temporary_files_of_dead_processes_are_recovered() {
         let path = scratch("abandoned");
-        let directory = Directory::open(&path, 1 << 20).unwrap();
+        let directory = Directory::new(&path, 1 << 20);
         directory.write(&request(Kind::Logs, 5, 10)).unwrap();
         let ready = names(&directory)[0].clone();
         // A pid no process has (above the kernel's maximum).

@@ -14,7 +14,7 @@ mod format;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -103,8 +103,10 @@ pub struct Spool {
     /// sends to a failing endpoint give up at once.
     stopping: watch::Sender<bool>,
     /// Set when the replay task has started, and when it has ended.
-    replay_started: std::sync::atomic::AtomicBool,
+    replay_started: AtomicBool,
     replay_done: watch::Sender<bool>,
+    /// The directory could not be created or read: memory-only.
+    unusable: AtomicBool,
     /// Until when writes are skipped after an error.
     resting_until: Mutex<Option<Instant>>,
     disk_warning: RateLimited,
@@ -113,44 +115,51 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// `None`, with one warning, when the directory cannot be used: memory-only then.
-    pub fn open(config: &SpoolConfig, kind: Kind) -> Option<Arc<Self>> {
-        match Directory::open(&config.dir, config.max_bytes) {
-            Ok(directory) => {
-                let spool = Self {
-                    kind,
-                    stats: SpoolStats::default(),
-                    written: Notify::new(),
-                    stopping: watch::Sender::new(false),
-                    replay_started: std::sync::atomic::AtomicBool::new(false),
-                    replay_done: watch::Sender::new(false),
-                    resting_until: Mutex::new(None),
-                    disk_warning: RateLimited::new(Duration::from_secs(60)),
-                    spooling_warning: RateLimited::new(Duration::from_secs(60)),
-                    drop_warning: RateLimited::new(Duration::from_secs(10)),
-                    directory: Arc::new(directory),
-                };
-                spool
-                    .stats
-                    .bytes
-                    .store(spool.directory.total_bytes(), Ordering::Relaxed);
-                Some(Arc::new(spool))
+    /// Touches nothing on disk: the replay task prepares the directory on the runtime,
+    /// and a directory that cannot be used leaves the sink memory-only, with one warning.
+    pub fn new(config: &SpoolConfig, kind: Kind) -> Arc<Self> {
+        Arc::new(Self {
+            kind,
+            stats: SpoolStats::default(),
+            written: Notify::new(),
+            stopping: watch::Sender::new(false),
+            replay_started: AtomicBool::new(false),
+            replay_done: watch::Sender::new(false),
+            unusable: AtomicBool::new(false),
+            resting_until: Mutex::new(None),
+            disk_warning: RateLimited::new(Duration::from_secs(60)),
+            spooling_warning: RateLimited::new(Duration::from_secs(60)),
+            drop_warning: RateLimited::new(Duration::from_secs(10)),
+            directory: Arc::new(Directory::new(&config.dir, config.max_bytes)),
+        })
+    }
+
+    /// Creates the directory and reads its size; `false`, with one warning, when it
+    /// cannot be used (the sink is memory-only from then on).
+    async fn prepare(&self) -> bool {
+        let directory = self.directory.clone();
+        match tokio::task::spawn_blocking(move || directory.prepare()).await {
+            Ok(Ok(total)) => {
+                self.stats.bytes.store(total, Ordering::Relaxed);
+                true
             }
-            Err(error) => {
+            Ok(Err(error)) => {
+                self.unusable.store(true, Ordering::Relaxed);
                 diagnostics::warn(&format!(
                     "the spool directory {} cannot be used ({error}); {} are kept in memory only",
-                    config.dir.display(),
-                    kind.name()
+                    self.directory.path().display(),
+                    self.kind.name()
                 ));
-                None
+                false
             }
+            Err(_) => false,
         }
     }
 
     /// Writes `request` to disk (off the async workers); `false` when it could not be
     /// written, which the caller handles as if there were no spool.
     pub async fn store(&self, request: Request) -> bool {
-        if self.resting() {
+        if self.unusable.load(Ordering::Relaxed) || self.resting() {
             return false;
         }
         let items = u64::from(request.items);
@@ -359,6 +368,14 @@ pub fn start_replay<R: Replay>(sink: &Arc<R>, runtime: &Handle) {
 }
 
 async fn replay<R: Replay>(sink: Weak<R>, spool: Arc<Spool>) {
+    if spool.prepare().await {
+        replay_files(sink, &spool).await;
+    }
+    spool.replay_done.send_replace(true);
+}
+
+/// Sends the spool's files of its kind until the sink is gone or shutdown stops it.
+async fn replay_files<R: Replay>(sink: Weak<R>, spool: &Spool) {
     let mut failures = 0u32;
     loop {
         let directory = spool.directory.clone();
@@ -435,7 +452,6 @@ async fn replay<R: Replay>(sink: Weak<R>, spool: Arc<Spool>) {
             }
         }
     }
-    spool.replay_done.send_replace(true);
 }
 
 #[cfg(test)]
@@ -477,7 +493,7 @@ mod tests {
     #[tokio::test]
     async fn failing_endpoints_spool_from_the_first_failed_attempt_and_refusals_never() {
         let config = scratch("policy");
-        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let spool = Spool::new(&config, Kind::Traces);
         let delivery = Delivery::default();
         let attempts = AtomicU32::new(0);
         let counted = |outcome: Result<(), Failure>| {
@@ -568,7 +584,7 @@ mod tests {
         };
 
         // Healthy: a send in flight at shutdown finishes.
-        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let spool = Spool::new(&config, Kind::Traces);
         let delivery = Delivery::default();
         let stop = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -588,7 +604,7 @@ mod tests {
         assert!(matches!(sent, Sent::Delivered(())));
 
         // Failing (another request just failed): the send in flight goes to disk at once.
-        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let spool = Spool::new(&config, Kind::Traces);
         let delivery = Delivery::default();
         let started = Instant::now();
         let fail_then_stop = async {
@@ -661,7 +677,7 @@ mod tests {
     #[tokio::test]
     async fn replay_sends_oldest_first_deletes_after_success_and_drops_refusals() {
         let config = scratch("replay");
-        let spool = Spool::open(&config, Kind::Traces).unwrap();
+        let spool = Spool::new(&config, Kind::Traces);
         for items in [1, 2, 3] {
             assert!(spool.store(request(items)).await);
         }
