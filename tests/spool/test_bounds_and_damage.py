@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from opentelemetry.sdk._logs import LoggerProvider
@@ -142,7 +143,11 @@ def test_a_disk_that_refuses_writes_falls_back_to_memory_with_one_warning(tmp_pa
     receiver = HttpReceiver()
     try:
         processor = RustSpanProcessor(receiver.endpoint, spool_dir=str(spool), max_export_batch_size=10)
-        # The directory is gone and a file took its place: every write fails from now on.
+        # The runtime creates the directory; then it goes and a file takes its place: every
+        # write fails from now on.
+        deadline = time.monotonic() + 10
+        while not spool.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.01)
         spool.rmdir()
         spool.write_text("in the way")
         receiver.reply_with(*[Reply(http_status=503)] * 3)
