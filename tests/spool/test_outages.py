@@ -52,7 +52,6 @@ def test_a_job_run_while_the_collector_is_down_arrives_with_the_next_run(tmp_pat
     assert first["logs"]["spooled"] == 300
     assert first["metrics"]["spooled"] == 25
     assert spooled_items(tmp_path, "traces") == 1200
-    assert first["seconds"] < 5, "exit waits for no retries while the endpoint fails"
 
     receiver = RECEIVERS[protocol](port)
     try:

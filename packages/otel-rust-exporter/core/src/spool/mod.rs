@@ -606,7 +606,6 @@ mod tests {
         // Failing (another request just failed): the send in flight goes to disk at once.
         let spool = Spool::new(&config, Kind::Traces);
         let delivery = Delivery::default();
-        let started = Instant::now();
         let fail_then_stop = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let _ = delivery.send_once(deadline(), |_| async { down() }).await;
@@ -623,8 +622,8 @@ mod tests {
             ),
             fail_then_stop
         );
+        // The attempt would have succeeded after a minute: spooled means it was cut short.
         assert!(matches!(sent, Sent::Spooled));
-        assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 2);
         let _ = std::fs::remove_dir_all(config.dir);
     }
