@@ -89,6 +89,12 @@ fn resolve_otlp<'py>(
         Protocol::HttpProtobuf => config.endpoint.starts_with("https://"),
     };
     dict.set_item("tls", tls)?;
+    let spool = config.spool.as_ref();
+    dict.set_item(
+        "spool_dir",
+        spool.map(|spool| spool.dir.display().to_string()),
+    )?;
+    dict.set_item("spool_max_bytes", spool.map(|spool| spool.max_bytes))?;
     let named = PyDict::new(py);
     for (field, source) in &sources {
         named.set_item(field, source_name(source))?;
