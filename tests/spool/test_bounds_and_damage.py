@@ -169,3 +169,28 @@ def test_a_disk_that_refuses_writes_falls_back_to_memory_with_one_warning(tmp_pa
         record for record in caplog.records if "cannot write to the spool directory" in record.getMessage()
     ]
     assert len(refusals) == 1
+
+
+def test_spooled_sls_requests_hold_no_credentials(tmp_path):
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    from otel_sls_exporter import SLSLogExporter
+
+    secret, key_id, token = "s3cret-Value-that-signs", "LTAIkeyid0123", "sts-token-value"
+    exporter = SLSLogExporter(
+        f"http://127.0.0.1:{closed_port()}",
+        "project",
+        "store",
+        access_key_id=key_id,
+        access_key_secret=secret,
+        security_token=token,
+        spool_dir=str(tmp_path),
+    )
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    provider.get_logger("secrets").emit(body="a log")
+    exporter.shutdown()
+    assert exporter.stats()["spooled"] == 1
+    (spooled,) = request_files(tmp_path)
+    data = spooled.read_bytes()
+    for value in (secret, key_id, token, "LOG ", "Signature"):
+        assert value.encode() not in data
