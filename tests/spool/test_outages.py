@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver
 from tests.support.spool import job_env, request_files, run_job, spooled_items, start_job
-from tests.support.tcp import closed_port
+from tests.support.tcp import Blackhole, closed_port
 
 RECEIVERS = {"http/protobuf": HttpReceiver, "grpc": GrpcReceiver}
 
@@ -69,6 +69,27 @@ def test_a_job_run_while_the_collector_is_down_arrives_with_the_next_run(tmp_pat
         25,
     )
     assert request_files(tmp_path) == [], "a clean replay leaves no request behind"
+
+
+def test_a_collector_that_never_answers_is_spooled_after_one_timeout(tmp_path):
+    blackhole = Blackhole()
+    try:
+        env = job_env(f"http://127.0.0.1:{blackhole.port}", tmp_path, OTEL_EXPORTER_OTLP_TIMEOUT="1000")
+        first = run_job(env, "unanswered", 1200, 40, 0)
+    finally:
+        blackhole.close()
+    assert (first["traces"]["spooled"], first["logs"]["spooled"]) == (1200, 40)
+    assert (first["traces"]["failed"], first["traces"]["dropped"]) == (0, 0)
+
+    # The next run is configured for another collector: the files go where it sends.
+    receiver = HttpReceiver()
+    try:
+        run_job(job_env(f"http://127.0.0.1:{receiver.port}", tmp_path), "next", 0, 0, 0)
+        spans, logs = span_names(receiver), log_bodies(receiver)
+    finally:
+        receiver.close()
+    assert sorted(spans) == sorted(f"unanswered-span-{i}" for i in range(1200))
+    assert sorted(logs) == sorted(f"unanswered-log-{i}" for i in range(40))
 
 
 def test_a_five_second_outage_mid_run_loses_nothing(tmp_path):

@@ -52,8 +52,8 @@ def job_env(endpoint: str, spool_dir: Path, protocol: str = "http/protobuf", **e
         OTEL_RUST_EXPORTER_SPOOL_DIR=str(spool_dir),
         # A short timeout: a blackholed attempt must not decide a test's length.
         OTEL_EXPORTER_OTLP_TIMEOUT="3000",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
