@@ -72,8 +72,8 @@ pub struct SpoolStats {
     pub spooled: AtomicU64,
     /// Items delivered from disk.
     pub replayed: AtomicU64,
-    /// Items lost from the spool: evicted for the cap, refused for good at replay, or not
-    /// written because even an emptied spool had no room.
+    /// Items lost from the spool: evicted for the cap, or refused for good at replay. (A
+    /// request that finds no room is not lost: it is sent from memory.)
     pub dropped: AtomicU64,
     /// Files that failed their checks, moved aside.
     pub corrupt: AtomicU64,
@@ -411,8 +411,9 @@ async fn replay_files<R: Replay>(sink: Weak<R>, spool: &Spool) {
             }
             continue;
         };
+        let directory = spool.directory.clone();
         let Some(owner) = sink.upgrade() else {
-            spool.directory.release(claim);
+            let _ = tokio::task::spawn_blocking(move || directory.release(claim)).await;
             break;
         };
         let items = u64::from(request.items);
@@ -420,7 +421,6 @@ async fn replay_files<R: Replay>(sink: Weak<R>, spool: &Spool) {
             .unless_stopped_while_failing(owner.delivery(), owner.clone().resend(request))
             .await;
         drop(owner);
-        let directory = spool.directory.clone();
         match outcome {
             Some(Ok(())) => {
                 let _ = tokio::task::spawn_blocking(move || directory.finish(claim)).await;
