@@ -181,7 +181,7 @@ def test_forked_workers_and_another_process_replay_each_request_once(tmp_path):
 
 
 def test_nothing_is_written_without_a_spool_directory(tmp_path):
-    env = job_env(f"http://127.0.0.1:{closed_port()}", tmp_path / "never")
+    env = job_env(f"http://127.0.0.1:{closed_port()}", tmp_path / "never", OTEL_EXPORTER_OTLP_TIMEOUT="300")
     del env["OTEL_RUST_EXPORTER_SPOOL_DIR"]
     report = run_job(env, "plain", 100, 10, 3)
     assert report["traces"]["spooled"] == 0
