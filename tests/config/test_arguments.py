@@ -55,6 +55,9 @@ VALUES = {
     "access_key_secret": "secret",
     "security_token": None,
     "timeout": 2,
+    # The spool's: None leaves it off (tests/spool covers a directory).
+    "spool_dir": None,
+    "spool_max_bytes": 1 << 20,
 }
 
 

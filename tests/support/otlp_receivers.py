@@ -171,7 +171,8 @@ class HttpReceiver(_Base):
 
     protocol = "http/protobuf"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port``: a fixed one, e.g. to stand in for a collector that was down there."""
         super().__init__()
         receiver = self
 
@@ -205,7 +206,7 @@ class HttpReceiver(_Base):
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_port
         self.endpoint = self.endpoint_for("traces")
         # A short poll interval: `close` waits for the serving loop to notice, up to one interval.
@@ -224,7 +225,7 @@ class GrpcReceiver(_Base):
 
     protocol = "grpc"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         super().__init__()
 
         def export(signal: Signal, request, context):
@@ -254,7 +255,7 @@ class GrpcReceiver(_Base):
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), self.server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), self.server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), self.server)
-        self.port = self._add_port("127.0.0.1:0")
+        self.port = self._add_port(f"127.0.0.1:{port}")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server.start()
 

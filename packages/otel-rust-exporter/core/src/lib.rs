@@ -13,4 +13,5 @@ pub mod request;
 pub mod retry;
 pub mod runtime;
 pub mod self_metrics;
+pub mod spool;
 pub mod transport;

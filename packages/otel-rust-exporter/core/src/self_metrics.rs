@@ -57,6 +57,8 @@ pub struct Operation<'a> {
     attempts: AtomicU32,
     failure: Option<(String, String)>,
     ended: bool,
+    /// Went to the disk spool: neither delivered nor failed yet (its replay counts then).
+    spooled: bool,
 }
 
 impl ExportMetrics {
@@ -72,6 +74,7 @@ impl ExportMetrics {
             attempts: AtomicU32::new(0),
             failure: None,
             ended: false,
+            spooled: false,
         }
     }
 
@@ -146,6 +149,12 @@ impl Operation<'_> {
         self.ended = true;
     }
 
+    /// Ends the operation with its request on disk, to be sent again.
+    pub fn spooled(mut self) {
+        self.spooled = true;
+        self.ended = true;
+    }
+
     /// Ends the operation as failed before any attempt, e.g. without a usable transport.
     pub fn fail(mut self, error_type: &str, message: &str) {
         self.failure = Some((error_type.to_owned(), message.to_owned()));
@@ -155,6 +164,12 @@ impl Operation<'_> {
 
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
+        if self.spooled {
+            self.metrics
+                .inflight
+                .fetch_sub(self.items, Ordering::Relaxed);
+            return;
+        }
         let failure = if self.ended {
             self.failure.take()
         } else {

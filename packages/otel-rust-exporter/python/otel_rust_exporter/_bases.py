@@ -35,7 +35,8 @@ class NativeBatching:
         self._core.shutdown()
 
     def stats(self) -> dict[str, int]:
-        """Counters: queued, accepted, dropped, exported, failed, rejected."""
+        """Counters: queued, accepted, dropped, exported, failed, rejected, and the disk
+        spool's spooled, replayed, spool_dropped, spool_corrupt and spool_bytes."""
         return self._core.stats()
 
 
@@ -60,6 +61,11 @@ class NativeExporter(Generic[Result]):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered: each export is sent before it returns."""
         return True
+
+    def stats(self) -> dict[str, int]:
+        """The disk spool's counters: spooled, replayed, spool_dropped, spool_corrupt,
+        spool_bytes (all 0 without a spool)."""
+        return self._core.stats()
 
 
 class NativeProcessor(NativeBatching):

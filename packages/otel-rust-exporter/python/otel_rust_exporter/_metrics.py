@@ -162,6 +162,11 @@ class RustOTLPMetricExporter(MetricExporter):
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         self._core.shutdown()
 
+    def stats(self) -> dict[str, int]:
+        """The disk spool's counters: spooled, replayed, spool_dropped, spool_corrupt,
+        spool_bytes (all 0 without a spool)."""
+        return self._core.stats()
+
     def set_meter_provider(self, meter_provider: MeterProvider) -> None:
         """Reports this exporter's self-metrics through `meter_provider` (as the stock
         OTLP metric exporters do)."""

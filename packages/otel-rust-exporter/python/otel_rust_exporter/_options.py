@@ -86,9 +86,13 @@ def headers_option(headers: Any) -> Optional[list[tuple[str, str]]]:
 
 
 class SinkArguments(TypedDict, total=False):
-    """Keyword arguments every processor and exporter takes."""
+    """Keyword arguments every processor and exporter takes. ``spool_dir`` turns the disk
+    spool on (``OTEL_RUST_EXPORTER_SPOOL_DIR`` when absent); ``spool_max_bytes`` caps it
+    (``OTEL_RUST_EXPORTER_SPOOL_MAX_BYTES``, 256 MiB)."""
 
     meter_provider: Optional[MeterProvider]
+    spool_dir: Optional[str]
+    spool_max_bytes: Optional[int]
 
 
 class OtlpArguments(SinkArguments, total=False):
@@ -147,6 +151,26 @@ def otlp_options(
         compression=text_option("compression", compression),
         insecure=flag_option("insecure", given.get("insecure")),
         **{name: text_option(name, given.get(name)) for name in texts},
+        **spool_options(given),
+    )
+
+
+class SpoolOptions(TypedDict):
+    """The spool arguments as the native options take them."""
+
+    spool_dir: Optional[str]
+    spool_max_bytes: Optional[int]
+
+
+def spool_options(given: Mapping[str, Any]) -> SpoolOptions:
+    """The spool arguments of any class, for its native options."""
+    spool_dir = given.get("spool_dir")
+    # A path-like directory is as good as a string.
+    if spool_dir is not None and not isinstance(spool_dir, str) and hasattr(spool_dir, "__fspath__"):
+        spool_dir = str(spool_dir.__fspath__())
+    return SpoolOptions(
+        spool_dir=text_option("spool_dir", spool_dir),
+        spool_max_bytes=count_option("spool_max_bytes", given.get("spool_max_bytes")),
     )
 
 

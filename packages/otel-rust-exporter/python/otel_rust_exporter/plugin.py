@@ -12,8 +12,9 @@ underscore is private to this package.
 - ``NativeExporter``: an exporter that sends each batch natively (``self._core``).
 - ``SinkArguments``, ``BatchArguments``: the keyword arguments every class, and every
   batching processor, takes (``TypedDict`` for ``Unpack``); ``batch_options`` normalises the
-  latter and ``number_option``/``text_option`` single values, as every class here does
-  (never raising; one warning naming a bad value); ``check_names`` refuses unknown keywords.
+  latter, ``spool_options`` the spool arguments, and ``number_option``/``text_option``
+  single values, as every class here does (never raising; one warning naming a bad value);
+  ``check_names`` refuses unknown keywords.
 - ``report_sls``, ``Component``: the self-metrics of an SLS processor or exporter.
 """
 
@@ -27,6 +28,7 @@ from otel_rust_exporter._options import (
     batch_options,
     check_names,
     number_option,
+    spool_options,
     text_option,
 )
 from otel_rust_exporter._self_metrics import Component, report_sls
@@ -42,5 +44,6 @@ __all__ = [
     "native",
     "number_option",
     "report_sls",
+    "spool_options",
     "text_option",
 ]

@@ -79,6 +79,8 @@ impl BatchOptions {
 
 type Start<E> = Box<dyn Fn() -> Arc<Pipeline<E>> + Send + Sync>;
 
+use super::exporting::fill_spool_stats;
+
 pub struct Batching<E: BatchExport> {
     pipeline: PerProcess<Pipeline<E>>,
     start: Start<E>,
@@ -90,16 +92,11 @@ impl<E: BatchExport> Batching<E> {
     pub fn start(
         item_name: &'static str,
         config: BatchConfig,
-        make_exporter: impl Fn() -> E + Send + Sync + 'static,
+        make_exporter: impl Fn() -> Arc<E> + Send + Sync + 'static,
     ) -> Self {
         let capacity = config.max_queue_size;
         let start: Start<E> = Box::new(move || {
-            Pipeline::start(
-                item_name,
-                config,
-                Arc::new(make_exporter()),
-                &runtime::handle(),
-            )
+            Pipeline::start(item_name, config, make_exporter(), &runtime::handle())
         });
         Self {
             pipeline: PerProcess::with(start()),
@@ -148,6 +145,7 @@ impl<E: BatchExport> Batching<E> {
         dict.set_item("exported", stats.exported.load(Ordering::Relaxed))?;
         dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
         dict.set_item("rejected", rejected(pipeline.exporter()))?;
+        fill_spool_stats(pipeline.exporter().spool_stats(), &dict)?;
         Ok(dict)
     }
 

@@ -202,8 +202,18 @@ macro_rules! otlp_exporter_class {
             }
 
             /// Only this exporter stops: the runtime and the other signals keep running.
-            fn shutdown(&self) {
-                self.0.shutdown();
+            fn shutdown(&self, py: Python<'_>) {
+                self.0.shutdown(py);
+            }
+
+            /// The disk spool's counters (all 0 without a spool).
+            fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                let dict = pyo3::types::PyDict::new(py);
+                $crate::python::exporting::fill_spool_stats(
+                    self.0.exporter().spool_stats(),
+                    &dict,
+                )?;
+                Ok(dict)
             }
 
             /// Counters for the self-metrics (read at collection time).

@@ -3,7 +3,6 @@
 //! an empty request. A sink's own part (`sls_exporter::python::check`) reports through
 //! `outcome` and bounds its probe with `probe_timeout`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
@@ -19,6 +18,7 @@ use crate::config::{
     BatchConfig, BatchOverrides, Compression, OtlpConfig, ProcessEnv, Protocol, Signal, Source,
 };
 use crate::otlp::OtlpClient;
+use crate::pipeline::Outcome;
 use crate::runtime;
 use crate::self_metrics::ExportMetrics;
 
@@ -89,6 +89,12 @@ fn resolve_otlp<'py>(
         Protocol::HttpProtobuf => config.endpoint.starts_with("https://"),
     };
     dict.set_item("tls", tls)?;
+    let spool = config.spool.as_ref();
+    dict.set_item(
+        "spool_dir",
+        spool.map(|spool| spool.dir.display().to_string()),
+    )?;
+    dict.set_item("spool_max_bytes", spool.map(|spool| spool.max_bytes))?;
     let named = PyDict::new(py);
     for (field, source) in &sources {
         named.set_item(field, source_name(source))?;
@@ -148,10 +154,12 @@ fn probe_otlp<'py>(
     timeout: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let signal = signal(signal_name)?;
-    let config = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
+    let mut config = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
+    // A probe is not telemetry: it never goes to (or replays) the spool.
+    config.spool = None;
     let handle = runtime::handle();
     let timeout = probe_timeout(timeout);
-    let exporter = Arc::new(OtlpClient::new(&config, signal, timeout, &handle));
+    let exporter = OtlpClient::start(&config, signal, timeout, &handle);
     let sender = exporter.clone();
     let delivered = detach(py, move || {
         handle.block_on(async move {
@@ -172,7 +180,7 @@ fn probe_otlp<'py>(
                         .await
                 }
             }
-        })
+        }) == Outcome::Delivered
     });
     outcome(py, delivered, &exporter.self_metrics)
 }

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use pyo3::prelude::*;
 
-use crate::config::{duration_setting, Env, OtlpOverrides, ProcessEnv, Signal};
+use crate::config::{duration_setting, Env, OtlpOverrides, ProcessEnv, Signal, SpoolOverrides};
 
 /// What the application passed to a constructor; `None` leaves the setting to `OTEL_*`.
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -16,7 +16,8 @@ pub struct OtlpOptions {
 impl OtlpOptions {
     #[new]
     #[pyo3(signature = (*, endpoint=None, headers=None, timeout=None, compression=None, protocol=None,
-        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None))]
+        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None,
+        spool_dir=None, spool_max_bytes=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoint: Option<String>,
@@ -28,6 +29,8 @@ impl OtlpOptions {
         client_key_file: Option<String>,
         client_certificate_file: Option<String>,
         insecure: Option<bool>,
+        spool_dir: Option<String>,
+        spool_max_bytes: Option<u64>,
     ) -> Self {
         let headers = headers.map(|pairs| {
             pairs
@@ -48,6 +51,10 @@ impl OtlpOptions {
                 client_key_file,
                 client_certificate_file,
                 insecure,
+                spool: SpoolOverrides {
+                    dir: spool_dir,
+                    max_bytes: spool_max_bytes,
+                },
             },
         }
     }

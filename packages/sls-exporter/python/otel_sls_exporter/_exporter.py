@@ -18,6 +18,7 @@ from otel_rust_exporter.plugin import (
     check_names,
     number_option,
     report_sls,
+    spool_options,
     text_option,
 )
 from otel_rust_exporter.plugin import native as _native
@@ -53,12 +54,13 @@ def _options(
     check_names(owner, given, accepted)
     texts = {"endpoint": endpoint, "project": project, "logstore": logstore}
     texts.update((name, given.get(name)) for name in SlsArguments.__annotations__)
-    del texts["meter_provider"], texts["timeout"]
+    del texts["meter_provider"], texts["timeout"], texts["spool_dir"], texts["spool_max_bytes"]
     # The options object is opaque: credentials stay out of `vars()`. The timeout is in
     # seconds; its range is checked natively, for the argument and the variable alike.
     return _native.SlsOptions(
         **{name: text_option(name, value) for name, value in texts.items()},
         timeout=number_option("timeout", given.get("timeout")),
+        **spool_options(given),
     )
 
 

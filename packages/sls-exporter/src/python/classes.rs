@@ -7,14 +7,15 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::{resolve, server, SlsOptions};
+use super::{resolve, server, spool, SlsOptions};
 use crate::config::SlsConfig;
 use crate::exporter::{describe, SlsExporter};
-use otel_rust_exporter::config::{Env, ProcessEnv};
+use otel_rust_exporter::config::{Env, ProcessEnv, SpoolConfig};
 use otel_rust_exporter::diagnostics::RateLimited;
+use otel_rust_exporter::pipeline::Outcome;
 use otel_rust_exporter::python::batching::{BatchOptions, Batching};
 use otel_rust_exporter::python::exporting::{
-    fill_snapshot, read_items, UNREADABLE_WARNING_INTERVAL,
+    fill_snapshot, fill_spool_stats, read_items, UNREADABLE_WARNING_INTERVAL,
 };
 use otel_rust_exporter::python::finalizing::detach;
 use otel_rust_exporter::python::guard::guarded;
@@ -56,8 +57,9 @@ impl SlsLogRecordProcessorCore {
         let mut exporter_config = config.clone();
         exporter_config.timeout = config.timeout.min(batch.export_timeout);
         batch.export_timeout = exporter_config.timeout;
+        let spool = spool(options);
         let batching = Batching::start("log record", batch, move || {
-            SlsExporter::new(exporter_config.clone())
+            SlsExporter::start(exporter_config.clone(), spool.as_ref(), &runtime::handle())
         });
         Self {
             active: Some(Active {
@@ -157,6 +159,7 @@ impl SlsLogRecordProcessorCore {
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SlsLogExporterCore {
     config: Option<SlsConfig>,
+    spool: Option<SpoolConfig>,
     scopes: ScopeCache,
     exporter: Option<PerProcess<SlsExporter>>,
     shut_down: AtomicBool,
@@ -168,11 +171,17 @@ impl SlsLogExporterCore {
     #[new]
     fn new(options: &SlsOptions) -> Self {
         let config = resolve(options);
-        let exporter = config
-            .as_ref()
-            .map(|config| PerProcess::with(Arc::new(SlsExporter::new(config.clone()))));
+        let spool = spool(options);
+        let exporter = config.as_ref().map(|config| {
+            PerProcess::with(SlsExporter::start(
+                config.clone(),
+                spool.as_ref(),
+                &runtime::handle(),
+            ))
+        });
         Self {
             config,
+            spool,
             scopes: ScopeCache::default(),
             exporter,
             shut_down: AtomicBool::new(false),
@@ -197,16 +206,45 @@ impl SlsLogExporterCore {
                 // Nothing readable was given: nothing was delivered either.
                 return Ok(unreadable == 0);
             }
-            let exporter = exporter.get(|| Arc::new(SlsExporter::new(config.clone())));
+            let exporter = exporter.get(|| self.start(config));
             let handle = runtime::handle();
             Ok(detach(py, || {
-                handle.block_on(exporter.export_records(records))
+                handle.block_on(exporter.export_records(records, false)) == Outcome::Delivered
             }))
         })
     }
 
-    fn shutdown(&self) {
-        self.shut_down.store(true, Ordering::Relaxed);
+    /// With a spool, first lets its replay finish (while SLS answers, at most the
+    /// timeout) without the GIL.
+    fn shutdown(&self, py: Python<'_>) {
+        if self.shut_down.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let (Some(config), Some(exporter)) = (&self.config, self.exporter()) else {
+            return;
+        };
+        if exporter.spool_stats().is_none() {
+            return;
+        }
+        exporter.begin_shutdown();
+        let handle = runtime::handle();
+        let timeout = config.timeout;
+        detach(py, || {
+            handle.block_on(async {
+                let _ = tokio::time::timeout(timeout, exporter.replay_finished()).await;
+            })
+        });
+    }
+
+    /// The disk spool's counters (all 0 without a spool).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        let exporter = self.exporter();
+        fill_spool_stats(
+            exporter.as_deref().and_then(SlsExporter::spool_stats),
+            &dict,
+        )?;
+        Ok(dict)
     }
 
     #[getter]
@@ -242,13 +280,20 @@ impl SlsLogExporterCore {
         let (Some(config), Some(exporter)) = (&self.config, &self.exporter) else {
             return None;
         };
-        Some(exporter.get(|| Arc::new(SlsExporter::new(config.clone()))))
+        Some(exporter.get(|| self.start(config)))
+    }
+
+    fn start(&self, config: &SlsConfig) -> Arc<SlsExporter> {
+        SlsExporter::start(config.clone(), self.spool.as_ref(), &runtime::handle())
     }
 }
 
 /// The SLS exporter's counters; oversized records are failed exports.
 fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     fill_snapshot(&exporter.self_metrics, dict)?;
+    if let Some(spool) = exporter.spool_stats() {
+        fill_spool_stats(Some(spool), dict)?;
+    }
     let oversized = exporter.oversized.load(Ordering::Relaxed);
     if oversized > 0 {
         let failed = dict.get_item("failed")?;

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 
 use crate::config::{Scheme, SlsConfig, SlsOverrides};
 use crate::request::Target;
-use otel_rust_exporter::config::ProcessEnv;
+use otel_rust_exporter::config::{ProcessEnv, SpoolConfig, SpoolOverrides};
 use otel_rust_exporter::diagnostics;
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -25,6 +25,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SlsOptions {
     pub given: SlsOverrides,
+    spool: SpoolOverrides,
 }
 
 #[pymethods]
@@ -32,7 +33,8 @@ impl SlsOptions {
     #[new]
     #[pyo3(signature = (*, endpoint=None, project=None, logstore=None, topic=None, source=None,
         hash_key=None, signature_version=None, region=None, access_key_id=None,
-        access_key_secret=None, security_token=None, timeout=None))]
+        access_key_secret=None, security_token=None, timeout=None, spool_dir=None,
+        spool_max_bytes=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoint: Option<String>,
@@ -47,8 +49,14 @@ impl SlsOptions {
         access_key_secret: Option<String>,
         security_token: Option<String>,
         timeout: Option<f64>,
+        spool_dir: Option<String>,
+        spool_max_bytes: Option<u64>,
     ) -> Self {
         Self {
+            spool: SpoolOverrides {
+                dir: spool_dir,
+                max_bytes: spool_max_bytes,
+            },
             given: SlsOverrides {
                 endpoint,
                 project,
@@ -84,6 +92,11 @@ pub(crate) fn resolve(options: &SlsOptions) -> Option<SlsConfig> {
             None
         }
     }
+}
+
+/// The disk spool, if the arguments or `OTEL_RUST_EXPORTER_SPOOL_*` ask for one.
+pub(crate) fn spool(options: &SlsOptions) -> Option<SpoolConfig> {
+    SpoolConfig::resolve(options.spool.clone(), &ProcessEnv)
 }
 
 /// `(host, port)` the requests go to: the project's host name (or the IP as given), and
