@@ -489,3 +489,71 @@ def test_the_apis_tracer_provider_variable_selects_ours():
     environment = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "rust"}
     result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True)
     assert result.stdout.split() == ["RustTracerProvider", "NativeSpan"], result.stderr
+
+
+class UnprintableValue:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+def nested_lists(depth: int) -> list:
+    outer: list = []
+    current = outer
+    for _ in range(depth):
+        inner: list = []
+        current.append(inner)
+        current = inner
+    return outer
+
+
+ODD_CALLS = [
+    ("set_attribute", ("k", 2**80)),
+    ("set_attribute", ("k", float("nan"))),
+    ("set_attribute", ("k", UnprintableValue())),
+    ("set_attribute", ("k", nested_lists(40))),
+    ("set_attribute", (None, 1)),
+    ("set_attribute", (1, 1)),
+    ("set_attribute", ("k", "\ud800")),
+    ("set_attributes", (None,)),
+    ("set_attributes", ({"a": UnprintableValue()},)),
+    ("add_event", (None,)),
+    ("add_event", ("e", {"x": object()})),
+    ("add_event", ("e", None, "not a time")),
+    ("update_name", (None,)),
+    ("update_name", (5,)),
+    ("set_status", (None,)),
+    ("set_status", ("ERROR",)),
+    ("end", ("not a time",)),
+    ("end", (1.5e18,)),
+]
+
+
+@pytest.mark.parametrize(("method", "arguments"), ODD_CALLS, ids=lambda value: repr(value)[:30])
+def test_odd_arguments_raise_nothing_where_the_sdk_raises_nothing(method, arguments, caplog):
+    caplog.set_level(logging.CRITICAL)
+    outcomes = []
+    for provider_class in PROVIDERS:
+        span = provider_class(shutdown_on_exit=False).get_tracer("odd").start_span("s")
+        try:
+            getattr(span, method)(*arguments)
+            outcomes.append(None)
+        except Exception as error:
+            outcomes.append(type(error).__name__)
+    sdk, native = outcomes
+    if sdk is None:
+        assert native is None
+
+
+def test_a_tracer_whose_settings_cannot_be_read_natively_is_the_sdks(caplog):
+    class UnreadableResource(Resource):
+        @property
+        def attributes(self):  # type: ignore[override]
+            raise RuntimeError("unreadable")
+
+    provider = RustTracerProvider(resource=UnreadableResource({}), shutdown_on_exit=False)
+    with caplog.at_level(logging.WARNING, logger="otel_rust_exporter"):
+        tracer = provider.get_tracer("fallback")
+    assert type(tracer) is Tracer
+    assert "makes the SDK's spans" in caplog.text
+    with tracer.start_as_current_span("still traced") as span:
+        assert span.is_recording()

@@ -296,11 +296,21 @@ fn push_bounded<T>(items: &mut Vec<T>, dropped: &mut u32, max: Option<usize>, it
     }
 }
 
-fn optional_time(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
-    match value {
-        Some(value) if !value.is_none() => Ok(Some(value.extract()?)),
-        _ => Ok(None),
+/// A timestamp argument in nanoseconds; `None` (the caller's time is then used) for
+/// None and for what is not a number of nanoseconds: the SDK stores anything it is given,
+/// which then fails only at export, and a span must not raise for it here.
+pub fn optional_time(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    let Some(value) = value.filter(|value| !value.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(nanos) = value.extract::<u64>() {
+        return Ok(Some(nanos));
     }
+    Ok(value
+        .extract::<f64>()
+        .ok()
+        .filter(|nanos| nanos.is_finite() && *nanos >= 0.0)
+        .map(|nanos| nanos as u64))
 }
 
 #[pymethods]

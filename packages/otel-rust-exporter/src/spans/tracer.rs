@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use super::api;
 use super::attributes::{warn_full, Attributes, Bounds, Cleaned};
 use super::sampler::{Parent, Sampler, DROP, RECORD_AND_SAMPLE};
-use super::span::{now_nanos, read_link, ContextData, NativeSpan, State};
+use super::span::{now_nanos, optional_time, read_link, ContextData, NativeSpan, State};
 use crate::otlp::BatchExporter;
 use crate::python::batching::Batching;
 use crate::read::fields::enum_value;
@@ -562,10 +562,7 @@ impl TracerCore {
             kind: some_object(kind),
             attributes: some_object(attributes),
             links: some_object(links),
-            start_time: start_time
-                .filter(|t| !t.is_none())
-                .map(|t| t.extract())
-                .transpose()?,
+            start_time: optional_time(start_time)?,
             record_exception,
             set_status_on_exception,
         };
@@ -595,10 +592,7 @@ impl TracerCore {
                 kind: some_object(kind),
                 attributes: some_object(attributes),
                 links: some_object(links),
-                start_time: start_time
-                    .filter(|t| !t.is_none())
-                    .map(|t| t.extract())
-                    .transpose()?,
+                start_time: optional_time(start_time)?,
                 record_exception,
                 set_status_on_exception,
             },
