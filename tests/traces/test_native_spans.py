@@ -547,7 +547,7 @@ def test_odd_arguments_raise_nothing_where_the_sdk_raises_nothing(method, argume
 def test_a_tracer_whose_settings_cannot_be_read_natively_is_the_sdks(caplog):
     class UnreadableResource(Resource):
         @property
-        def attributes(self):  # type: ignore[override]
+        def attributes(self):
             raise RuntimeError("unreadable")
 
     provider = RustTracerProvider(resource=UnreadableResource({}), shutdown_on_exit=False)
