@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -143,12 +144,17 @@ def test_a_disk_that_refuses_writes_falls_back_to_memory_with_one_warning(tmp_pa
     receiver = HttpReceiver()
     try:
         processor = RustSpanProcessor(receiver.endpoint, spool_dir=str(spool), max_export_batch_size=10)
-        # The runtime creates the directory; then it goes and a file takes its place: every
-        # write fails from now on.
-        deadline = time.monotonic() + 10
-        while not spool.is_dir() and time.monotonic() < deadline:
+        # The runtime creates the directory and reads it, then takes its lock to look for
+        # requests: only then is the spool known usable. Replaced by a file after that, every
+        # write fails. (Replaced earlier, the spool would be unusable from the start.)
+        lock = spool / "spool.lock"
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        spool.rmdir()
+        assert lock.exists(), "the runtime never looked in the spool"
+        while spool.is_dir():
+            # The replay task may take the lock again (creating the file) while it goes.
+            shutil.rmtree(spool, ignore_errors=True)
         spool.write_text("in the way")
         receiver.reply_with(*[Reply(http_status=503)] * 3)
         provider = TracerProvider(shutdown_on_exit=False)
