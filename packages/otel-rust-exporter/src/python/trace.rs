@@ -8,10 +8,10 @@ use super::classes::{otlp_exporter_class, otlp_processor_class};
 use super::guard::guarded;
 use crate::config::Signal;
 use crate::read::span::read_span;
-use crate::records::QueuedSpan;
+use crate::records::EncodedSpan;
 
 otlp_processor_class! {
-    SpanProcessorCore(QueuedSpan): Signal::Traces, "OTEL_BSP", "span",
+    SpanProcessorCore(EncodedSpan): Signal::Traces, "OTEL_BSP", "span",
     fn on_end(span) = |span, scopes| read_span(span, scopes, true);
 
     /// A capsule through which `otel_rust_bridge` in other extension modules queues Rust

@@ -9,7 +9,7 @@ use super::fields::{dropped, enum_value, time};
 use super::names::name;
 use super::scope::ScopeCache;
 use crate::diagnostics::LOGGER_NAME;
-use crate::records::QueuedLogRecord;
+use crate::records::{EncodedLogRecord, QueuedLogRecord};
 
 /// Converts an emitted record; `None` for records of our own logger or its children, which
 /// would otherwise feed export problems back into the export (the SDK names a record's
@@ -49,6 +49,15 @@ pub fn read_log_record(
         event_name: optional_str(&read(name!(py, event_name))?, "log event_name"),
     };
     Ok(Some(QueuedLogRecord { group, record }))
+}
+
+/// As `read_log_record`, encoded for OTLP (the runtime thread only concatenates).
+pub fn read_encoded_log_record(
+    readable: &Bound<'_, PyAny>,
+    scopes: &ScopeCache,
+) -> PyResult<Option<EncodedLogRecord>> {
+    Ok(read_log_record(readable, scopes)?
+        .map(|queued| EncodedLogRecord::from_message(queued.group, &queued.record)))
 }
 
 fn is_ours(logger: &str) -> bool {

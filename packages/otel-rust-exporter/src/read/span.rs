@@ -9,19 +9,19 @@ use pyo3::types::PyTuple;
 use super::attributes::{key_values, optional_str};
 use super::fields::{dropped, enum_value, field, time};
 use super::scope::ScopeCache;
-use crate::records::QueuedSpan;
+use crate::records::EncodedSpan;
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
 const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
 const CONTEXT_IS_REMOTE: u32 = 0x200;
 
-/// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
+/// Converts a finished span and encodes it (the runtime thread only concatenates); `None` when `sampled_only` and the span is not sampled (the
 /// SDK's batch processor skips those too).
 pub fn read_span(
     span: &Bound<'_, PyAny>,
     scopes: &ScopeCache,
     sampled_only: bool,
-) -> PyResult<Option<QueuedSpan>> {
+) -> PyResult<Option<EncodedSpan>> {
     let py = span.py();
     let context = SpanContext::read(&field(span, name!(py, _context), name!(py, context))?)?;
     if sampled_only && context.trace_flags & 1 == 0 {
@@ -67,10 +67,10 @@ pub fn read_span(
         dropped_links_count: dropped(&links),
         status: status_of(&status)?,
     };
-    Ok(Some(QueuedSpan {
-        group: scopes.group(&resource, &scope)?,
-        span: converted,
-    }))
+    Ok(Some(EncodedSpan::from_message(
+        scopes.group(&resource, &scope)?,
+        &converted,
+    )))
 }
 
 /// The fields of an API `SpanContext`.

@@ -1,0 +1,102 @@
+//! One export request from records already encoded in the hand-off: grouped by resource
+//! and scope, then framed around their bytes. Traces and logs share the framing
+//! (`Resource{Spans,Logs}`: resource 1, `Scope{Spans,Logs}` 2, schema_url 3;
+//! `Scope{Spans,Logs}`: scope 1, records 2, schema_url 3; the request: resources 1), and
+//! fields go in field-number order, as prost and the stock exporter write them.
+
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::Message;
+
+use super::group::by_resource_and_scope;
+use crate::records::Encoded;
+
+const RESOURCES: u32 = 1;
+const SUBJECT: u32 = 1;
+const CHILDREN: u32 = 2;
+const SCHEMA_URL: u32 = 3;
+
+/// The encoded `Export{Trace,Logs}ServiceRequest` for `batch`.
+pub fn request<M>(batch: Vec<Encoded<M>>) -> Vec<u8> {
+    let grouped = by_resource_and_scope(
+        batch
+            .into_iter()
+            .map(|encoded| (encoded.group, encoded.message)),
+    );
+    // Every length is known before anything is written: one allocation, no copying back.
+    let resources: Vec<(Vec<u8>, Vec<(Vec<u8>, usize)>, usize)> = grouped
+        .iter()
+        .map(|resource| {
+            let subject = resource.group.resource.encode_to_vec();
+            let scopes: Vec<(Vec<u8>, usize)> = resource
+                .scopes
+                .iter()
+                .map(|(group, records)| {
+                    let subject = group.scope.encode_to_vec();
+                    let len = field_len(SUBJECT, subject.len())
+                        + records
+                            .iter()
+                            .map(|record| field_len(CHILDREN, record.len()))
+                            .sum::<usize>()
+                        + string_len(SCHEMA_URL, &group.scope_schema_url);
+                    (subject, len)
+                })
+                .collect();
+            let len = field_len(SUBJECT, subject.len())
+                + scopes
+                    .iter()
+                    .map(|(_, len)| field_len(CHILDREN, *len))
+                    .sum::<usize>()
+                + string_len(SCHEMA_URL, &resource.group.resource_schema_url);
+            (subject, scopes, len)
+        })
+        .collect();
+    let total = resources
+        .iter()
+        .map(|(_, _, len)| field_len(RESOURCES, *len))
+        .sum();
+    let mut out = Vec::with_capacity(total);
+    for (resource, (subject, scopes, len)) in grouped.iter().zip(&resources) {
+        header(RESOURCES, *len, &mut out);
+        bytes_field(SUBJECT, subject, &mut out);
+        for ((group, records), (subject, len)) in resource.scopes.iter().zip(scopes) {
+            header(CHILDREN, *len, &mut out);
+            bytes_field(SUBJECT, subject, &mut out);
+            for record in records {
+                bytes_field(CHILDREN, record, &mut out);
+            }
+            string_field(SCHEMA_URL, &group.scope_schema_url, &mut out);
+        }
+        string_field(SCHEMA_URL, &resource.group.resource_schema_url, &mut out);
+    }
+    debug_assert_eq!(out.len(), total);
+    out
+}
+
+fn field_len(tag: u32, len: usize) -> usize {
+    key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+/// proto3 leaves an empty string out.
+fn string_len(tag: u32, value: &str) -> usize {
+    if value.is_empty() {
+        0
+    } else {
+        field_len(tag, value.len())
+    }
+}
+
+fn header(tag: u32, len: usize, out: &mut Vec<u8>) {
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
+}
+
+fn bytes_field(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
+    header(tag, bytes.len(), out);
+    out.extend_from_slice(bytes);
+}
+
+fn string_field(tag: u32, value: &str, out: &mut Vec<u8>) {
+    if !value.is_empty() {
+        bytes_field(tag, value.as_bytes(), out);
+    }
+}
