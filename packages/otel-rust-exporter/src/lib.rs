@@ -10,7 +10,7 @@ pub mod read;
 
 pub use otel_rust_core::{
     config, diagnostics, otlp, pipeline, records, redact, request, retry, runtime, self_metrics,
-    transport,
+    transport, wire,
 };
 
 use pyo3::prelude::*;

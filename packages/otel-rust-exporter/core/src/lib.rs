@@ -14,3 +14,4 @@ pub mod retry;
 pub mod runtime;
 pub mod self_metrics;
 pub mod transport;
+pub mod wire;

@@ -8,7 +8,6 @@ use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
 
 /// The resource and scope a record was emitted under; equal pairs share one `Arc`, so the
 /// batcher can group records by pointer.
@@ -55,7 +54,8 @@ pub struct Encoded<M> {
     kind: PhantomData<fn(M)>,
 }
 
-impl<M: Message> Encoded<M> {
+impl<M> Encoded<M> {
+    /// `message`: the encoded `M`.
     pub fn new(group: Arc<ScopeGroup>, message: Vec<u8>) -> Self {
         Self {
             group,
@@ -63,8 +63,10 @@ impl<M: Message> Encoded<M> {
             kind: PhantomData,
         }
     }
+}
 
-    /// Encodes `message` with one allocation of its exact size.
+#[cfg(test)]
+impl<M: prost::Message> Encoded<M> {
     pub fn from_message(group: Arc<ScopeGroup>, message: &M) -> Self {
         Self::new(group, message.encode_to_vec())
     }

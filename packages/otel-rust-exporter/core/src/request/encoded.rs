@@ -4,11 +4,11 @@
 //! `Scope{Spans,Logs}`: scope 1, records 2, schema_url 3; the request: resources 1), and
 //! fields go in field-number order, as prost and the stock exporter write them.
 
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
 use prost::Message;
 
 use super::group::by_resource_and_scope;
 use crate::records::Encoded;
+use crate::wire::{field_len, header};
 
 const RESOURCES: u32 = 1;
 const SUBJECT: u32 = 1;
@@ -72,10 +72,6 @@ pub fn request<M>(batch: Vec<Encoded<M>>) -> Vec<u8> {
     out
 }
 
-fn field_len(tag: u32, len: usize) -> usize {
-    key_len(tag) + encoded_len_varint(len as u64) + len
-}
-
 /// proto3 leaves an empty string out.
 fn string_len(tag: u32, value: &str) -> usize {
     if value.is_empty() {
@@ -83,11 +79,6 @@ fn string_len(tag: u32, value: &str) -> usize {
     } else {
         field_len(tag, value.len())
     }
-}
-
-fn header(tag: u32, len: usize, out: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
 }
 
 fn bytes_field(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
