@@ -39,9 +39,39 @@ HEAVY_ATTRIBUTES = {
     for index in range(50)
 }
 EVENT_ATTRIBUTES = {"event.sequence": 1, "event.detail": "cache lookup"}
+# A web request: a server span with the children a handler makes (queries, a cache, an
+# outgoing call), each small: many cheap spans per unit of application work.
+WEB_REQUEST_ATTRIBUTES = {
+    "http.request.method": "GET",
+    "url.path": "/api/v1/orders/42",
+    "http.route": "/api/v1/orders/{id}",
+    "http.response.status_code": 200,
+    "user_agent.original": "bench/1.0",
+}
+WEB_CHILDREN = [
+    (
+        "db.query",
+        {"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.collection.name": "orders"},
+    ),
+    (
+        "db.query",
+        {"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.collection.name": "items"},
+    ),
+    ("cache.get", {"cache.key": "customer:42", "cache.hit": True}),
+    (
+        "http.client",
+        {"http.request.method": "POST", "server.address": "payments", "http.response.status_code": 201},
+    ),
+    ("render", {"template": "order.html"}),
+]
 SHAPES: dict[str, dict[str, Any]] = {
-    "light": {"attributes": LIGHT_ATTRIBUTES, "events": ["cache.lookup"]},
-    "heavy": {"attributes": HEAVY_ATTRIBUTES, "events": [f"step.{index}" for index in range(10)]},
+    "light": {"attributes": LIGHT_ATTRIBUTES, "events": ["cache.lookup"], "children": []},
+    "heavy": {
+        "attributes": HEAVY_ATTRIBUTES,
+        "events": [f"step.{index}" for index in range(10)],
+        "children": [],
+    },
+    "web": {"attributes": WEB_REQUEST_ATTRIBUTES, "events": [], "children": WEB_CHILDREN},
 }
 
 # What each pipeline imports on top of its base, as (module, name used): both are timed.
@@ -194,13 +224,19 @@ def collecting_meter_provider() -> Any:
 
 
 def run_workload(pipeline: Pipeline, shape: str, count: int) -> None:
+    """``count`` spans: each top-level span with its events and children (``count`` is
+    rounded down to whole top-level spans)."""
     attributes = SHAPES[shape]["attributes"]
     events = SHAPES[shape]["events"]
+    children = SHAPES[shape]["children"]
     start_span = pipeline.start_span
-    for _ in range(count):
+    for _ in range(count // (1 + len(children))):
         with start_span("bench.operation", attributes=attributes) as span:
             for event in events:
                 span.add_event(event, EVENT_ATTRIBUTES)
+            for child, child_attributes in children:
+                with start_span(child, attributes=child_attributes):
+                    pass
 
 
 def cpu_seconds(usage: resource.struct_rusage) -> float:
