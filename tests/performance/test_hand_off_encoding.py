@@ -36,7 +36,9 @@ def test_spans_with_values_of_every_length_are_the_stock_bytes(http_receiver):
 
 
 def test_log_records_with_values_of_every_length_are_the_stock_bytes(http_receiver):
-    processor = RustLogRecordProcessor(endpoint=http_receiver.endpoint_for("logs"), schedule_delay_millis=60_000)
+    processor = RustLogRecordProcessor(
+        endpoint=http_receiver.endpoint_for("logs"), schedule_delay_millis=60_000
+    )
     memory = InMemoryLogRecordExporter()
     provider = LoggerProvider(shutdown_on_exit=False)
     provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
@@ -63,7 +65,9 @@ class EndsASpanWhenShown:
         self.tracer = tracer
 
     def __str__(self) -> str:
-        with self.tracer.start_as_current_span("ended while a log record is written", attributes={"inner": 1}):
+        with self.tracer.start_as_current_span(
+            "ended while a log record is written", attributes={"inner": 1}
+        ):
             pass
         return "shown"
 
