@@ -80,7 +80,7 @@ impl Writer {
         let width = encoded_len_varint(len as u64);
         if width > 1 {
             self.buf
-                .splice(start + 1..start + 1, std::iter::repeat_n(0, width - 1));
+                .splice(start + 1..start + 1, std::iter::repeat(0).take(width - 1));
         }
         encode_varint(len as u64, &mut &mut self.buf[start..start + width]);
         result

@@ -23,11 +23,10 @@ pub fn request<M>(batch: Vec<Encoded<M>>) -> Vec<u8> {
             .map(|encoded| (encoded.group, encoded.message)),
     );
     // Every length is known before anything is written: one allocation, no copying back.
-    let resources: Vec<(Vec<u8>, Vec<(Vec<u8>, usize)>, usize)> = grouped
+    let resources: Vec<(Framed, Vec<Framed>)> = grouped
         .iter()
         .map(|resource| {
-            let subject = resource.group.resource.encode_to_vec();
-            let scopes: Vec<(Vec<u8>, usize)> = resource
+            let scopes: Vec<Framed> = resource
                 .scopes
                 .iter()
                 .map(|(group, records)| {
@@ -38,29 +37,30 @@ pub fn request<M>(batch: Vec<Encoded<M>>) -> Vec<u8> {
                             .map(|record| field_len(CHILDREN, record.len()))
                             .sum::<usize>()
                         + string_len(SCHEMA_URL, &group.scope_schema_url);
-                    (subject, len)
+                    Framed { subject, len }
                 })
                 .collect();
+            let subject = resource.group.resource.encode_to_vec();
             let len = field_len(SUBJECT, subject.len())
                 + scopes
                     .iter()
-                    .map(|(_, len)| field_len(CHILDREN, *len))
+                    .map(|scope| field_len(CHILDREN, scope.len))
                     .sum::<usize>()
                 + string_len(SCHEMA_URL, &resource.group.resource_schema_url);
-            (subject, scopes, len)
+            (Framed { subject, len }, scopes)
         })
         .collect();
     let total = resources
         .iter()
-        .map(|(_, _, len)| field_len(RESOURCES, *len))
+        .map(|(resource, _)| field_len(RESOURCES, resource.len))
         .sum();
     let mut out = Vec::with_capacity(total);
-    for (resource, (subject, scopes, len)) in grouped.iter().zip(&resources) {
-        header(RESOURCES, *len, &mut out);
-        bytes_field(SUBJECT, subject, &mut out);
-        for ((group, records), (subject, len)) in resource.scopes.iter().zip(scopes) {
-            header(CHILDREN, *len, &mut out);
-            bytes_field(SUBJECT, subject, &mut out);
+    for (resource, (framed, scopes)) in grouped.iter().zip(&resources) {
+        header(RESOURCES, framed.len, &mut out);
+        bytes_field(SUBJECT, &framed.subject, &mut out);
+        for ((group, records), framed) in resource.scopes.iter().zip(scopes) {
+            header(CHILDREN, framed.len, &mut out);
+            bytes_field(SUBJECT, &framed.subject, &mut out);
             for record in records {
                 bytes_field(CHILDREN, record, &mut out);
             }
@@ -70,6 +70,13 @@ pub fn request<M>(batch: Vec<Encoded<M>>) -> Vec<u8> {
     }
     debug_assert_eq!(out.len(), total);
     out
+}
+
+/// A `Resource`'s or `InstrumentationScope`'s encoding and the length of the whole
+/// `Resource*` or `Scope*` message that starts with it.
+struct Framed {
+    subject: Vec<u8>,
+    len: usize,
 }
 
 /// proto3 leaves an empty string out.
