@@ -120,9 +120,10 @@ def section(results: dict) -> str:
         rows.append([f"{shape}: dropped, worst pass", "0", *cells])
     if baseline:
         mode = "ours-http"
-        for measure in ("loop", "process CPU"):
+        for measure in MEASURES:
             over = log_overheads(runs, mode, MEASURES[measure])
             before = log_overheads(runs, mode + BASELINE, MEASURES[measure])
+            # A round where the baseline measured no slower than the floor has no share.
             shares = [new / old for new, old in zip(over, before) if old > 0]
             rows.append(
                 [
