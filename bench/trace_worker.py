@@ -243,28 +243,29 @@ def cpu_seconds(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endpoint: str) -> dict:
-    base_import = import_seconds(BASE_IMPORTS.get(mode, SDK_BASE))
-    pipeline_import = import_seconds(PIPELINE_IMPORTS[mode])
-    pipeline = build_pipeline(mode, http_endpoint, grpc_endpoint)
-
+def measure_pass(
+    loop: Callable[[], None],
+    flush: Callable[[], Any],
+    stats: Callable[[], Any],
+    shutdown: Callable[[], Any],
+) -> dict[str, Any]:
+    """A timing pass's measures around ``loop`` (shared with ``log_worker.py``): its wall
+    time and main-thread CPU, the process CPU up to the end of ``flush`` and ``shutdown``,
+    peak RSS, and the processor's counters read between flush and shutdown."""
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     wall_before = time.perf_counter()
     thread_before = time.thread_time()
-    run_workload(pipeline, shape, count)
+    loop()
     thread_after = time.thread_time()
     wall_after_loop = time.perf_counter()
     usage_after_loop = resource.getrusage(resource.RUSAGE_SELF)
-    pipeline.flush()
+    flush()
     # Read between flush and shutdown: everything accepted has been exported or dropped.
-    processor_stats = pipeline.stats()
-    pipeline.shutdown()
+    processor_stats = stats()
+    shutdown()
     wall_after_flush = time.perf_counter()
     usage_after_flush = resource.getrusage(resource.RUSAGE_SELF)
-
     return {
-        "base_import_seconds": base_import,
-        "pipeline_import_seconds": pipeline_import,
         "loop_seconds": wall_after_loop - wall_before,
         "loop_thread_cpu_seconds": thread_after - thread_before,
         "loop_process_cpu_seconds": cpu_seconds(usage_after_loop) - cpu_seconds(usage_before),
@@ -273,6 +274,16 @@ def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endp
         "max_rss_kib": peak_rss_kib(),
         "processor_stats": processor_stats,
     }
+
+
+def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endpoint: str) -> dict:
+    base_import = import_seconds(BASE_IMPORTS.get(mode, SDK_BASE))
+    pipeline_import = import_seconds(PIPELINE_IMPORTS[mode])
+    pipeline = build_pipeline(mode, http_endpoint, grpc_endpoint)
+    measures = measure_pass(
+        lambda: run_workload(pipeline, shape, count), pipeline.flush, pipeline.stats, pipeline.shutdown
+    )
+    return {"base_import_seconds": base_import, "pipeline_import_seconds": pipeline_import, **measures}
 
 
 class Probe:
