@@ -6,6 +6,7 @@ tests point it at a loopback receiver with ``OTEL_EXPORTER_OTLP_TRACES_*`` varia
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,18 @@ def exporter_env(endpoint: str, protocol: str, **variables: str) -> dict[str, st
     )
 
 
+def instrumented_env(traces: str, logs: str, metrics: str, **variables: str) -> dict[str, str]:
+    """For an app under ``opentelemetry-instrument``: each signal's exporter, with logging
+    auto-instrumentation on (stdlib records become log records), plus ``variables``."""
+    return clean_env(
+        OTEL_TRACES_EXPORTER=traces,
+        OTEL_LOGS_EXPORTER=logs,
+        OTEL_METRICS_EXPORTER=metrics,
+        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
+        **variables,
+    )
+
+
 def app(script: str) -> str:
     return str(APPS / script)
 
@@ -40,3 +53,13 @@ def app(script: str) -> str:
 def run(*argv: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     """Runs ``argv`` to completion; a hang fails the test through ``timeout``."""
     return subprocess.run(list(argv), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_under_instrument(
+    script: str, *arguments: str, env: dict[str, str]
+) -> tuple[dict, subprocess.CompletedProcess]:
+    """Runs the app ``script`` under ``opentelemetry-instrument``, which must exit cleanly;
+    returns the JSON report it printed and the finished process."""
+    result = run(INSTRUMENT, PYTHON, app(script), *arguments, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result

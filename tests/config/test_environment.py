@@ -71,14 +71,22 @@ def test_signal_endpoint_beats_generic_endpoint(receiver, monkeypatch):
     assert len(receiver.received.spans()) == 2
 
 
-def test_generic_http_endpoint_gets_the_traces_path_appended(http_receiver, monkeypatch):
+@pytest.mark.parametrize(
+    ("variable", "path", "expected_path"),
+    [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "", "/v1/traces"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/custom/ingest", "/custom/ingest"),
+    ],
+    ids=["generic endpoint gets the traces path appended", "signal endpoint is used as is"],
+)
+def test_http_endpoint_from_the_environment(http_receiver, monkeypatch, variable, path, expected_path):
     base = http_receiver.endpoint.removesuffix("/v1/traces")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", base)
+    monkeypatch.setenv(variable, f"{base}{path}")
     processor = RustSpanProcessor()
 
-    assert processor._core.endpoint == f"{base}/v1/traces"
+    assert processor._core.endpoint == f"{base}{expected_path}"
     assert send_spans(processor) is True
-    assert http_receiver.received.headers[0][":path"] == "/v1/traces"
+    assert http_receiver.received.headers[0][":path"] == expected_path
 
 
 def test_generic_grpc_endpoint_is_used_as_is(grpc_receiver, monkeypatch):
@@ -89,16 +97,6 @@ def test_generic_grpc_endpoint_is_used_as_is(grpc_receiver, monkeypatch):
     assert processor._core.endpoint == grpc_receiver.endpoint
     assert send_spans(processor) is True
     assert len(grpc_receiver.received.spans()) == 2
-
-
-def test_signal_http_endpoint_is_used_as_is(http_receiver, monkeypatch):
-    base = http_receiver.endpoint.removesuffix("/v1/traces")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{base}/custom/ingest")
-    processor = RustSpanProcessor()
-
-    assert processor._core.endpoint == f"{base}/custom/ingest"
-    assert send_spans(processor) is True
-    assert http_receiver.received.headers[0][":path"] == "/custom/ingest"
 
 
 def test_constructor_arguments_beat_the_environment(receiver, monkeypatch):

@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustOTLPMetricExporter, RustOTLPSpanExporter, RustSpanProcessor
 
-from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
+from tests.apps import PYTHON, clean_env, instrumented_env, run, run_under_instrument
 from tests.hardening.test_bad_input import UNREADABLE_SPANS, ended_span
 from tests.support.delivery import end_spans, permanent_failure, start, transient_failure
 from tests.support.otlp_receivers import GrpcReceiver, Reply
@@ -193,11 +193,10 @@ def test_huge_spans_with_the_collector_down_stay_within_the_byte_bound():
 def test_drops_are_shown_on_stderr_when_only_opentelemetry_handlers_listen(http_receiver):
     # Under opentelemetry-instrument with logging auto-instrumentation, the root logger's
     # only handler is the SDK's LoggingHandler, which never shows a record to anyone.
-    env = clean_env(
-        OTEL_TRACES_EXPORTER="rust_otlp",
-        OTEL_LOGS_EXPORTER="rust_otlp",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
+    env = instrumented_env(
+        traces="rust_otlp",
+        logs="rust_otlp",
+        metrics="none",
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http_receiver.endpoint_for("traces"),
         OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http_receiver.endpoint_for("logs"),
         OTEL_BSP_MAX_QUEUE_SIZE="64",
@@ -205,9 +204,7 @@ def test_drops_are_shown_on_stderr_when_only_opentelemetry_handlers_listen(http_
         OTEL_BSP_SCHEDULE_DELAY="60000",
         WORKLOAD_SPANS="5000",
     )
-    result = run(INSTRUMENT, PYTHON, app("burst.py"), env=env)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report, result = run_under_instrument("burst.py", env=env)
     assert report["dropped"] > 0
     assert "otel_rust_exporter: WARNING:" in result.stderr
     assert "spans dropped so far" in result.stderr or "at shutdown" in result.stderr

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import grpc
+import otel_rust_exporter
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
@@ -19,13 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from otel_rust_exporter import (
-    RustLogRecordProcessor,
-    RustOTLPLogExporter,
-    RustOTLPMetricExporter,
-    RustOTLPSpanExporter,
-    RustSpanProcessor,
-)
+from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 from otel_sls_exporter import SLSLogExporter, SLSLogRecordProcessor
 
 from tests.apps import app
@@ -361,11 +356,11 @@ def test_secrets_are_not_in_reprs_or_attributes():
     headers = {**HEADERS, "x-extra": TOKEN}
     endpoint = f"http://user:{API_KEY}@127.0.0.1:9/v1/traces"
     objects = [
-        RustOTLPSpanExporter(endpoint=endpoint, headers=headers),
-        RustOTLPLogExporter(endpoint=endpoint, headers=headers),
-        RustOTLPMetricExporter(endpoint=endpoint, headers=headers),
-        RustSpanProcessor(endpoint=endpoint, headers=headers),
-        RustLogRecordProcessor(endpoint=endpoint, headers=headers),
+        # Every class the package exports.
+        *(
+            getattr(otel_rust_exporter, name)(endpoint=endpoint, headers=headers)
+            for name in otel_rust_exporter.__all__
+        ),
         sls_exporter("http://127.0.0.1:9"),
         SLSLogRecordProcessor("http://127.0.0.1:9", "test-project", "store", **SLS_CREDENTIALS),
     ]

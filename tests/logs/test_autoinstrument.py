@@ -7,7 +7,7 @@ import json
 
 from google.protobuf.json_format import MessageToDict
 
-from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
+from tests.apps import instrumented_env, run_under_instrument
 from tests.support.otlp_receivers import HttpReceiver
 
 STOCK_LOG_BATCH_THREAD = "OtelBatchLogRecordProcessor"
@@ -17,19 +17,16 @@ EXPECTED_RECORDS = 10
 
 
 def run_instrumented_logs(receiver: HttpReceiver, exporter: str, **variables: str):
-    env = clean_env(
-        OTEL_TRACES_EXPORTER="rust_otlp",
-        OTEL_LOGS_EXPORTER=exporter,
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
+    env = instrumented_env(
+        traces="rust_otlp",
+        logs=exporter,
+        metrics="none",
         OTEL_SERVICE_NAME="shop",
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.endpoint_for("traces"),
         OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=receiver.endpoint_for("logs"),
         **variables,
     )
-    result = run(INSTRUMENT, PYTHON, app("instrumented_logs.py"), env=env)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report, result = run_under_instrument("instrumented_logs.py", env=env)
     assert report["logs_flushed"] is True, result.stderr
     assert report["traces_flushed"] is True, result.stderr
     return report, result.stderr

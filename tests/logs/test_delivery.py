@@ -9,15 +9,15 @@ import os
 from collections import Counter
 
 import pytest
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustLogRecordProcessor, RustSpanProcessor
 
 from tests.apps import PYTHON, app, clean_env, run
-from tests.support.delivery import NEVER_ON_SCHEDULE_MS, transient_failure
+from tests.support.delivery import NEVER_ON_SCHEDULE_MS, overflow, transient_failure
 from tests.support.gil import Counter as CountingThread
 from tests.support.otlp_receivers import Reply
-from tests.support.our_logging import our_messages, our_records
+from tests.support.our_logging import our_messages, our_records, root_logs_exported_through
 from tests.support.tcp import TcpTap
 
 pytestmark = pytest.mark.timeout(60)
@@ -55,16 +55,8 @@ def test_a_transient_failure_is_retried_and_delivered_exactly_once(receiver):
 
 def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplog):
     caplog.set_level(logging.WARNING, logger="otel_rust_exporter")
-    receiver.reply_with(*[Reply(delay=0.3)] * 3)
-    processor, logger = start(receiver, max_queue_size=10, max_export_batch_size=10)
-    emitted = 500
-    emit(logger, emitted)
-
-    assert processor.force_flush(20_000) is True
-    stats = processor.stats()
-    assert stats["dropped"] > 0
-    assert stats["accepted"] + stats["dropped"] == emitted
-    assert stats["exported"] == stats["accepted"] == sum(bodies(receiver.logs).values())
+    stats = overflow(receiver, start, emit)
+    assert stats["accepted"] == sum(bodies(receiver.logs).values())
     assert set(bodies(receiver.logs).values()) == {1}
     messages = our_messages(caplog, logging.WARNING)
     assert any("dropped so far" in m and "for a full queue (max_queue_size=10)" in m for m in messages)
@@ -125,19 +117,12 @@ def test_our_own_warnings_are_not_exported_even_through_a_root_logging_handler(h
     # messages would come back to the processor and feed the failing export.
     http_receiver.reply_with(Reply(http_status=400))
     processor, logger = start(http_receiver)
-    provider = LoggerProvider(shutdown_on_exit=False)
-    provider.add_log_record_processor(processor)
-    handler = LoggingHandler(logger_provider=provider)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
+    with root_logs_exported_through(processor):
         emit(logger, 1, "doomed")
         assert processor.force_flush(10_000) is False
         logging.getLogger("otel_rust_exporter").warning("a warning of ours, logged directly")
         emit(logger, 1, "delivered")
         assert processor.force_flush(10_000) is True
-    finally:
-        root.removeHandler(handler)
     assert our_records(caplog, logging.ERROR), "the failed export was not logged"
     assert sorted(bodies(http_receiver.logs)) == ["delivered-0"]
     assert processor.stats()["accepted"] == 2
@@ -217,11 +202,12 @@ def test_records_still_queued_at_exit_and_after_fork_are_delivered_once_each(rec
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint_for("logs").removesuffix("/v1/logs"),
         OTEL_EXPORTER_OTLP_PROTOCOL=receiver.protocol,
     )
-    result = run(PYTHON, app("fork_logs.py"), env=env, timeout=30)
+    # Neither process flushes: only the at-exit shutdown delivers.
+    result = run(PYTHON, app("fork_signals.py"), "logs", "exit", "exit", env=env, timeout=30)
     assert result.returncode == 0, result.stderr
     reports = {report["process"]: report for report in map(json.loads, result.stdout.splitlines())}
     assert reports["parent"]["child_exit_code"] == 0
-    assert reports["child"]["stats"]["accepted"] == 20
+    assert reports["child"]["stats"]["logs"]["accepted"] == 20
 
     expected = {
         f"{prefix}-{i}" for prefix in ("parent-before-fork", "parent-after-fork", "child") for i in range(20)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
-from tests.support.otlp_receivers import MetricsHttpReceiver
+from tests.support.otlp_receivers import MetricsHttpReceiver, sum_points
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,11 +34,7 @@ def series_per_request(received) -> list:
     return [
         sorted(
             attribute.value.string_value
-            for rm in request.resource_metrics
-            for sm in rm.scope_metrics
-            for metric in sm.metrics
-            if metric.name == "work.done"
-            for point in metric.sum.data_points
+            for point in sum_points(request, "work.done")
             for attribute in point.attributes
         )
         for request in received.requests

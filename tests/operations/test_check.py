@@ -244,3 +244,18 @@ def test_incomplete_sls_configuration_names_the_missing_variables():
     result, report = check("--sls", OTEL_EXPORTER_SLS_ENDPOINT="http://127.0.0.1:1")
     assert result.returncode == 1
     assert "OTEL_EXPORTER_SLS_PROJECT" in only_target(report)["diagnosis"]
+
+
+def test_check_shows_the_spool_and_its_probe_never_writes_to_it(tmp_path):
+    spool = tmp_path / "spool"
+    result, report = check(
+        "--traces",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{closed_port()}/v1/traces",
+        OTEL_RUST_EXPORTER_SPOOL_DIR=str(spool),
+        OTEL_RUST_EXPORTER_SPOOL_MAX_BYTES="1048576",
+    )
+    target = only_target(report)
+    assert result.returncode == 1
+    assert target["settings"]["spool_dir"] == str(spool)
+    assert target["settings"]["spool_max_bytes"] == 1048576
+    assert not spool.exists(), "a probe is not telemetry"

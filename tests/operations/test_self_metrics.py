@@ -5,8 +5,6 @@ match what the app did, including ``error.type`` after a scripted failure."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
@@ -15,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 from otel_sls_exporter import SLSLogRecordProcessor
 
-from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
+from tests.apps import instrumented_env, run_under_instrument
 from tests.support.fake_sls import SLS_PYTHON, FakeSls
 from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, Reply
 
@@ -24,14 +22,13 @@ SPANS = 7
 
 def run_app(receiver: HttpReceiver, exporter: str, **variables: str) -> None:
     base = receiver.endpoint.rsplit("/v1/", 1)[0]
-    env = clean_env(
-        OTEL_TRACES_EXPORTER=exporter,
-        OTEL_LOGS_EXPORTER=exporter,
-        OTEL_METRICS_EXPORTER=exporter,
+    env = instrumented_env(
+        traces=exporter,
+        logs=exporter,
+        metrics=exporter,
         OTEL_EXPORTER_OTLP_ENDPOINT=base,
         OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
         OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED="true",
-        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
         # Nothing is sent before the app flushes: the first request is the traces one.
         OTEL_BSP_SCHEDULE_DELAY="60000",
         OTEL_BLRP_SCHEDULE_DELAY="60000",
@@ -39,9 +36,8 @@ def run_app(receiver: HttpReceiver, exporter: str, **variables: str) -> None:
         OTEL_SERVICE_NAME="self-metrics",
         **variables,
     )
-    result = run(INSTRUMENT, PYTHON, app("self_metrics_app.py"), str(SPANS), env=env)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["flushed"][1] is True, result.stderr
+    report, result = run_under_instrument("self_metrics_app.py", str(SPANS), env=env)
+    assert report["flushed"][1] is True, result.stderr
 
 
 def points(receiver) -> list[tuple[str, str, str, dict, object]]:

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tests.apps import app, clean_env
-from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver
+from tests.apps import app, instrumented_env
+from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, sum_points
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
@@ -144,11 +144,10 @@ def installed(request, tmp_path_factory):
 
 
 def run_smoke(venv: Path, receiver, **variables: str) -> tuple[dict, str]:
-    env = clean_env(
-        OTEL_TRACES_EXPORTER="rust_otlp",
-        OTEL_LOGS_EXPORTER="rust_otlp",
-        OTEL_METRICS_EXPORTER="rust_otlp",
-        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
+    env = instrumented_env(
+        traces="rust_otlp",
+        logs="rust_otlp",
+        metrics="rust_otlp",
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint_for("traces").rsplit("/v1/", 1)[0],
         OTEL_EXPORTER_OTLP_PROTOCOL=receiver.protocol,
         **variables,
@@ -190,11 +189,7 @@ def test_wheel_exports_every_signal_across_a_fork_and_an_exit_without_shutdown(i
         metric_points = {
             attribute.value.string_value
             for request in receiver.metrics.requests
-            for resource_metrics in request.resource_metrics
-            for scope_metrics in resource_metrics.scope_metrics
-            for metric in scope_metrics.metrics
-            if metric.name == "wheel.smoke.runs"
-            for point in metric.sum.data_points
+            for point in sum_points(request, "wheel.smoke.runs")
             for attribute in point.attributes
             if attribute.key == "process"
         }

@@ -7,6 +7,7 @@ cyclic GC run and scan all of them (it tripled the cost of ``on_emit``)."""
 import gc
 from collections import Counter
 
+import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
@@ -30,32 +31,31 @@ def new_gc_objects(read, items) -> Counter:
         gc.enable()
 
 
-def test_on_end_creates_no_python_objects_per_span(http_receiver):
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("hot-path")
+def finished_items() -> dict[str, list]:
+    """``COUNT`` spans, each with an attribute and an event, and ``COUNT`` log records with an
+    attribute (outside any span), as the SDK hands them to processors."""
+    spans, records = InMemorySpanExporter(), InMemoryLogRecordExporter()
+    tracer_provider = TracerProvider(shutdown_on_exit=False)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    logger_provider = LoggerProvider(shutdown_on_exit=False)
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(records))
+    tracer, logger = tracer_provider.get_tracer("hot-path"), logger_provider.get_logger("hot-path")
     for index in range(COUNT):
         with tracer.start_as_current_span("span", attributes={"index": index}) as span:
             span.add_event("event", {"index": index})
-    processor = RustSpanProcessor(endpoint=http_receiver.endpoint, schedule_delay_millis=60_000)
-
-    created = new_gc_objects(processor._core.on_end, list(memory.get_finished_spans()))
-    processor.shutdown()
-    assert created["dict"] == 0, created
-
-
-def test_on_emit_creates_no_python_objects_per_record(http_receiver):
-    memory = InMemoryLogRecordExporter()
-    provider = LoggerProvider(shutdown_on_exit=False)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
-    logger = provider.get_logger("hot-path")
-    for index in range(COUNT):
         logger.emit(body=f"record {index}", attributes={"index": index})
-    processor = RustLogRecordProcessor(
-        endpoint=http_receiver.endpoint_for("logs"), schedule_delay_millis=60_000
-    )
+    return {"traces": list(spans.get_finished_spans()), "logs": list(records.get_finished_logs())}
 
-    created = new_gc_objects(processor._core.on_emit, list(memory.get_finished_logs()))
+
+@pytest.mark.parametrize(
+    ("processor_type", "read", "signal"),
+    [(RustSpanProcessor, "on_end", "traces"), (RustLogRecordProcessor, "on_emit", "logs")],
+    ids=["on_end per span", "on_emit per record"],
+)
+def test_reading_an_item_creates_no_python_objects_per_item(http_receiver, processor_type, read, signal):
+    items = finished_items()[signal]
+    processor = processor_type(endpoint=http_receiver.endpoint_for(signal), schedule_delay_millis=60_000)
+
+    created = new_gc_objects(getattr(processor._core, read), items)
     processor.shutdown()
     assert created["dict"] == 0, created

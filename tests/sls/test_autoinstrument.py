@@ -3,27 +3,22 @@
 
 from __future__ import annotations
 
-import json
-
-from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
+from tests.apps import instrumented_env, run_under_instrument
 from tests.support.fake_sls import FakeSls, contents
 
 
 def test_opentelemetry_instrument_sends_logs_to_sls():
     fake = FakeSls()
     try:
-        env = clean_env(
-            OTEL_LOGS_EXPORTER="sls",
-            OTEL_TRACES_EXPORTER="none",
-            OTEL_METRICS_EXPORTER="none",
+        env = instrumented_env(
+            traces="none",
+            logs="sls",
+            metrics="none",
             OTEL_SERVICE_NAME="shop",
-            OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
             OTEL_EXPORTER_SLS_TOPIC="instrumented",
             **fake.env(),
         )
-        result = run(INSTRUMENT, PYTHON, app("sls_logging.py"), env=env)
-        assert result.returncode == 0, result.stderr
-        report = json.loads(result.stdout)
+        report, result = run_under_instrument("sls_logging.py", env=env)
         assert report["processors"] == ["SLSLogRecordProcessor"]
         logs = fake.wait_for_logs(2)
         assert [request["problem"] for request in fake.requests()] == [None]

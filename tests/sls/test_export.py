@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from otel_sls_exporter import SLSLogExporter, SLSLogRecordProcessor
 
 from tests.support.fake_sls import FakeSls, contents
+from tests.support.our_logging import root_logs_exported_through
 
 RFC1123 = "%a, %d %b %Y %H:%M:%S GMT"
 
@@ -306,20 +307,12 @@ def test_our_own_warnings_are_not_exported_to_sls(fake_sls):
     that record reaches our processor, which must not send it (or it would fail, log...)."""
     fake_sls.script({"status": 400, "code": "PostBodyInvalid", "message": "rejected"})
     processor = sls_processor(fake_sls, schedule_delay_millis=60_000)
-    provider = LoggerProvider(shutdown_on_exit=False)
-    provider.add_log_record_processor(processor)
-    handler = LoggingHandler(logger_provider=provider)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
+    with root_logs_exported_through(processor):
         logging.getLogger("app.loop").warning("first")
         assert not processor.force_flush()
         logging.getLogger("otel_rust_exporter.sls").warning("a child of our logger")
         logging.getLogger("app.loop").warning("second")
         assert processor.force_flush()
-    finally:
-        root.removeHandler(handler)
-        provider.shutdown()
     sent = [contents(log) for request in fake_sls.requests() for log in request["log_group"]["logs"]]
     assert [fields["content"] for fields in sent] == ["first", "second"]
     assert all(not fields["scope.name"].startswith("otel_rust_exporter") for fields in sent)

@@ -1,6 +1,10 @@
-"""Spans through our processor to a receiver, and the replies that fail an export."""
+"""Spans through our processor to a receiver, the replies that fail an export, and a queue
+overflowed against a slow receiver."""
 
 from __future__ import annotations
+
+import time
+from typing import Callable
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
@@ -28,6 +32,20 @@ def end_spans(tracer, count: int, prefix: str = "span") -> None:
             pass
 
 
+def end_spans_without_waiting(processor, count: int, prefix: str) -> TracerProvider:
+    """Ends ``count`` spans through a provider using ``processor`` whose exports fail or hang,
+    failing the test if ending them waited for that; returns the provider."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer(prefix)
+    started = time.monotonic()
+    for index in range(count):
+        tracer.start_span(f"{prefix} {index}").end()
+    # Generous bound: a "does not hang" check, not a benchmark.
+    assert time.monotonic() - started < 5
+    return provider
+
+
 def transient_failure(protocol: str) -> Reply:
     if protocol == "grpc":
         return Reply(grpc_code=grpc.StatusCode.UNAVAILABLE)
@@ -38,3 +56,24 @@ def permanent_failure(protocol: str) -> Reply:
     if protocol == "grpc":
         return Reply(grpc_code=grpc.StatusCode.INVALID_ARGUMENT)
     return Reply(http_status=400)
+
+
+# Far more than the overflow's queue holds while the slow receiver keeps its exports waiting.
+OVERFLOWING = 500
+
+
+def overflow(receiver, start: Callable[..., tuple], produce: Callable[[object, int], None]) -> dict:
+    """Produces ``OVERFLOWING`` items into a 10-item queue while a slow receiver holds each
+    export, so the producer outpaces the exporter; checks that the drops are counted and that
+    everything accepted was exported. ``start`` and ``produce`` are a signal's (e.g. ``start``
+    and ``end_spans`` here). Returns the processor's stats."""
+    receiver.reply_with(*[Reply(delay=0.3)] * 3)
+    processor, producer = start(receiver, max_queue_size=10, max_export_batch_size=10)
+    produce(producer, OVERFLOWING)
+
+    assert processor.force_flush(20_000) is True
+    stats = processor.stats()
+    assert stats["dropped"] > 0
+    assert stats["accepted"] + stats["dropped"] == OVERFLOWING
+    assert stats["exported"] == stats["accepted"]
+    return stats

@@ -79,13 +79,7 @@ class Received:
     condition: threading.Condition = field(default_factory=threading.Condition)
 
     def spans(self) -> list:
-        return [
-            span
-            for request in self.requests
-            for resource_spans in request.resource_spans
-            for scope_spans in resource_spans.scope_spans
-            for span in scope_spans.spans
-        ]
+        return [span for request in self.requests for span in items_of(request, "traces")]
 
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> list:
         return self._wait_for(self.spans, count, timeout)
@@ -94,13 +88,7 @@ class Received:
         return self._wait_for(lambda: self.requests, count, timeout)
 
     def log_records(self) -> list:
-        return [
-            record
-            for request in self.requests
-            for resource_logs in request.resource_logs
-            for scope_logs in resource_logs.scope_logs
-            for record in scope_logs.log_records
-        ]
+        return [record for request in self.requests for record in items_of(request, "logs")]
 
     def wait_for_log_records(self, count: int, timeout: float = 10.0) -> list:
         return self._wait_for(self.log_records, count, timeout)
@@ -111,6 +99,35 @@ class Received:
             while len(items()) < count and time.monotonic() < deadline:
                 self.condition.wait(0.05)
         return items()
+
+
+# A request's levels for each signal: its resources, each resource's scopes, each scope's items.
+LEVELS = {
+    "traces": ("resource_spans", "scope_spans", "spans"),
+    "logs": ("resource_logs", "scope_logs", "log_records"),
+    "metrics": ("resource_metrics", "scope_metrics", "metrics"),
+}
+
+
+def items_of(request, signal: str) -> list:
+    """The spans, log records or metrics of one request of ``signal``, in order."""
+    resources, scopes, items = LEVELS[signal]
+    return [
+        item
+        for resource in getattr(request, resources)
+        for scope in getattr(resource, scopes)
+        for item in getattr(scope, items)
+    ]
+
+
+def sum_points(request, metric_name: str) -> list:
+    """The data points of the sum metric ``metric_name`` in one metrics request."""
+    return [
+        point
+        for metric in items_of(request, "metrics")
+        if metric.name == metric_name
+        for point in metric.sum.data_points
+    ]
 
 
 def _response(signal: Signal, reply: Reply):
@@ -154,7 +171,8 @@ class HttpReceiver(_Base):
 
     protocol = "http/protobuf"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port``: a fixed one, e.g. to stand in for a collector that was down there."""
         super().__init__()
         receiver = self
 
@@ -188,7 +206,7 @@ class HttpReceiver(_Base):
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_port
         self.endpoint = self.endpoint_for("traces")
         # A short poll interval: `close` waits for the serving loop to notice, up to one interval.
@@ -207,19 +225,18 @@ class GrpcReceiver(_Base):
 
     protocol = "grpc"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         super().__init__()
-        receiver = self
 
         def export(signal: Signal, request, context):
-            reply = receiver._next_reply()
+            reply = self._next_reply()
             time.sleep(reply.delay)
             if reply.grpc_code is not None:
                 message = reply.error_message or "scripted failure"
                 if reply.echo_metadata:
                     message += f" {dict(context.invocation_metadata())}"
                 context.abort(reply.grpc_code, message)
-            receiver._record(signal, request, dict(context.invocation_metadata()))
+            self._record(signal, request, dict(context.invocation_metadata()))
             return _response(signal, reply)
 
         class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
@@ -238,7 +255,7 @@ class GrpcReceiver(_Base):
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), self.server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), self.server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), self.server)
-        self.port = self._add_port("127.0.0.1:0")
+        self.port = self._add_port(f"127.0.0.1:{port}")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server.start()
 

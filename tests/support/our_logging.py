@@ -1,9 +1,14 @@
-"""What our exporter logged: from pytest's ``caplog``, or kept by a child process."""
+"""What our exporter logged: from pytest's ``caplog``, or kept by a child process; and the
+SDK's handler on the root logger, which would feed our own records back to our processor."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Optional
+
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 
 OUR_LOGGER = "otel_rust_exporter"
 
@@ -32,3 +37,20 @@ def keep_our_records() -> list[logging.LogRecord]:
 
     logging.getLogger(OUR_LOGGER).addHandler(Keep())
     return kept
+
+
+@contextmanager
+def root_logs_exported_through(processor) -> Iterator[LoggerProvider]:
+    """Every stdlib record goes to ``processor`` through the SDK's ``LoggingHandler`` on the
+    root logger, as logging auto-instrumentation sets it up; on leaving, the handler is
+    removed and the provider shut down."""
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(processor)
+    handler = LoggingHandler(logger_provider=provider)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield provider
+    finally:
+        root.removeHandler(handler)
+        provider.shutdown()

@@ -6,7 +6,7 @@ import json
 
 from google.protobuf.json_format import MessageToDict
 
-from tests.apps import INSTRUMENT, PYTHON, app, clean_env, run
+from tests.apps import clean_env, run_under_instrument
 from tests.support.otlp_receivers import HttpReceiver
 
 STOCK_BATCH_THREAD = "OtelBatchSpanRecordProcessor"
@@ -37,9 +37,7 @@ def run_instrumented(receiver: HttpReceiver, exporter: str, pythonpath: str = ""
     )
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    result = run(INSTRUMENT, PYTHON, app("instrumented.py"), env=env)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report, result = run_under_instrument("instrumented.py", env=env)
     assert report["flushed"] is True, result.stderr
     return report, result.stderr
 

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from tests.apps import PYTHON, app, exporter_env, run
-from tests.support.delivery import end_spans, permanent_failure, start, transient_failure
+from tests.support.delivery import end_spans, overflow, permanent_failure, start, transient_failure
 from tests.support.otlp_receivers import Reply
 from tests.support.our_logging import our_records
 
@@ -34,31 +34,28 @@ def test_a_transient_failure_is_retried_and_delivered_exactly_once(receiver):
     assert (stats["exported"], stats["failed"]) == (3, 0)
 
 
-RETRYABLE = [Reply(http_status=status) for status in (429, 502, 504)] + [
-    Reply(grpc_code=code)
-    for code in (
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.OUT_OF_RANGE,
-        grpc.StatusCode.DATA_LOSS,
-    )
-]
+def replies(http_statuses: tuple, grpc_codes: tuple) -> list[Reply]:
+    return [Reply(http_status=status) for status in http_statuses] + [
+        Reply(grpc_code=grpc.StatusCode[code]) for code in grpc_codes
+    ]
+
+
+RETRYABLE = replies(
+    (429, 502, 504), ("CANCELLED", "DEADLINE_EXCEEDED", "ABORTED", "OUT_OF_RANGE", "DATA_LOSS")
+)
 # RESOURCE_EXHAUSTED is retryable only when the server sends RetryInfo, which this lacks.
-NOT_RETRYABLE = [Reply(http_status=status) for status in (401, 404, 500)] + [
-    Reply(grpc_code=code)
-    for code in (
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.UNAUTHENTICATED,
-        grpc.StatusCode.INTERNAL,
-    )
-]
+NOT_RETRYABLE = replies((401, 404, 500), ("RESOURCE_EXHAUSTED", "UNAUTHENTICATED", "INTERNAL"))
 
 
-def receiver_for(reply: Reply, request):
-    receiver = request.getfixturevalue("grpc_receiver" if reply.grpc_code else "http_receiver")
-    receiver.protocol = "grpc" if reply.grpc_code else "http/protobuf"
-    return receiver
+def flush_one_span_answered(failure: Reply, request) -> tuple:
+    """Ends one span through a processor whose first export gets ``failure`` (from a receiver
+    of its protocol) and flushes: (the flush's result, the processor, what was received)."""
+    receiver = request.getfixturevalue("grpc_receiver" if failure.grpc_code else "http_receiver")
+    receiver.protocol = "grpc" if failure.grpc_code else "http/protobuf"
+    receiver.reply_with(failure)
+    processor, tracer = start(receiver)
+    end_spans(tracer, 1)
+    return processor.force_flush(10_000), processor, receiver.received
 
 
 def reply_id(reply: Reply) -> str:
@@ -67,24 +64,16 @@ def reply_id(reply: Reply) -> str:
 
 @pytest.mark.parametrize("failure", RETRYABLE, ids=reply_id)
 def test_every_retryable_response_is_retried(failure, request):
-    receiver = receiver_for(failure, request)
-    receiver.reply_with(failure)
-    processor, tracer = start(receiver)
-    end_spans(tracer, 1)
-
-    assert processor.force_flush(10_000) is True
-    assert receiver.received.attempts == 2
+    flushed, _, received = flush_one_span_answered(failure, request)
+    assert flushed is True
+    assert received.attempts == 2
 
 
 @pytest.mark.parametrize("failure", NOT_RETRYABLE, ids=reply_id)
 def test_every_other_error_response_fails_at_once(failure, request):
-    receiver = receiver_for(failure, request)
-    receiver.reply_with(failure)
-    processor, tracer = start(receiver)
-    end_spans(tracer, 1)
-
-    assert processor.force_flush(10_000) is False
-    assert receiver.received.attempts == 1
+    flushed, processor, received = flush_one_span_answered(failure, request)
+    assert flushed is False
+    assert received.attempts == 1
     assert processor.stats()["failed"] == 1
 
 
@@ -134,17 +123,7 @@ def test_partial_success_is_counted_as_rejected_and_warned(receiver, caplog):
 
 def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplog):
     caplog.set_level(logging.WARNING, logger="otel_rust_exporter")
-    # A slow receiver: the producer outpaces the exporter and the tiny queue fills.
-    receiver.reply_with(*[Reply(delay=0.3)] * 3)
-    processor, tracer = start(receiver, max_queue_size=10, max_export_batch_size=10)
-    ended = 500
-    end_spans(tracer, ended)
-
-    assert processor.force_flush(20_000) is True
-    stats = processor.stats()
-    assert stats["dropped"] > 0
-    assert stats["accepted"] + stats["dropped"] == ended
-    assert stats["exported"] == stats["accepted"]
+    stats = overflow(receiver, start, end_spans)
     assert len(unique_span_ids(receiver.received)) == stats["accepted"]
     assert any("dropped" in record.getMessage() for record in our_records(caplog, logging.WARNING))
 

@@ -19,7 +19,7 @@ def delivered_names(received) -> Counter:
 @pytest.mark.parametrize("child_delivers_by", ["flush", "exit"])
 def test_parent_and_child_each_export_their_own_spans_exactly_once(receiver, child_delivers_by):
     env = exporter_env(receiver.endpoint, receiver.protocol)
-    result = run(PYTHON, app("fork_spans.py"), child_delivers_by, env=env, timeout=30)
+    result = run(PYTHON, app("fork_signals.py"), "spans", child_delivers_by, "flush", env=env, timeout=30)
     assert result.returncode == 0, result.stderr
     reports = {report["process"]: report for report in map(json.loads, result.stdout.splitlines())}
 
@@ -33,7 +33,7 @@ def test_parent_and_child_each_export_their_own_spans_exactly_once(receiver, chi
     assert set(names) == expected
     assert set(names.values()) == {1}
     # The child's counters start at the fork: it accepted only its own spans.
-    assert reports["child"]["stats"]["accepted"] == 20
+    assert reports["child"]["stats"]["spans"]["accepted"] == 20
 
 
 @pytest.mark.parametrize("workers_deliver_by", ["flush", "exit"])

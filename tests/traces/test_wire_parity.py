@@ -17,41 +17,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
 
-from tests.support.otlp_receivers import HttpReceiver
+from tests.support.otlp_receivers import HttpReceiver, items_of
 from tests.support.spans_catalog import build_rich_spans
-from tests.support.wire import assert_same_request
+from tests.support.wire import StockParity, WireSignal, assert_same_request
 
-
-def send_through_exporter(receiver) -> list:
-    spans = build_rich_spans()
-    exporter = RustOTLPSpanExporter(endpoint=receiver.endpoint, protocol=receiver.protocol)
-    assert exporter.export(spans) is SpanExportResult.SUCCESS
-    exporter.shutdown()
-    return spans
-
-
-def send_through_processor(receiver) -> list:
-    # A long schedule delay: only force_flush sends, so all spans travel in one request.
-    processor = RustSpanProcessor(
-        endpoint=receiver.endpoint, protocol=receiver.protocol, schedule_delay_millis=60_000
-    )
-    spans = build_rich_spans(processor)
-    assert processor.force_flush(10_000)
-    processor.shutdown()
-    return spans
-
-
-SENDERS = {"exporter": send_through_exporter, "processor": send_through_processor}
+OURS, STOCK = (RustOTLPSpanExporter, RustSpanProcessor), (StockHttpExporter, StockGrpcExporter)
+TRACES = WireSignal("traces", build_rich_spans, encode_spans, SpanExportResult.SUCCESS, OURS, STOCK)
 
 
 def test_the_span_catalog_exercises_every_field():
-    # Guards the parity tests below: they only prove something if these cases are present.
-    request = encode_spans(build_rich_spans())
-    spans = [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
-    assert len(request.resource_spans) == 2
-    assert request.resource_spans[0].schema_url
-    scopes = [ss for rs in request.resource_spans for ss in rs.scope_spans]
-    assert any(ss.schema_url and ss.scope.version and ss.scope.attributes for ss in scopes)
+    # Guards the parity tests: they only prove something if these cases are present.
+    spans = items_of(encode_spans(build_rich_spans()), "traces")
     assert {span.kind for span in spans} == set(PbSpan.SpanKind.values()) - {0}
     assert {span.status.code for span in spans} == {0, 1, 2}
     assert any(span.status.message for span in spans)
@@ -76,43 +52,16 @@ def test_the_span_catalog_exercises_every_field():
     }
 
 
-@pytest.mark.parametrize("sender", SENDERS)
-def test_request_equals_the_stock_encoding(receiver, sender):
-    spans = SENDERS[sender](receiver)
-    assert len(receiver.received.requests) == 1
-    assert_same_request(receiver.received.requests[0], encode_spans(spans))
-
-
-@pytest.mark.parametrize("sender", SENDERS)
-def test_http_body_is_byte_for_byte_the_stock_encoding(http_receiver, sender):
-    http_receiver.protocol = "http/protobuf"
-    spans = SENDERS[sender](http_receiver)
-    assert http_receiver.received.bodies == [encode_spans(spans).SerializeToString()]
-
-
 def test_each_batch_is_encoded_as_the_stock_encoder_encodes_its_spans(receiver):
     # Small batches: where the processor cuts is up to it, but each request must group
     # and order its own spans as the stock encoder would, and no span may be lost or moved.
     # Batches may be in flight concurrently, so requests can arrive in any order; each must
     # still be one contiguous run of the queue.
-    processor = RustSpanProcessor(
-        endpoint=receiver.endpoint,
-        protocol=receiver.protocol,
-        max_export_batch_size=3,
-        schedule_delay_millis=60_000,
-    )
-    spans = build_rich_spans(processor)
-    assert processor.force_flush(10_000)
-    processor.shutdown()
+    spans = TRACES.send_through_processor(receiver, max_export_batch_size=3)
     by_id = {span.context.span_id: span for span in spans}
     batches = []
     for request in receiver.received.requests:
-        ids = [
-            int.from_bytes(span.span_id, "big")
-            for rs in request.resource_spans
-            for ss in rs.scope_spans
-            for span in ss.spans
-        ]
+        ids = [int.from_bytes(span.span_id, "big") for span in items_of(request, "traces")]
         # Stock grouping of this batch, in the order the batch was queued (= end order).
         batch = sorted((by_id[span_id] for span_id in ids), key=spans.index)
         assert_same_request(request, encode_spans(batch))
@@ -121,26 +70,6 @@ def test_each_batch_is_encoded_as_the_stock_encoder_encodes_its_spans(receiver):
     batches.sort(key=lambda batch: spans.index(batch[0]))
     sent_ids = [span.context.span_id for batch in batches for span in batch]
     assert sent_ids == [span.context.span_id for span in spans]
-
-
-@pytest.fixture
-def stock_exporter(receiver):
-    if receiver.protocol == "grpc":
-        exporter = StockGrpcExporter(endpoint=receiver.endpoint, insecure=True)
-    else:
-        exporter = StockHttpExporter(endpoint=receiver.endpoint)
-    yield exporter
-    exporter.shutdown()
-
-
-def test_stock_exporter_and_ours_send_the_same_request(receiver, stock_exporter):
-    spans = build_rich_spans()
-    assert stock_exporter.export(spans) is SpanExportResult.SUCCESS
-    ours = RustOTLPSpanExporter(endpoint=receiver.endpoint, protocol=receiver.protocol)
-    assert ours.export(spans) is SpanExportResult.SUCCESS
-    ours.shutdown()
-    stock_request, our_request = receiver.received.requests
-    assert_same_request(our_request, stock_request)
 
 
 def test_resources_equal_but_for_attribute_order_are_grouped_as_the_stock_encoder_groups_them(
@@ -213,3 +142,7 @@ def test_processor_sends_the_spans_the_stock_batch_processor_sends(http_receiver
         assert_same_request(our_request, stock_request)
     finally:
         stock_receiver.close()
+
+
+class TestStockParity(StockParity):
+    signal = TRACES

@@ -1,5 +1,6 @@
-//! The extension module `otel_rust_exporter._native`: reads Python objects (`read`)
-//! and exposes the classes (`python`) over the PyO3-free core (`otel_rust_core`).
+//! The OTLP side of the extension module `otel_rust_exporter._native` (registered by
+//! `module/`): reads Python objects (`read`) and exposes the classes (`python`) over the
+//! PyO3-free core (`otel_rust_core`). A sink's own bindings (SLS's) build on `python`.
 //!
 //! Python hands finished telemetry to this module in one call per item; everything after
 //! that (batching, OTLP encoding, compression, transport, retry) runs in the core, on the
@@ -10,20 +11,17 @@ pub mod read;
 
 pub use otel_rust_core::{
     config, diagnostics, otlp, pipeline, records, redact, request, retry, runtime, self_metrics,
-    transport, wire,
+    spool, transport, wire,
 };
 
 use pyo3::prelude::*;
 
-// Relies on the GIL: the Python-side caches below and the classes' Python objects are
-// shared without locks of their own (docs/PACKAGING.md, "Free-threaded CPython").
-#[pymodule(gil_used = true)]
-fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Prepares the module `m` and registers the OTLP classes in it. Python-side caches are
+/// filled now, while importing is single-threaded for us: filling them later can release
+/// the GIL, and a fork at that moment would leave the child waiting on a half-filled cache.
+pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::install_fork_handler();
     python::finalizing::init();
-    // Python-side caches are filled now, while importing is single-threaded for us:
-    // filling them later can release the GIL, and a fork at that moment would leave the
-    // child waiting on a half-filled cache.
     read::names::init(m.py());
     python::reporting::init(m.py())?;
     python::register(m)

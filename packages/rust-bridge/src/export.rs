@@ -20,9 +20,9 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::fork::PerProcess;
 use crate::python;
 use crate::target::{self, Target, TargetTag};
+use otel_rust_contract::per_process::{self, PerProcess};
 
 /// The span attribute that carries the target from `on_start` to `on_end` (the SDK passes
 /// nothing else along); removed before export.
@@ -190,10 +190,10 @@ impl Outbox {
 }
 
 fn deliver_periodically(delay: Duration) {
-    let born_in = crate::fork::generation();
+    let born_in = per_process::generation();
     loop {
         thread::park_timeout(delay);
-        if python::exiting() || crate::fork::generation() != born_in {
+        if python::exiting() || per_process::generation() != born_in {
             return;
         }
         let waiting = OUTBOX

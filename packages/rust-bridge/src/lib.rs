@@ -37,7 +37,6 @@
 //! ```
 
 mod export;
-mod fork;
 mod native;
 mod parent;
 mod propagate;
@@ -125,7 +124,7 @@ pub(crate) fn config() -> &'static BridgeConfig {
 /// [`layer`] to it and call this anyway: it then only warns that the subscriber is taken.
 /// The first call's configuration wins.
 pub fn init(py: Python<'_>, config: BridgeConfig) -> PyResult<()> {
-    fork::install_handler();
+    otel_rust_contract::per_process::install_fork_handler();
     // The first configuration wins; later calls keep it.
     let _ = CONFIG.set(config);
     python::api(py)?;

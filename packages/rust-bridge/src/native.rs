@@ -1,33 +1,14 @@
 //! The fast path into `otel_rust_exporter`'s `RustSpanProcessor`, which lives in another
 //! shared object: Rust types and statics are not shared between the two, so they talk
-//! through a versioned C ABI in a `PyCapsule` and OTLP protobuf bytes.
-//!
-//! The other side is `packages/otel-rust-exporter/src/python/bridge.rs`; the struct below
-//! must stay identical to its `SpanSinkV1`.
-
-use std::ffi::{c_void, CStr};
+//! through a versioned C ABI in a `PyCapsule` and OTLP protobuf bytes, defined once for
+//! both sides in `otel_rust_contract::span_sink`.
 
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_sdk::trace::SpanData;
+use otel_rust_contract::span_sink::{Pushed, SpanSinkV1, CAPSULE_NAME};
 use prost::Message;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
-
-pub(crate) const CAPSULE_NAME: &CStr = c"otel_rust_exporter.span_sink.v1";
-const ABI_VERSION: u32 = 1;
-
-/// Result codes of `push_span`.
-pub(crate) const QUEUED: u32 = 0;
-
-#[repr(C)]
-pub(crate) struct SpanSinkV1 {
-    pub version: u32,
-    pub sink: *const c_void,
-    /// Queues one encoded `opentelemetry.proto.trace.v1.Span`; any thread, no GIL. Returns
-    /// 0 when queued, 1 when dropped (queue full, shut down), 2 for undecodable bytes, 3 for
-    /// an internal error. The sink counts every drop itself.
-    pub push_span: unsafe extern "C" fn(sink: *const c_void, span: *const u8, len: usize) -> u32,
-}
 
 pub(crate) struct NativeSink {
     abi: *const SpanSinkV1,
@@ -43,11 +24,8 @@ unsafe impl Sync for NativeSink {}
 impl NativeSink {
     pub(crate) fn from_capsule(capsule: Bound<'_, PyCapsule>) -> Option<Self> {
         let pointer = capsule.pointer_checked(Some(CAPSULE_NAME)).ok()?;
-        let abi = pointer.as_ptr() as *const SpanSinkV1;
-        // SAFETY: a capsule of this name holds a `SpanSinkV1`; the version is its first field.
-        if unsafe { (*abi).version } != ABI_VERSION {
-            return None;
-        }
+        // SAFETY: a capsule of this name holds a `SpanSinkV1`, alive while we keep it.
+        let abi = unsafe { SpanSinkV1::from_capsule_pointer(pointer.as_ptr()) }?;
         Some(Self {
             abi,
             _capsule: capsule.unbind(),
@@ -58,8 +36,6 @@ impl NativeSink {
     pub(crate) fn push(&self, span: SpanData) -> bool {
         let encoded = Span::from(span).encode_to_vec();
         // SAFETY: `abi` stays valid while `_capsule` lives; the callee catches its panics.
-        unsafe {
-            ((*self.abi).push_span)((*self.abi).sink, encoded.as_ptr(), encoded.len()) == QUEUED
-        }
+        unsafe { (*self.abi).push(&encoded) == Pushed::Queued }
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use otel_rust_core::config::Env;
+
 pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_SLS_ENDPOINT";
 pub const PROJECT_VAR: &str = "OTEL_EXPORTER_SLS_PROJECT";
 pub const LOGSTORE_VAR: &str = "OTEL_EXPORTER_SLS_LOGSTORE";
@@ -225,7 +227,7 @@ impl SlsConfig {
     /// per ignored invalid optional value.
     pub fn resolve(
         given: SlsOverrides,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &dyn Env,
         warn: &mut dyn FnMut(String),
     ) -> Result<Self, ConfigError> {
         Self::resolve_explained(given, env, warn).0
@@ -235,7 +237,7 @@ impl SlsConfig {
     /// left to their default are not listed.
     pub fn resolve_explained(
         given: SlsOverrides,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &dyn Env,
         warn: &mut dyn FnMut(String),
     ) -> (Result<Self, ConfigError>, Vec<(&'static str, Source)>) {
         let sources = std::cell::RefCell::new(Vec::new());
@@ -245,7 +247,7 @@ impl SlsConfig {
 
     fn resolve_recording(
         given: SlsOverrides,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &dyn Env,
         warn: &mut dyn FnMut(String),
         sources: &std::cell::RefCell<Vec<(&'static str, Source)>>,
     ) -> Result<Self, ConfigError> {
@@ -256,7 +258,7 @@ impl SlsConfig {
                 Source::Variable
             };
             let found = given
-                .or_else(|| env(variable))
+                .or_else(|| env.get(variable))
                 .map(|value| value.trim().to_owned())
                 .filter(|value| !value.is_empty());
             if found.is_some() {
@@ -323,24 +325,26 @@ impl SlsConfig {
                 sources.borrow_mut().push((TIMEOUT_VAR, Source::Argument));
                 timeout_within_range("timeout", seconds * 1000.0, warn)
             }
-            None => env(TIMEOUT_VAR).and_then(|text| match text.trim().parse::<f64>() {
-                Ok(millis) => {
-                    let timeout = timeout_within_range(TIMEOUT_VAR, millis, warn);
-                    if timeout.is_some() {
-                        sources.borrow_mut().push((TIMEOUT_VAR, Source::Variable));
+            None => env
+                .get(TIMEOUT_VAR)
+                .and_then(|text| match text.trim().parse::<f64>() {
+                    Ok(millis) => {
+                        let timeout = timeout_within_range(TIMEOUT_VAR, millis, warn);
+                        if timeout.is_some() {
+                            sources.borrow_mut().push((TIMEOUT_VAR, Source::Variable));
+                        }
+                        timeout
                     }
-                    timeout
-                }
-                Err(_) => {
-                    warn(format!(
-                        "ignoring invalid {TIMEOUT_VAR}={:?}: expected a positive number of \
+                    Err(_) => {
+                        warn(format!(
+                            "ignoring invalid {TIMEOUT_VAR}={:?}: expected a positive number of \
                          milliseconds; using {} ms",
-                        shown(&text),
-                        DEFAULT_TIMEOUT.as_millis()
-                    ));
-                    None
-                }
-            }),
+                            shown(&text),
+                            DEFAULT_TIMEOUT.as_millis()
+                        ));
+                        None
+                    }
+                }),
         }
         .unwrap_or(DEFAULT_TIMEOUT);
 

@@ -16,14 +16,18 @@ use crate::response::SlsError;
 use crate::split::{pack, SLS_LIMITS};
 use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::runtime::Handle;
 use tokio::sync::OnceCell;
 
+use otel_rust_core::config::SpoolConfig;
 use otel_rust_core::diagnostics::{self, RateLimited};
-use otel_rust_core::pipeline::BatchExport;
+use otel_rust_core::pipeline::{BatchExport, Outcome};
 use otel_rust_core::records::QueuedLogRecord;
 use otel_rust_core::redact::Redactor;
+use otel_rust_core::request::group::by_resource_and_scope;
 use otel_rust_core::retry::{deadline_in, Delivery, Failure, FailureKind};
 use otel_rust_core::self_metrics::ExportMetrics;
+use otel_rust_core::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
 use otel_rust_core::transport::{
     read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
 };
@@ -41,6 +45,8 @@ pub struct SlsExporter {
     /// Scrubs the credentials from what SLS (or whatever answers) sends back.
     redactor: Redactor,
     delivery: Delivery,
+    /// `None` unless a spool directory is configured (and usable).
+    spool: Option<Arc<Spool>>,
     oversized_warning: RateLimited,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
@@ -48,6 +54,18 @@ pub struct SlsExporter {
 }
 
 impl SlsExporter {
+    /// With a spool configured, its replay task starts on `runtime` at once.
+    pub fn start(config: SlsConfig, spool: Option<&SpoolConfig>, runtime: &Handle) -> Arc<Self> {
+        let mut exporter = Self::new(config);
+        if exporter.client.is_ok() {
+            exporter.spool = spool.map(|spool| Spool::new(spool, Kind::SlsLogs));
+        }
+        let exporter = Arc::new(exporter);
+        spool::start_replay(&exporter, runtime);
+        exporter
+    }
+
+    /// Without a spool (`check`'s probe, tests).
     pub fn new(config: SlsConfig) -> Self {
         let client = reqwest::Client::builder()
             // HTTP/1.1 as the SDKs: `Host` must reach SLS as given, also for IP endpoints.
@@ -70,6 +88,7 @@ impl SlsExporter {
             client,
             source: OnceCell::new(),
             delivery: Delivery::default(),
+            spool: None,
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
             oversized: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
@@ -100,13 +119,14 @@ impl SlsExporter {
             .await
     }
 
-    /// Sends every record; `true` when all of them were delivered.
-    pub async fn export_records(&self, batch: Vec<QueuedLogRecord>) -> bool {
+    /// Sends every record (a batch may become several requests): the worst outcome.
+    /// `to_disk`: straight to the spool (the queue is overflowing).
+    pub async fn export_records(&self, batch: Vec<QueuedLogRecord>, to_disk: bool) -> Outcome {
         let Ok(client) = &self.client else {
-            return false;
+            return Outcome::Failed;
         };
         let source = self.source().await.to_owned();
-        let mut delivered = true;
+        let mut outcome = Outcome::Delivered;
         for (tags, logs) in by_resource(batch) {
             let packed = pack(
                 logs,
@@ -117,13 +137,13 @@ impl SlsExporter {
             );
             if packed.oversized > 0 {
                 self.report_oversized(packed.oversized as u64);
-                delivered = false;
+                outcome = Outcome::Failed;
             }
             for group in packed.groups {
-                delivered &= self.send_group(client, group).await;
+                outcome = outcome.and(self.send_group(client, group, to_disk).await);
             }
         }
-        delivered
+        outcome
     }
 
     /// Sends one signed PutLogs request without logs: the answer says whether the
@@ -132,13 +152,73 @@ impl SlsExporter {
         let Ok(client) = &self.client else {
             return false;
         };
-        self.send_group(client, LogGroup::default()).await
+        self.send_group(client, LogGroup::default(), false).await == Outcome::Delivered
     }
 
-    async fn send_group(&self, client: &reqwest::Client, group: LogGroup) -> bool {
+    async fn send_group(
+        &self,
+        client: &reqwest::Client,
+        group: LogGroup,
+        to_disk: bool,
+    ) -> Outcome {
         let count = group.logs.len();
         let body = Body::new(&group, &self.config.signature);
         drop(group);
+        let operation = self.self_metrics.begin(count, body.raw_size);
+        operation.sent(body.compressed.len());
+        let payload = bytes::Bytes::from(body.compressed.clone());
+        // The unsigned body and its size: the signature is made again at each send.
+        let spooled = || Request {
+            kind: Kind::SlsLogs,
+            gzipped: false,
+            items: count as u32,
+            raw_len: body.raw_size as u64,
+            body: body.compressed.clone(),
+        };
+        let attempt = |remaining| {
+            operation.attempt();
+            self.attempt(client, &body, payload.clone(), remaining)
+        };
+        let sent = send_or_spool(
+            self.spool.as_deref(),
+            to_disk,
+            &self.delivery,
+            deadline_in(self.config.timeout),
+            spooled,
+            attempt,
+        )
+        .await;
+        match sent {
+            Sent::Delivered(()) => {
+                operation.end::<()>(&Ok(()));
+                Outcome::Delivered
+            }
+            Sent::Spooled => {
+                operation.spooled();
+                Outcome::Spooled
+            }
+            Sent::Failed(failure) => {
+                operation.end::<()>(&Err(failure.clone()));
+                self.report_failure(count, &failure);
+                Outcome::Failed
+            }
+        }
+    }
+
+    /// One attempt at a request from the spool, signed now.
+    async fn resend_request(&self, request: Request) -> Result<(), Failure> {
+        let Ok(client) = &self.client else {
+            return Err(Failure::transient(
+                FailureKind::Configuration,
+                "export is disabled",
+            ));
+        };
+        let count = request.items as usize;
+        let body = Body::from_compressed(
+            request.body,
+            request.raw_len as usize,
+            &self.config.signature,
+        );
         let operation = self.self_metrics.begin(count, body.raw_size);
         operation.sent(body.compressed.len());
         let payload = bytes::Bytes::from(body.compressed.clone());
@@ -148,23 +228,44 @@ impl SlsExporter {
         };
         let outcome = self
             .delivery
-            .send(deadline_in(self.config.timeout), attempt)
+            .send_once(deadline_in(self.config.timeout), attempt)
             .await;
         operation.end(&outcome);
-        match outcome {
-            Ok(()) => true,
-            Err(failure) => {
-                if self.delivery.first_of_its_kind(&failure) {
-                    diagnostics::error(&format!(
-                        "failed to export {count} log records to SLS {}: {} (further failures \
-                         like this are counted, not logged)",
-                        self.description(),
-                        failure.message,
-                    ));
-                }
-                false
-            }
+        // A transient failure keeps it in the spool, which said so already.
+        match &outcome {
+            Err(failure) if !failure.is_transient() => self.report_failure(count, failure),
+            _ => {}
         }
+        outcome
+    }
+
+    fn report_failure(&self, count: usize, failure: &Failure) {
+        if self.delivery.first_of_its_kind(failure) {
+            diagnostics::error(&format!(
+                "failed to export {count} log records to SLS {}: {} (further failures \
+                 like this are counted, not logged)",
+                self.description(),
+                failure.message,
+            ));
+        }
+    }
+
+    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
+    pub fn begin_shutdown(&self) {
+        if let Some(spool) = &self.spool {
+            spool.stop();
+        }
+    }
+
+    /// Resolves when the spool's replay has ended.
+    pub async fn replay_finished(&self) {
+        if let Some(spool) = &self.spool {
+            spool.replay_finished().await;
+        }
+    }
+
+    pub fn spool_stats(&self) -> Option<&SpoolStats> {
+        self.spool.as_deref().map(|spool| &spool.stats)
     }
 
     /// One signed PutLogs request (signed now: the server checks the date).
@@ -231,7 +332,10 @@ impl SlsExporter {
         let mut error = SlsError::from_reply(status.as_u16(), request_id.as_deref(), &reply);
         let retryable = error.is_retryable();
         // Logged once per family: the server's codes are unbounded.
-        let kind = FailureKind::Sls(error.family().name());
+        let kind = FailureKind::Service {
+            service: "SLS",
+            family: error.family().name(),
+        };
         // Each field may quote what the server refused (an AccessKey id, the token, the
         // signature): scrubbed, then shortened.
         error.error_code = redactor.excerpt(&error.error_code, CODE_CHARS);
@@ -265,30 +369,28 @@ pub fn describe(config: &SlsConfig) -> String {
     )
 }
 
-/// Records grouped by resource (one LogGroup's tags), in order of first appearance.
+/// Records grouped by resource (one LogGroup's tags), in order of first appearance, as
+/// every signal groups them; each log carries its own scope.
 fn by_resource(batch: Vec<QueuedLogRecord>) -> Vec<(Vec<LogTag>, Vec<Log>)> {
-    let mut groups: Vec<(
-        Arc<otel_rust_core::records::ScopeGroup>,
-        Vec<LogTag>,
-        Vec<Log>,
-    )> = Vec::new();
-    for item in batch {
-        let log = log_from_record(item.record, &item.group.scope);
-        let existing = groups.iter_mut().find(|(group, _, _)| {
-            Arc::ptr_eq(group, &item.group) || group.same_resource(&item.group)
-        });
-        match existing {
-            Some((_, _, logs)) => logs.push(log),
-            None => {
-                let tags = tags_from_resource(&item.group.resource);
-                groups.push((item.group, tags, vec![log]));
-            }
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(_, tags, logs)| (tags, logs))
-        .collect()
+    by_resource_and_scope(
+        batch
+            .into_iter()
+            .map(|queued| (queued.group, queued.record)),
+    )
+    .into_iter()
+    .map(|resource| {
+        let logs = resource
+            .scopes
+            .into_iter()
+            .flat_map(|(group, records)| {
+                records
+                    .into_iter()
+                    .map(move |record| log_from_record(record, &group.scope))
+            })
+            .collect();
+        (tags_from_resource(&resource.group.resource), logs)
+    })
+    .collect()
 }
 
 impl BatchExport for SlsExporter {
@@ -301,7 +403,43 @@ impl BatchExport for SlsExporter {
     fn export(
         self: Arc<Self>,
         batch: Vec<QueuedLogRecord>,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
-        Box::pin(async move { self.export_records(batch).await })
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        Box::pin(async move { self.export_records(batch, false).await })
+    }
+
+    fn overflow(
+        self: Arc<Self>,
+        batch: Vec<QueuedLogRecord>,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        Box::pin(async move { self.export_records(batch, true).await })
+    }
+
+    fn begin_shutdown(&self) {
+        SlsExporter::begin_shutdown(self);
+    }
+
+    fn spool_stats(&self) -> Option<&SpoolStats> {
+        SlsExporter::spool_stats(self)
+    }
+
+    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move { self.replay_finished().await })
+    }
+}
+
+impl Replay for SlsExporter {
+    fn spool(&self) -> Option<&Arc<Spool>> {
+        self.spool.as_ref()
+    }
+
+    fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    fn resend(
+        self: Arc<Self>,
+        request: Request,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+        Box::pin(async move { self.resend_request(request).await })
     }
 }

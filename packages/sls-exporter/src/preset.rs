@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use otel_rust_core::config::{Env, Signal};
+use otel_rust_core::config::{Env, ProcessEnv, Signal};
 use otel_rust_core::diagnostics;
 
 pub const INSTANCE_ID_VAR: &str = "SLS_OTEL_INSTANCE_ID";
@@ -47,6 +47,12 @@ impl Env for PresetEnv<'_> {
                 .map(|(_, value)| value.clone()),
         }
     }
+}
+
+/// The process environment with the preset beneath it, for every OTLP exporter the
+/// extension module makes.
+pub fn layered_process(signal: Signal, env: &'static ProcessEnv) -> Box<dyn Env> {
+    Box::new(layered(signal, env))
 }
 
 /// `env`, with the preset beneath it when `SLS_OTEL_INSTANCE_ID` is set.

@@ -96,13 +96,21 @@ pub struct Body {
 impl Body {
     pub fn new(group: &LogGroup, signature: &SignatureVersion) -> Self {
         let raw = group.encode_to_vec();
-        let compressed = lz4_block(&raw);
+        Self::from_compressed(lz4_block(&raw), raw.len(), signature)
+    }
+
+    /// A body compressed earlier (a spooled request): only its hashes are made again.
+    pub fn from_compressed(
+        compressed: Vec<u8>,
+        raw_size: usize,
+        signature: &SignatureVersion,
+    ) -> Self {
         let md5 = sign::content_md5(&compressed);
         let sha256 = matches!(signature, SignatureVersion::V4 { .. })
             .then(|| sign::content_sha256(&compressed));
         Self {
             compressed,
-            raw_size: raw.len(),
+            raw_size,
             md5,
             sha256,
         }

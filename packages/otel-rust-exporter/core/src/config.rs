@@ -75,6 +75,7 @@ pub struct OtlpOverrides {
     pub client_key_file: Option<String>,
     pub client_certificate_file: Option<String>,
     pub insecure: Option<bool>,
+    pub spool: SpoolOverrides,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -90,6 +91,51 @@ pub struct OtlpConfig {
     pub client_certificate_file: Option<PathBuf>,
     /// gRPC without TLS; only decided by this when the endpoint has no scheme.
     pub insecure: bool,
+    /// `None`: no spool (the default).
+    pub spool: Option<SpoolConfig>,
+}
+
+/// The spool arguments of a constructor; `None` leaves them to the environment.
+#[derive(Clone, Debug, Default)]
+pub struct SpoolOverrides {
+    pub dir: Option<String>,
+    pub max_bytes: Option<u64>,
+}
+
+pub const SPOOL_DIR_VAR: &str = "OTEL_RUST_EXPORTER_SPOOL_DIR";
+pub const SPOOL_MAX_BYTES_VAR: &str = "OTEL_RUST_EXPORTER_SPOOL_MAX_BYTES";
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 256 << 20;
+
+/// Where the disk spool lives and how big it may grow (see `spool`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpoolConfig {
+    pub dir: PathBuf,
+    /// The cap on every file in `dir` together.
+    pub max_bytes: u64,
+}
+
+impl SpoolConfig {
+    /// `None` (no spool) unless a directory is given or `OTEL_RUST_EXPORTER_SPOOL_DIR` set.
+    pub fn resolve(given: SpoolOverrides, env: &dyn Env) -> Option<Self> {
+        let dir = given
+            .dir
+            .filter(|dir| !dir.trim().is_empty())
+            .or_else(|| env.get(SPOOL_DIR_VAR))?;
+        let (max_bytes, _) = resolved(
+            given.max_bytes.filter(|bytes| *bytes > 0).map(Some),
+            parsed(
+                env.get(SPOOL_MAX_BYTES_VAR)
+                    .map(|value| (SPOOL_MAX_BYTES_VAR.to_owned(), value)),
+                parse_count,
+            )
+            .map(|(name, count)| (name, count.map(|count| count as u64))),
+            DEFAULT_SPOOL_MAX_BYTES,
+        );
+        Some(Self {
+            dir: PathBuf::from(dir.trim()),
+            max_bytes,
+        })
+    }
 }
 
 /// The specification's defaults: 5 s for spans (`OTEL_BSP`), 1 s for log records (`OTEL_BLRP`).
@@ -125,6 +171,13 @@ pub struct BatchConfig {
 /// Reads the environment; an empty value counts as unset, as the specification says.
 pub trait Env {
     fn get(&self, name: &str) -> Option<String>;
+}
+
+/// A lookup function is an environment (tests, snapshots).
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
 }
 
 pub struct ProcessEnv;
@@ -240,6 +293,7 @@ impl OtlpConfig {
             client_key_file,
             client_certificate_file,
             insecure,
+            spool: SpoolConfig::resolve(given.spool, env),
         };
         let sources = vec![
             ("protocol", protocol_source),
@@ -663,6 +717,65 @@ mod tests {
 
     fn env(pairs: &[(&'static str, &'static str)]) -> MapEnv {
         MapEnv(pairs.iter().copied().collect())
+    }
+
+    #[test]
+    fn the_spool_is_off_unless_a_directory_is_given_and_bad_caps_fall_back() {
+        assert_eq!(
+            SpoolConfig::resolve(SpoolOverrides::default(), &env(&[])),
+            None
+        );
+        assert_eq!(
+            SpoolConfig::resolve(
+                SpoolOverrides::default(),
+                &env(&[(SPOOL_MAX_BYTES_VAR, "1000")])
+            ),
+            None,
+            "a cap alone turns nothing on"
+        );
+        let from_env = SpoolConfig::resolve(
+            SpoolOverrides::default(),
+            &env(&[(SPOOL_DIR_VAR, " /var/spool/otel ")]),
+        )
+        .unwrap();
+        assert_eq!(from_env.dir, PathBuf::from("/var/spool/otel"));
+        assert_eq!(from_env.max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+        for bad in ["0", "-5", "lots", "1e9"] {
+            let config = SpoolConfig::resolve(
+                SpoolOverrides::default(),
+                &env(&[(SPOOL_DIR_VAR, "/s"), (SPOOL_MAX_BYTES_VAR, bad)]),
+            )
+            .unwrap();
+            assert_eq!(config.max_bytes, DEFAULT_SPOOL_MAX_BYTES, "{bad}");
+        }
+        let given = SpoolConfig::resolve(
+            SpoolOverrides {
+                dir: Some("/arg".into()),
+                max_bytes: Some(4096),
+            },
+            &env(&[(SPOOL_DIR_VAR, "/env"), (SPOOL_MAX_BYTES_VAR, "8192")]),
+        )
+        .unwrap();
+        assert_eq!((given.dir, given.max_bytes), (PathBuf::from("/arg"), 4096));
+        let zero_argument = SpoolConfig::resolve(
+            SpoolOverrides {
+                dir: Some(String::new()),
+                max_bytes: Some(0),
+            },
+            &env(&[(SPOOL_DIR_VAR, "/env"), (SPOOL_MAX_BYTES_VAR, "8192")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (zero_argument.dir, zero_argument.max_bytes),
+            (PathBuf::from("/env"), 8192),
+            "empty arguments leave it to the environment"
+        );
+        let otlp = OtlpConfig::resolve(
+            Signal::Logs,
+            OtlpOverrides::default(),
+            &env(&[(SPOOL_DIR_VAR, "/s")]),
+        );
+        assert_eq!(otlp.spool.unwrap().dir, PathBuf::from("/s"));
     }
 
     #[test]

@@ -13,5 +13,6 @@ pub mod request;
 pub mod retry;
 pub mod runtime;
 pub mod self_metrics;
+pub mod spool;
 pub mod transport;
 pub mod wire;

@@ -16,10 +16,11 @@ use tokio::time::Instant;
 
 use crate::config::{OtlpConfig, Signal};
 use crate::diagnostics::{self, RateLimited};
-use crate::pipeline::BatchExport;
+use crate::pipeline::{BatchExport, Outcome};
 use crate::redact::Redactor;
-use crate::retry::{deadline_in, Delivery};
+use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::self_metrics::ExportMetrics;
+use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
 use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
@@ -56,6 +57,8 @@ pub struct OtlpClient {
     endpoint: String,
     timeout: Duration,
     delivery: Delivery,
+    /// `None` unless a spool directory is configured (and usable).
+    spool: Option<Arc<Spool>>,
     partial_success: RateLimited,
     /// Items the collector reported as rejected (partial success).
     pub rejected: AtomicU64,
@@ -63,8 +66,14 @@ pub struct OtlpClient {
 }
 
 impl OtlpClient {
-    /// `timeout` bounds one export including its retries.
-    pub fn new(config: &OtlpConfig, signal: Signal, timeout: Duration, runtime: &Handle) -> Self {
+    /// `timeout` bounds one export including its retries. With a spool configured, its
+    /// replay task starts on `runtime` at once.
+    pub fn start(
+        config: &OtlpConfig,
+        signal: Signal,
+        timeout: Duration,
+        runtime: &Handle,
+    ) -> Arc<Self> {
         let transport = {
             let _inside = runtime.enter();
             Transport::new(config, signal)
@@ -75,21 +84,27 @@ impl OtlpClient {
                 signal.item_name()
             ));
         }
-        Self {
+        let spool = match (&transport, &config.spool) {
+            (Ok(_), Some(spool)) => Some(Spool::new(spool, spool_kind(signal))),
+            _ => None,
+        };
+        let client = Arc::new(Self {
             signal,
             transport,
             endpoint: config.display_endpoint(),
             timeout,
             delivery: Delivery::default(),
+            spool,
             partial_success: RateLimited::new(Duration::from_secs(60)),
             rejected: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
-        }
+        });
+        spool::start_replay(&client, runtime);
+        client
     }
 
-    /// Sends one encoded request of `count` items within this exporter's timeout; `true`
-    /// when the collector accepted it.
-    pub async fn send<R: ExportResponse>(&self, encoded: Vec<u8>, count: usize) -> bool {
+    /// Sends one encoded request of `count` items within this exporter's timeout.
+    pub async fn send<R: ExportResponse>(&self, encoded: Vec<u8>, count: usize) -> Outcome {
         self.send_before::<R>(encoded, count, deadline_in(self.timeout))
             .await
     }
@@ -100,21 +115,94 @@ impl OtlpClient {
         encoded: Vec<u8>,
         count: usize,
         deadline: Instant,
-    ) -> bool {
+    ) -> Outcome {
+        self.send_or_spool::<R>(encoded, count, deadline, false)
+            .await
+    }
+
+    /// As `send`, `to_disk`: straight to the spool (see `send_or_spool`).
+    async fn send_or_spool<R: ExportResponse>(
+        &self,
+        encoded: Vec<u8>,
+        count: usize,
+        deadline: Instant,
+        to_disk: bool,
+    ) -> Outcome {
         let operation = self.self_metrics.begin(count, encoded.len());
         let Ok(transport) = &self.transport else {
             operation.fail("invalid_configuration", "export is disabled");
-            return false;
+            return Outcome::Failed;
         };
         let deadline = deadline.min(deadline_in(self.timeout));
-        let outcome = match transport.prepare(encoded) {
+        let raw_len = encoded.len() as u64;
+        let payload = match transport.prepare(encoded) {
+            Ok(payload) => payload,
+            Err(failure) => {
+                operation.end::<()>(&Err(failure.clone()));
+                self.report_failure(count, &failure);
+                return Outcome::Failed;
+            }
+        };
+        operation.sent(payload.len());
+        let spooled = || Request {
+            kind: spool_kind(self.signal),
+            gzipped: transport.gzips(),
+            items: count as u32,
+            raw_len,
+            body: payload.to_vec(),
+        };
+        let attempt = |remaining| {
+            operation.attempt();
+            transport.send::<R>(payload.clone(), remaining)
+        };
+        let sent = send_or_spool(
+            self.spool.as_deref(),
+            to_disk,
+            &self.delivery,
+            deadline,
+            spooled,
+            attempt,
+        )
+        .await;
+        match sent {
+            Sent::Delivered(response) => {
+                operation.end::<()>(&Ok(()));
+                self.report_partial_success(&response, transport.redactor());
+                Outcome::Delivered
+            }
+            Sent::Spooled => {
+                operation.spooled();
+                Outcome::Spooled
+            }
+            Sent::Failed(failure) => {
+                operation.end::<()>(&Err(failure.clone()));
+                self.report_failure(count, &failure);
+                Outcome::Failed
+            }
+        }
+    }
+
+    /// One attempt at a request from the spool, as the signal's response type `R`.
+    async fn resend_as<R: ExportResponse>(&self, request: Request) -> Result<(), Failure> {
+        let count = request.items as usize;
+        let operation = self.self_metrics.begin(count, request.raw_len as usize);
+        let Ok(transport) = &self.transport else {
+            operation.fail("invalid_configuration", "export is disabled");
+            return Err(Failure::transient(
+                FailureKind::Configuration,
+                "export is disabled",
+            ));
+        };
+        let outcome = match transport.prepare_spooled(request.body, request.gzipped) {
             Ok(payload) => {
                 operation.sent(payload.len());
                 let attempt = |remaining| {
                     operation.attempt();
                     transport.send::<R>(payload.clone(), remaining)
                 };
-                self.delivery.send(deadline, attempt).await
+                self.delivery
+                    .send_once(deadline_in(self.timeout), attempt)
+                    .await
             }
             Err(failure) => Err(failure),
         };
@@ -122,20 +210,46 @@ impl OtlpClient {
         match outcome {
             Ok(response) => {
                 self.report_partial_success(&response, transport.redactor());
-                true
+                Ok(())
             }
             Err(failure) => {
-                if self.delivery.first_of_its_kind(&failure) {
-                    diagnostics::error(&format!(
-                        "failed to export {count} {} to {}: {} (further failures like this \
-                         are counted, not logged)",
-                        self.signal.item_name(),
-                        self.endpoint,
-                        failure.message,
-                    ));
+                // A transient failure keeps it in the spool, which said so already.
+                if !failure.is_transient() {
+                    self.report_failure(count, &failure);
                 }
-                false
+                Err(failure)
             }
+        }
+    }
+
+    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
+    pub fn begin_shutdown(&self) {
+        if let Some(spool) = &self.spool {
+            spool.stop();
+        }
+    }
+
+    /// Resolves when the spool's replay has ended (after `begin_shutdown`: once the spool
+    /// is empty or the endpoint fails).
+    pub async fn replay_finished(&self) {
+        if let Some(spool) = &self.spool {
+            spool.replay_finished().await;
+        }
+    }
+
+    pub fn spool_stats(&self) -> Option<&SpoolStats> {
+        self.spool.as_deref().map(|spool| &spool.stats)
+    }
+
+    fn report_failure(&self, count: usize, failure: &Failure) {
+        if self.delivery.first_of_its_kind(failure) {
+            diagnostics::error(&format!(
+                "failed to export {count} {} to {}: {} (further failures like this \
+                 are counted, not logged)",
+                self.signal.item_name(),
+                self.endpoint,
+                failure.message,
+            ));
         }
     }
 
@@ -168,27 +282,61 @@ pub trait OtlpBatch: Sized + Send + 'static {
     fn encode(batch: Vec<Self>) -> Vec<u8>;
 }
 
+fn spool_kind(signal: Signal) -> Kind {
+    match signal {
+        Signal::Traces => Kind::Traces,
+        Signal::Logs => Kind::Logs,
+        Signal::Metrics => Kind::Metrics,
+    }
+}
+
+impl Replay for OtlpClient {
+    fn spool(&self) -> Option<&Arc<Spool>> {
+        self.spool.as_ref()
+    }
+
+    fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    fn resend(
+        self: Arc<Self>,
+        request: Request,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+        Box::pin(async move {
+            match self.signal {
+                Signal::Traces => self.resend_as::<ExportTraceServiceResponse>(request).await,
+                Signal::Logs => self.resend_as::<ExportLogsServiceResponse>(request).await,
+                Signal::Metrics => {
+                    self.resend_as::<ExportMetricsServiceResponse>(request)
+                        .await
+                }
+            }
+        })
+    }
+}
+
 /// Exports batches of `T` as OTLP requests: the signal's `BatchExport` for the pipeline.
 pub struct BatchExporter<T> {
-    pub otlp: OtlpClient,
+    pub otlp: Arc<OtlpClient>,
     records: PhantomData<fn(T)>,
 }
 
 impl<T: OtlpBatch> BatchExporter<T> {
-    pub fn new(otlp: OtlpClient) -> Self {
+    pub fn new(otlp: Arc<OtlpClient>) -> Self {
         Self {
             otlp,
             records: PhantomData,
         }
     }
 
-    pub async fn export_batch(&self, batch: Vec<T>) -> bool {
+    pub async fn export_batch(&self, batch: Vec<T>) -> Outcome {
         export_batch(&self.otlp, batch).await
     }
 }
 
 /// Encodes `batch` as one request and sends it.
-pub async fn export_batch<T: OtlpBatch>(sender: &OtlpClient, batch: Vec<T>) -> bool {
+pub async fn export_batch<T: OtlpBatch>(sender: &OtlpClient, batch: Vec<T>) -> Outcome {
     let count = batch.len();
     let encoded = T::encode(batch);
     sender.send::<T::Response>(encoded, count).await
@@ -201,7 +349,29 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
         item.encoded_len()
     }
 
-    fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+    fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
         Box::pin(async move { self.export_batch(batch).await })
+    }
+
+    fn overflow(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        Box::pin(async move {
+            let count = batch.len();
+            let encoded = T::encode(batch);
+            self.otlp
+                .send_or_spool::<T::Response>(encoded, count, deadline_in(self.otlp.timeout), true)
+                .await
+        })
+    }
+
+    fn begin_shutdown(&self) {
+        self.otlp.begin_shutdown();
+    }
+
+    fn spool_stats(&self) -> Option<&SpoolStats> {
+        self.otlp.spool_stats()
+    }
+
+    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move { self.otlp.replay_finished().await })
     }
 }

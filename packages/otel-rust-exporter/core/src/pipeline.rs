@@ -17,7 +17,23 @@ use tokio::sync::{Notify, Semaphore};
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
 
-/// Exports one batch; resolves to `true` when the batch was delivered.
+/// How exporting one batch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Delivered,
+    /// Written to the disk spool, to be sent again.
+    Spooled,
+    Failed,
+}
+
+impl Outcome {
+    /// The outcome of a batch sent in parts: its worst part's.
+    pub fn and(self, other: Outcome) -> Outcome {
+        self.max(other)
+    }
+}
+
+/// Exports one batch.
 pub trait BatchExport: Send + Sync + 'static {
     type Item: Send + 'static;
 
@@ -27,7 +43,29 @@ pub trait BatchExport: Send + Sync + 'static {
     fn export(
         self: Arc<Self>,
         batch: Vec<Self::Item>,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send>>;
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+    /// Writes `batch` to the disk spool without trying to send it first (the queue is about
+    /// to overflow and every export slot is taken). Only called when `spool_stats` is some.
+    fn overflow(
+        self: Arc<Self>,
+        batch: Vec<Self::Item>,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        self.export(batch)
+    }
+
+    /// Shutdown began: what waits on a failing endpoint should give up now.
+    fn begin_shutdown(&self) {}
+
+    /// The exporter's disk spool counters, when it has a spool.
+    fn spool_stats(&self) -> Option<&crate::spool::SpoolStats> {
+        None
+    }
+
+    /// Resolves when the exporter's own background work (spool replay) has ended.
+    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 }
 
 /// Why a record was not queued.
@@ -66,6 +104,8 @@ pub struct Stats {
     dropped_by: [AtomicU64; 4],
     pub exported: AtomicU64,
     pub failed: AtomicU64,
+    /// Items whose batch went to the disk spool.
+    pub spooled: AtomicU64,
 }
 
 impl Stats {
@@ -92,6 +132,9 @@ pub struct Pipeline<E: BatchExport> {
     exporter: Arc<E>,
     wake: Notify,
     wake_pending: AtomicBool,
+    /// With a spool, the queue this full (in items) overflows to disk rather than drop.
+    overflow_at: Option<usize>,
+    nearly_full: Notify,
     /// One permit per batch in flight.
     in_flight: Arc<Semaphore>,
     flush_requested: AtomicBool,
@@ -112,7 +155,15 @@ impl<E: BatchExport> Pipeline<E> {
         exporter: Arc<E>,
         runtime: &Handle,
     ) -> Arc<Self> {
+        let overflow_at = exporter.spool_stats().map(|_| {
+            config
+                .max_queue_size
+                .saturating_sub(config.max_export_batch_size)
+                .max(config.max_export_batch_size)
+        });
         let pipeline = Arc::new(Self {
+            overflow_at,
+            nearly_full: Notify::new(),
             item_name,
             config,
             queue: SegQueue::new(),
@@ -156,10 +207,14 @@ impl<E: BatchExport> Pipeline<E> {
         }
         self.queue.push((item, size));
         self.stats.accepted.fetch_add(1, Ordering::Relaxed);
-        if self.queued.load(Ordering::Relaxed) >= self.config.max_export_batch_size
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued >= self.config.max_export_batch_size
             && !self.wake_pending.swap(true, Ordering::AcqRel)
         {
             self.wake.notify_one();
+        }
+        if self.overflow_at.is_some_and(|at| queued >= at) {
+            self.nearly_full.notify_one();
         }
         true
     }
@@ -247,15 +302,15 @@ impl<E: BatchExport> Pipeline<E> {
     /// has been exported. `false` on timeout or when part of it could not be delivered.
     pub fn force_flush(&self, timeout: Duration) -> bool {
         let target = self.stats.accepted.load(Ordering::SeqCst);
-        let failed_before = self.stats.failed.load(Ordering::SeqCst);
+        let undelivered =
+            || self.stats.failed.load(Ordering::SeqCst) + self.stats.spooled.load(Ordering::SeqCst);
+        let undelivered_before = undelivered();
         self.flush_requested.store(true, Ordering::SeqCst);
         self.wake.notify_one();
         let reached = self.wait_for(timeout, |progress| {
             progress.processed >= target || progress.stopped
         });
-        reached
-            && self.stats.failed.load(Ordering::SeqCst) == failed_before
-            && self.processed() >= target
+        reached && undelivered() == undelivered_before && self.processed() >= target
     }
 
     pub fn is_shut_down(&self) -> bool {
@@ -267,12 +322,14 @@ impl<E: BatchExport> Pipeline<E> {
         if self.shutting_down.swap(true, Ordering::SeqCst) {
             return true;
         }
+        self.exporter.begin_shutdown();
         self.wake.notify_one();
         let stopped = self.wait_for(timeout, |progress| progress.stopped);
         let dropped = self.stats.dropped.load(Ordering::Relaxed);
         let failed = self.stats.failed.load(Ordering::Relaxed);
         let unsent = self.queued();
-        if dropped + failed > 0 || unsent > 0 {
+        let spooled = self.stats.spooled.load(Ordering::Relaxed);
+        if dropped + failed + spooled > 0 || unsent > 0 {
             let mut summary = format!(
                 "{} {}s accepted, {} exported",
                 self.stats.accepted.load(Ordering::Relaxed),
@@ -281,6 +338,9 @@ impl<E: BatchExport> Pipeline<E> {
             );
             if failed > 0 {
                 summary.push_str(&format!(", {failed} failed to export"));
+            }
+            if spooled > 0 {
+                summary.push_str(&format!(", {spooled} spooled to disk"));
             }
             if unsent > 0 {
                 summary.push_str(&format!(", {unsent} still queued at the shutdown timeout"));
@@ -333,16 +393,26 @@ impl<E: BatchExport> Pipeline<E> {
         // Every permit back means no export is still running.
         let all_permits = self.config.max_concurrent_exports.max(1) as u32;
         drop(self.in_flight.acquire_many(all_permits).await);
+        self.exporter.clone().finished().await;
         self.update_progress(|progress| progress.stopped = true);
     }
 
     /// Starts the export of one batch, then more while full batches wait (or everything,
     /// when asked), with at most `max_concurrent_exports` in flight.
+    /// With a spool, a queue about to overflow while every slot is taken goes to disk.
     async fn drain(self: &Arc<Self>, all: bool) {
         loop {
-            let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
-                return;
+            let permit = tokio::select! {
+                biased;
+                permit = self.in_flight.clone().acquire_owned() => match permit {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return,
+                },
+                () = self.nearly_full.notified(), if self.overflow_at.is_some() => None,
             };
+            if permit.is_none() && self.overflow_at.is_some_and(|at| self.queued() < at) {
+                continue;
+            }
             let mut batch =
                 Vec::with_capacity(self.queued().min(self.config.max_export_batch_size));
             let mut batch_bytes = 0;
@@ -361,7 +431,8 @@ impl<E: BatchExport> Pipeline<E> {
             }
             let pipeline = self.clone();
             tokio::spawn(async move {
-                pipeline.export(batch, batch_bytes).await;
+                let to_disk = permit.is_none();
+                pipeline.export(batch, batch_bytes, to_disk).await;
                 drop(permit);
             });
             if !all && self.queued() < self.config.max_export_batch_size {
@@ -370,24 +441,31 @@ impl<E: BatchExport> Pipeline<E> {
         }
     }
 
-    /// Exports `batch`, which holds `bytes` of the queue's bound until it is done.
-    async fn export(&self, batch: Vec<E::Item>, bytes: usize) {
+    /// Exports `batch` (`to_disk`: straight to the spool), which holds `bytes` of the
+    /// queue's bound until it is done.
+    async fn export(&self, batch: Vec<E::Item>, bytes: usize, to_disk: bool) {
         let count = batch.len() as u64;
+        let exporter = self.exporter.clone();
+        let export = if to_disk {
+            exporter.overflow(batch)
+        } else {
+            exporter.export(batch)
+        };
         // A task of its own, so that a panic fails this batch instead of the pipeline.
-        let delivered = match tokio::spawn(self.exporter.clone().export(batch)).await {
-            Ok(delivered) => delivered,
+        let outcome = match tokio::spawn(export).await {
+            Ok(outcome) => outcome,
             Err(panic) => {
                 diagnostics::error(&format!(
                     "exporting a batch of {}s panicked: {panic}",
                     self.item_name
                 ));
-                false
+                Outcome::Failed
             }
         };
-        let counter = if delivered {
-            &self.stats.exported
-        } else {
-            &self.stats.failed
+        let counter = match outcome {
+            Outcome::Delivered => &self.stats.exported,
+            Outcome::Spooled => &self.stats.spooled,
+            Outcome::Failed => &self.stats.failed,
         };
         counter.fetch_add(count, Ordering::SeqCst);
         self.bytes.fetch_sub(bytes, Ordering::AcqRel);
@@ -424,14 +502,21 @@ mod tests {
         fn item_bytes(item: &u32) -> usize {
             *item as usize
         }
-        fn export(self: Arc<Self>, batch: Vec<u32>) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        fn export(
+            self: Arc<Self>,
+            batch: Vec<u32>,
+        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
             Box::pin(async move {
                 let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(self.delay).await;
                 self.batches.lock().unwrap().push(batch);
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                !self.fail.load(Ordering::SeqCst)
+                if self.fail.load(Ordering::SeqCst) {
+                    Outcome::Failed
+                } else {
+                    Outcome::Delivered
+                }
             })
         }
     }
@@ -608,6 +693,70 @@ mod tests {
             exporter.batches.lock().unwrap().concat(),
             vec![40, 40, 20, 90]
         );
+    }
+
+    /// A slow exporter with a spool: overflowing batches are recorded at once.
+    struct Spooling {
+        spool: crate::spool::SpoolStats,
+        sent: Mutex<Vec<u32>>,
+        to_disk: Mutex<Vec<u32>>,
+    }
+
+    impl BatchExport for Spooling {
+        type Item = u32;
+        fn item_bytes(_: &u32) -> usize {
+            1
+        }
+        fn export(
+            self: Arc<Self>,
+            batch: Vec<u32>,
+        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                self.sent.lock().unwrap().extend(batch);
+                Outcome::Delivered
+            })
+        }
+        fn overflow(
+            self: Arc<Self>,
+            batch: Vec<u32>,
+        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+            self.to_disk.lock().unwrap().extend(batch);
+            Box::pin(async { Outcome::Spooled })
+        }
+        fn spool_stats(&self) -> Option<&crate::spool::SpoolStats> {
+            Some(&self.spool)
+        }
+    }
+
+    #[test]
+    fn with_a_spool_a_queue_about_to_overflow_goes_to_disk_instead_of_dropping() {
+        let rt = runtime();
+        let exporter = Arc::new(Spooling {
+            spool: Default::default(),
+            sent: Mutex::new(Vec::new()),
+            to_disk: Mutex::new(Vec::new()),
+        });
+        let pipeline = Pipeline::start(
+            "item",
+            config(40, 10, 60_000),
+            exporter.clone(),
+            rt.handle(),
+        );
+        for i in 0..400 {
+            assert!(pipeline.push(i), "item {i} was dropped");
+            if i % 10 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        pipeline.force_flush(Duration::from_secs(10));
+        let to_disk = exporter.to_disk.lock().unwrap().clone();
+        assert!(!to_disk.is_empty());
+        let mut everything = to_disk;
+        everything.extend(exporter.sent.lock().unwrap().iter());
+        everything.sort();
+        assert_eq!(everything, (0..400).collect::<Vec<_>>());
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 0);
     }
 
     #[test]

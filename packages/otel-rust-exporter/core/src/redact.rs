@@ -1,5 +1,5 @@
 //! Scrubbing of our own secrets from text a server sends back: an error body, a gRPC status
-//! message, an SLS error field or request id may echo the request, headers included.
+//! message, a service's error field or request id may echo the request, headers included.
 
 use base64::Engine;
 
@@ -11,7 +11,7 @@ const MIN_SECRET_CHARS: usize = 4;
 /// What replaces a secret.
 const MASK: &str = "***";
 
-/// Every secret of one exporter (header values, userinfo, SLS credentials), longest first
+/// Every secret of one exporter (header values, userinfo, a sink's credentials), longest first
 /// so that a secret containing another is replaced whole.
 #[derive(Clone, Default)]
 pub struct Redactor {

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -40,8 +41,12 @@ pub enum FailureKind {
     Http(u16),
     /// The gRPC status the server answered.
     Grpc(tonic::Code),
-    /// An SLS error family (`sls_exporter::response`).
-    Sls(&'static str),
+    /// A family of a service's own errors (a sink's API, like SLS's, beyond HTTP statuses):
+    /// logged as "`service` `family`".
+    Service {
+        service: &'static str,
+        family: &'static str,
+    },
 }
 
 impl FailureKind {
@@ -65,7 +70,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Encoding => f.write_str("encoding"),
             FailureKind::Http(status) => write!(f, "HTTP {status}"),
             FailureKind::Grpc(code) => write!(f, "gRPC {code:?}"),
-            FailureKind::Sls(family) => write!(f, "SLS {family}"),
+            FailureKind::Service { service, family } => write!(f, "{service} {family}"),
         }
     }
 }
@@ -201,6 +206,9 @@ pub struct Delivery {
     /// outage would only hold up the queue (and the application's exit). A permanent
     /// refusal says nothing about the endpoint's health, so it never sets this.
     outage: AtomicBool,
+    /// Set by any transiently failed attempt, cleared by the next success: the endpoint is
+    /// failing. With a spool, requests then go to disk without an attempt.
+    failing: AtomicBool,
     logged: Mutex<HashSet<FailureKind>>,
 }
 
@@ -215,6 +223,7 @@ impl Delivery {
         Self {
             backoff,
             outage: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
             logged: Mutex::new(HashSet::new()),
         }
     }
@@ -222,13 +231,52 @@ impl Delivery {
     /// Sends one request through `attempt` within `deadline`.
     pub async fn send<T, F, Fut>(&self, deadline: Instant, attempt: F) -> Result<T, Failure>
     where
+        T: Send,
         F: FnMut(Duration) -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
+        Fut: Future<Output = Result<T, Failure>> + Send,
     {
         let max_attempts = if self.in_outage() { 1 } else { u32::MAX };
-        let outcome = retry(deadline, self.backoff, max_attempts, attempt).await;
+        self.observed(retry(deadline, self.backoff, max_attempts, self.watched(attempt)).await)
+    }
+
+    /// Sends one request with a single attempt (the spool retries from disk).
+    pub async fn send_once<T, F, Fut>(&self, deadline: Instant, attempt: F) -> Result<T, Failure>
+    where
+        T: Send,
+        F: FnMut(Duration) -> Fut,
+        Fut: Future<Output = Result<T, Failure>> + Send,
+    {
+        self.observed(retry(deadline, self.backoff, 1, self.watched(attempt)).await)
+    }
+
+    /// `attempt`, marking the endpoint failing as soon as one attempt fails transiently.
+    fn watched<'a, T, F, Fut>(
+        &'a self,
+        mut attempt: F,
+    ) -> impl FnMut(Duration) -> Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>> + 'a
+    where
+        T: Send + 'a,
+        F: FnMut(Duration) -> Fut + 'a,
+        Fut: Future<Output = Result<T, Failure>> + Send + 'a,
+    {
+        move |remaining| {
+            let attempt = attempt(remaining);
+            Box::pin(async move {
+                let outcome = attempt.await;
+                if matches!(&outcome, Err(failure) if failure.is_transient()) {
+                    self.failing.store(true, Ordering::Relaxed);
+                }
+                outcome
+            })
+        }
+    }
+
+    fn observed<T>(&self, outcome: Result<T, Failure>) -> Result<T, Failure> {
         match &outcome {
-            Ok(_) => self.outage.store(false, Ordering::Relaxed),
+            Ok(_) => {
+                self.outage.store(false, Ordering::Relaxed);
+                self.failing.store(false, Ordering::Relaxed);
+            }
             Err(failure) if failure.is_transient() => self.outage.store(true, Ordering::Relaxed),
             Err(_) => {}
         }
@@ -237,6 +285,11 @@ impl Delivery {
 
     pub fn in_outage(&self) -> bool {
         self.outage.load(Ordering::Relaxed)
+    }
+
+    /// From the first transiently failed attempt until an attempt succeeds.
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
     }
 
     /// `true` the first time a failure of this family is seen: it is logged, later ones

@@ -57,6 +57,8 @@ pub struct Operation<'a> {
     attempts: AtomicU32,
     failure: Option<(String, String)>,
     ended: bool,
+    /// Went to the disk spool: neither delivered nor failed yet (its replay counts then).
+    spooled: bool,
 }
 
 impl ExportMetrics {
@@ -72,6 +74,7 @@ impl ExportMetrics {
             attempts: AtomicU32::new(0),
             failure: None,
             ended: false,
+            spooled: false,
         }
     }
 
@@ -146,6 +149,12 @@ impl Operation<'_> {
         self.ended = true;
     }
 
+    /// Ends the operation with its request on disk, to be sent again.
+    pub fn spooled(mut self) {
+        self.spooled = true;
+        self.ended = true;
+    }
+
     /// Ends the operation as failed before any attempt, e.g. without a usable transport.
     pub fn fail(mut self, error_type: &str, message: &str) {
         self.failure = Some((error_type.to_owned(), message.to_owned()));
@@ -155,6 +164,12 @@ impl Operation<'_> {
 
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
+        if self.spooled {
+            self.metrics
+                .inflight
+                .fetch_sub(self.items, Ordering::Relaxed);
+            return;
+        }
         let failure = if self.ended {
             self.failure.take()
         } else {
@@ -168,7 +183,7 @@ impl Drop for Operation<'_> {
 /// The semantic conventions' `error.type` for our failure classification: an HTTP status
 /// as its code (`"503"`), a gRPC status as its snake_case name (`"unavailable"`),
 /// `timeout` for any timeout (`DeadlineExceeded` included), `connection` when no answer
-/// came, an SLS error family in snake_case (`authentication`, `quota`,
+/// came, a service's error family in snake_case (for SLS: `authentication`, `quota`,
 /// `project_or_logstore_not_found`...), else the kind's name.
 pub fn error_type(kind: FailureKind) -> String {
     match kind {
@@ -179,7 +194,7 @@ pub fn error_type(kind: FailureKind) -> String {
         FailureKind::Encoding => "encoding".to_owned(),
         FailureKind::Http(status) => status.to_string(),
         FailureKind::Grpc(code) => snake_case(&format!("{code:?}")),
-        FailureKind::Sls(family) => family.replace(' ', "_"),
+        FailureKind::Service { family, .. } => family.replace(' ', "_"),
     }
 }
 
@@ -217,10 +232,11 @@ mod tests {
                 "resource_exhausted",
             ),
             (FailureKind::Grpc(Code::DeadlineExceeded), "timeout"),
-            // Family names as sls_exporter::response::ErrorFamily spells them.
-            (FailureKind::Sls("authentication"), "authentication"),
             (
-                FailureKind::Sls("project or logstore not found"),
+                FailureKind::Service {
+                    service: "SLS",
+                    family: "project or logstore not found",
+                },
                 "project_or_logstore_not_found",
             ),
             (FailureKind::Configuration, "invalid_configuration"),

@@ -11,7 +11,6 @@ processors you compose yourself. With ``opentelemetry-instrument``, set
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,11 +32,8 @@ __all__ = [
     "RustOTLPSpanExporter",
     "RustSpanProcessor",
 ]
-# The installed distribution's, so that it cannot disagree with the package metadata.
-try:
-    __version__ = metadata.version("otel-rust-exporter")
-except metadata.PackageNotFoundError:  # bundled without its metadata (e.g. PyInstaller)
-    __version__ = "0+unknown"
+# Read on first use: importing importlib.metadata costs ~10 ms.
+__version__: str
 
 
 def __getattr__(name: str) -> Any:
@@ -46,4 +42,16 @@ def __getattr__(name: str) -> Any:
     if name in _MODULES:
         module = importlib.import_module(f"otel_rust_exporter.{_MODULES[name]}")
         return getattr(module, name)
+    if name == "__version__":
+        return _installed_version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _installed_version() -> str:
+    """The installed distribution's, so that it cannot disagree with the package metadata."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("otel-rust-exporter")
+    except metadata.PackageNotFoundError:  # bundled without its metadata (e.g. PyInstaller)
+        return "0+unknown"

@@ -7,6 +7,7 @@ one warning, so the application keeps exporting.
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from otel_rust_exporter import _diagnostics
@@ -19,74 +20,49 @@ def _protocol(signal: str) -> str:
     return value.strip().lower() or "http/protobuf"
 
 
-def _fallback(reason: BaseException, stock: type) -> type:
-    _diagnostics.warn(
-        f"otel_rust_exporter's native module could not be loaded ({reason}); rust_otlp falls "
-        f"back to the stock {stock.__module__}.{stock.__name__}"
-    )
-    return stock
+# Per entry point: the signal's variable infix, our exporter, and the stock exporter of
+# either transport ("grpc" or "http" fills the braces).
+_EXPORTERS = {
+    "traces_exporter": (
+        "TRACES",
+        "otel_rust_exporter._trace:RustOTLPSpanExporter",
+        "opentelemetry.exporter.otlp.proto.{}.trace_exporter:OTLPSpanExporter",
+    ),
+    "logs_exporter": (
+        "LOGS",
+        "otel_rust_exporter._logs:RustOTLPLogExporter",
+        "opentelemetry.exporter.otlp.proto.{}._log_exporter:OTLPLogExporter",
+    ),
+    "metrics_exporter": (
+        "METRICS",
+        "otel_rust_exporter._metrics:RustOTLPMetricExporter",
+        "opentelemetry.exporter.otlp.proto.{}.metric_exporter:OTLPMetricExporter",
+    ),
+}
 
 
-def _load_span_exporter() -> type:
+def _load(target: str) -> type:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _load_exporter(signal: str, ours: str, stock: str) -> type:
     try:
-        from otel_rust_exporter._trace import RustOTLPSpanExporter
+        return _load(ours)
     except ImportError as error:
-        if _protocol("TRACES") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-                OTLPSpanExporter as GrpcSpanExporter,
-            )
-
-            return _fallback(error, GrpcSpanExporter)
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-
-        return _fallback(error, HttpSpanExporter)
-    return RustOTLPSpanExporter
-
-
-def _load_log_exporter() -> type:
-    try:
-        from otel_rust_exporter._logs import RustOTLPLogExporter
-    except ImportError as error:
-        if _protocol("LOGS") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
-                OTLPLogExporter as GrpcLogExporter,
-            )
-
-            return _fallback(error, GrpcLogExporter)
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-
-        return _fallback(error, HttpLogExporter)
-    return RustOTLPLogExporter
-
-
-def _load_metric_exporter() -> type:
-    try:
-        from otel_rust_exporter._metrics import RustOTLPMetricExporter
-    except ImportError as error:
-        if _protocol("METRICS") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-                OTLPMetricExporter as GrpcMetricExporter,
-            )
-
-            return _fallback(error, GrpcMetricExporter)
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-            OTLPMetricExporter as HttpMetricExporter,
+        fallback = _load(stock.format("grpc" if _protocol(signal) == "grpc" else "http"))
+        _diagnostics.warn(
+            f"otel_rust_exporter's native module could not be loaded ({error}); rust_otlp falls "
+            f"back to the stock {fallback.__module__}.{fallback.__name__}"
         )
-
-        return _fallback(error, HttpMetricExporter)
-    return RustOTLPMetricExporter
+        return fallback
 
 
 def __getattr__(name: str) -> type:
     # Each signal's exporter loads only when its entry point is used, so a fallback
     # warning is about a signal that was configured.
-    loaders = {
-        "traces_exporter": _load_span_exporter,
-        "logs_exporter": _load_log_exporter,
-        "metrics_exporter": _load_metric_exporter,
-    }
-    if name in loaders:
-        exporter = loaders[name]()
+    if name in _EXPORTERS:
+        exporter = _load_exporter(*_EXPORTERS[name])
         globals()[name] = exporter
         return exporter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

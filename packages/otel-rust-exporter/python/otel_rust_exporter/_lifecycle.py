@@ -7,10 +7,9 @@ import atexit
 import os
 import sys
 import weakref
-from typing import Any, Protocol
+from typing import Protocol
 
 from otel_rust_exporter import _diagnostics, _native
-from otel_rust_exporter._options import number_option
 
 _native.set_reporter(_diagnostics.report)
 
@@ -67,19 +66,3 @@ def _flush_when_forked_child_exits() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_flush_when_forked_child_exits)
-
-
-class NativeBatching:
-    """What every processor whose queue and batching live in Rust (``self._core``) shares."""
-
-    _core: Any
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._core.force_flush(number_option("timeout_millis", timeout_millis))
-
-    def shutdown(self) -> None:
-        self._core.shutdown()
-
-    def stats(self) -> dict[str, int]:
-        """Counters: queued, accepted, dropped, exported, failed, rejected."""
-        return self._core.stats()

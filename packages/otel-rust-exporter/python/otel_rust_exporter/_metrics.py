@@ -34,12 +34,22 @@ from opentelemetry.sdk.metrics.view import (
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
+from typing_extensions import Unpack
 
 from otel_rust_exporter import _lifecycle, _native  # noqa: F401 (_lifecycle: native hooks)
-from otel_rust_exporter._options import Headers, count_option, number_option, otlp_kwargs
+from otel_rust_exporter._options import Headers, OtlpArguments, count_option, number_option, otlp_options
 from otel_rust_exporter._self_metrics import report_otlp
 
 _logger = logging.getLogger("otel_rust_exporter")
+
+
+class MetricExporterArguments(OtlpArguments, total=False):
+    """The stock OTLP metric exporters' keyword arguments."""
+
+    preferred_temporality: Optional[dict[type, AggregationTemporality]]
+    preferred_aggregation: Optional[dict[type, Aggregation]]
+    max_export_batch_size: Optional[int]
+
 
 _DELTA = AggregationTemporality.DELTA
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
@@ -124,39 +134,20 @@ class RustOTLPMetricExporter(MetricExporter):
         headers: Headers = None,
         timeout: Optional[float] = None,
         compression: Any = None,
-        *,
-        protocol: Optional[str] = None,
-        certificate_file: Optional[str] = None,
-        client_key_file: Optional[str] = None,
-        client_certificate_file: Optional[str] = None,
-        insecure: Optional[bool] = None,
-        preferred_temporality: Optional[dict[type, AggregationTemporality]] = None,
-        preferred_aggregation: Optional[dict[type, Aggregation]] = None,
-        max_export_batch_size: Optional[int] = None,
-        meter_provider: Optional[MeterProvider] = None,
+        **options: Unpack[MetricExporterArguments],
     ):
         super().__init__(
-            preferred_temporality=_temporality(preferred_temporality),
-            preferred_aggregation=_aggregation(preferred_aggregation),
+            preferred_temporality=_temporality(options.get("preferred_temporality")),
+            preferred_aggregation=_aggregation(options.get("preferred_aggregation")),
         )
         self._core = _native.MetricExporterCore(
-            _native.OtlpOptions(
-                **otlp_kwargs(
-                    endpoint=endpoint,
-                    headers=headers,
-                    timeout=timeout,
-                    compression=compression,
-                    protocol=protocol,
-                    certificate_file=certificate_file,
-                    client_key_file=client_key_file,
-                    client_certificate_file=client_certificate_file,
-                    insecure=insecure,
-                )
+            otlp_options(
+                type(self).__name__, endpoint, headers, timeout, compression, options, MetricExporterArguments
             ),
             data_types=(Sum, Gauge, HistogramData, ExponentialHistogram),
-            max_export_batch_size=count_option("max_export_batch_size", max_export_batch_size),
+            max_export_batch_size=count_option("max_export_batch_size", options.get("max_export_batch_size")),
         )
-        self._self_metrics = report_otlp(self, "metrics", meter_provider)
+        self._self_metrics = report_otlp(self, "metrics", options.get("meter_provider"))
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -170,6 +161,11 @@ class RustOTLPMetricExporter(MetricExporter):
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         self._core.shutdown()
+
+    def stats(self) -> dict[str, int]:
+        """The disk spool's counters: spooled, replayed, spool_dropped, spool_corrupt,
+        spool_bytes (all 0 without a spool)."""
+        return self._core.stats()
 
     def set_meter_provider(self, meter_provider: MeterProvider) -> None:
         """Reports this exporter's self-metrics through `meter_provider` (as the stock

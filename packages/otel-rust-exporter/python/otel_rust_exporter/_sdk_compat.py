@@ -24,6 +24,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from importlib import import_module
+from types import FrameType
 from typing import Any, Optional
 
 from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator
@@ -57,14 +58,22 @@ def initialize_components_parameters() -> frozenset[str]:
 
 
 def created_by_sdk_tracing_setup() -> bool:
-    """Whether the function calling this one was called by the SDK's auto-configuration of
-    tracing, which creates each span exporter and wraps it in the span processor.
+    """Whether the code calling into this package (a span exporter's constructor) was
+    called by the SDK's auto-configuration of tracing, which creates each span exporter
+    and wraps it in the span processor.
 
     Relies on: the exporter being constructed directly in
     ``opentelemetry.sdk._configuration._init_tracing`` (frame inspection, by function name).
     Checked: 1.40.0, 1.45.2.
     """
-    return sys._getframe(2).f_code.co_name == "_init_tracing"
+    frame: Optional[FrameType] = sys._getframe(1)
+    # Past this package's frames and the constructors (a subclass's, the bases').
+    while frame is not None and (
+        frame.f_code.co_name == "__init__"
+        or frame.f_globals.get("__name__", "").startswith("otel_rust_exporter.")
+    ):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_name == "_init_tracing"
 
 
 _COMPONENT_COUNTER_MODULES = {

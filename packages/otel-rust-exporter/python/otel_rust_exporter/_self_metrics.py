@@ -237,6 +237,19 @@ class _Instruments:
             description="The size of the export request bodies after our compression (gzip for "
             "OTLP/HTTP, lz4 for SLS); for OTLP/gRPC, before the transport's own compression.",
         )
+        # The disk spool's counters, for exporters that have one.
+        for key, name, unit, description in _SPOOL_INSTRUMENTS:
+            create = (
+                ours.create_observable_up_down_counter
+                if key == "spool_bytes"
+                else ours.create_observable_counter
+            )
+            create(
+                name,
+                callbacks=[self._exporter_callback(None, self._spool_observer(key))],
+                unit=unit,
+                description=description,
+            )
         self._duration = sdk.create_histogram(
             "otel.sdk.exporter.operation.duration",
             unit="s",
@@ -354,6 +367,39 @@ class _Instruments:
     @staticmethod
     def _sent(component: Component, exporter: dict) -> Iterator[Observation]:
         yield Observation(exporter["sent_bytes"], component.exporter.attributes)
+
+    @staticmethod
+    def _spool_observer(key: str) -> _ExporterObserver:
+        def observe(component: Component, exporter: dict) -> Iterator[Observation]:
+            if key in exporter:
+                yield Observation(exporter[key], component.exporter.attributes)
+
+        return observe
+
+
+# (key in the exporter's counters, instrument name, unit, description) of the disk spool.
+_SPOOL_INSTRUMENTS = [
+    ("spooled", "otel_rust_exporter.exporter.spool.written", "{item}", "Items written to the disk spool."),
+    (
+        "replayed",
+        "otel_rust_exporter.exporter.spool.replayed",
+        "{item}",
+        "Items delivered from the disk spool.",
+    ),
+    (
+        "spool_dropped",
+        "otel_rust_exporter.exporter.spool.dropped",
+        "{item}",
+        "Items lost from the disk spool: evicted for its size cap, or refused for good at replay.",
+    ),
+    (
+        "spool_corrupt",
+        "otel_rust_exporter.exporter.spool.corrupt",
+        "{file}",
+        "Spool files set aside as corrupt.",
+    ),
+    ("spool_bytes", "otel_rust_exporter.exporter.spool.size", "By", "The spool directory's total size."),
+]
 
 
 # By meter provider; `None` is the global one, whoever asks first creating the instruments

@@ -31,40 +31,55 @@ pub fn call_timeout(value: Option<f64>, default: Duration) -> Duration {
     }
 }
 
-/// The processor's batching arguments (as Python passed them), over the `{prefix}_*`
-/// variables (`OTEL_BSP`, `OTEL_BLRP`).
-#[derive(Default)]
-pub struct BatchArguments {
-    pub max_queue_size: Option<usize>,
-    pub max_queue_bytes: Option<usize>,
-    pub schedule_delay_millis: Option<f64>,
-    pub max_export_batch_size: Option<usize>,
-    pub export_timeout_millis: Option<f64>,
+/// A batching processor's arguments, given once (milliseconds, as Python passes them);
+/// `None` leaves the setting to the `{prefix}_*` variables (`OTEL_BSP`, `OTEL_BLRP`).
+#[pyclass(frozen, module = "otel_rust_exporter._native")]
+#[derive(Clone, Default)]
+pub struct BatchOptions {
+    pub given: BatchOverrides,
 }
 
-impl BatchArguments {
-    pub fn resolve(self, prefix: &'static str) -> BatchConfig {
-        BatchConfig::resolve(
-            prefix,
-            BatchOverrides {
-                max_queue_size: self.max_queue_size,
-                max_queue_bytes: self.max_queue_bytes,
-                schedule_delay: millis_argument(
-                    "schedule_delay_millis",
-                    self.schedule_delay_millis,
-                ),
-                max_export_batch_size: self.max_export_batch_size,
-                export_timeout: millis_argument(
-                    "export_timeout_millis",
-                    self.export_timeout_millis,
-                ),
+#[pymethods]
+impl BatchOptions {
+    #[new]
+    #[pyo3(signature = (*, max_queue_size=None, max_queue_bytes=None, schedule_delay_millis=None,
+        max_export_batch_size=None, export_timeout_millis=None))]
+    fn new(
+        max_queue_size: Option<usize>,
+        max_queue_bytes: Option<usize>,
+        schedule_delay_millis: Option<f64>,
+        max_export_batch_size: Option<usize>,
+        export_timeout_millis: Option<f64>,
+    ) -> Self {
+        Self {
+            given: BatchOverrides {
+                max_queue_size,
+                max_queue_bytes,
+                schedule_delay: millis_argument("schedule_delay_millis", schedule_delay_millis),
+                max_export_batch_size,
+                export_timeout: millis_argument("export_timeout_millis", export_timeout_millis),
             },
-            &ProcessEnv,
-        )
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("BatchOptions({:?})", self.given)
+    }
+}
+
+impl BatchOptions {
+    /// The batching of a processor made with `options` (or none: from an exporter).
+    pub fn resolve(options: Option<&Self>, prefix: &'static str) -> BatchConfig {
+        let given = options
+            .map(|options| options.given.clone())
+            .unwrap_or_default();
+        BatchConfig::resolve(prefix, given, &ProcessEnv)
     }
 }
 
 type Start<E> = Box<dyn Fn() -> Arc<Pipeline<E>> + Send + Sync>;
+
+use super::exporting::fill_spool_stats;
 
 pub struct Batching<E: BatchExport> {
     pipeline: PerProcess<Pipeline<E>>,
@@ -77,19 +92,14 @@ impl<E: BatchExport> Batching<E> {
     pub fn start(
         item_name: &'static str,
         config: BatchConfig,
-        make_exporter: impl Fn() -> E + Send + Sync + 'static,
+        make_exporter: impl Fn() -> Arc<E> + Send + Sync + 'static,
     ) -> Self {
         let capacity = config.max_queue_size;
         let start: Start<E> = Box::new(move || {
-            Pipeline::start(
-                item_name,
-                config,
-                Arc::new(make_exporter()),
-                &runtime::handle(),
-            )
+            Pipeline::start(item_name, config, make_exporter(), &runtime::handle())
         });
         Self {
-            pipeline: PerProcess::new(start()),
+            pipeline: PerProcess::with(start()),
             start,
             capacity,
         }
@@ -135,6 +145,7 @@ impl<E: BatchExport> Batching<E> {
         dict.set_item("exported", stats.exported.load(Ordering::Relaxed))?;
         dict.set_item("failed", stats.failed.load(Ordering::Relaxed))?;
         dict.set_item("rejected", rejected(pipeline.exporter()))?;
+        fill_spool_stats(pipeline.exporter().spool_stats(), &dict)?;
         Ok(dict)
     }
 

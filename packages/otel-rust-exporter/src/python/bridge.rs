@@ -2,15 +2,14 @@
 //! modules) uses to queue Rust spans into a `RustSpanProcessor` without the GIL.
 //!
 //! Two shared objects share no Rust types or statics, so the contract is a versioned C
-//! ABI in a `PyCapsule` named `otel_rust_exporter.span_sink.v1`: a `#[repr(C)]` table of
-//! `extern "C"` functions taking OTLP-encoded `Span` messages. The bridge's copy of
-//! `SpanSinkV1` (packages/rust-bridge/src/native.rs) must stay identical.
+//! ABI in a `PyCapsule`, defined once in `otel_rust_contract::span_sink` for both sides.
 
-use std::ffi::{c_void, CString};
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::trace::v1::Span;
+use otel_rust_contract::span_sink::{Pushed, SpanSinkV1, CAPSULE_NAME};
 use prost::Message;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
@@ -19,21 +18,6 @@ use super::batching::Batching;
 use crate::diagnostics;
 use crate::otlp::BatchExporter;
 use crate::records::{EncodedSpan, ScopeGroup};
-
-const CAPSULE_NAME: &str = "otel_rust_exporter.span_sink.v1";
-const ABI_VERSION: u32 = 1;
-
-const QUEUED: u32 = 0;
-const DROPPED: u32 = 1;
-const UNDECODABLE: u32 = 2;
-const INTERNAL_ERROR: u32 = 3;
-
-#[repr(C)]
-struct SpanSinkV1 {
-    version: u32,
-    sink: *const c_void,
-    push_span: unsafe extern "C" fn(sink: *const c_void, span: *const u8, len: usize) -> u32,
-}
 
 /// What `sink` points to: the processor's batching and the resource and scope of the
 /// bridged spans.
@@ -62,14 +46,10 @@ pub(super) fn span_sink(
 ) -> PyResult<Bound<'_, PyCapsule>> {
     let sink = Box::new(Sink { batching, group });
     let capsule = Capsule {
-        table: SpanSinkV1 {
-            version: ABI_VERSION,
-            sink: &*sink as *const Sink as *const c_void,
-            push_span,
-        },
+        table: SpanSinkV1::new(&*sink as *const Sink as *const c_void, push_span),
         sink,
     };
-    PyCapsule::new(py, capsule, Some(CString::new(CAPSULE_NAME)?))
+    PyCapsule::new(py, capsule, Some(CAPSULE_NAME.to_owned()))
 }
 
 /// Checks that one encoded `Span` decodes and queues its bytes. Never unwinds into the caller, and never takes the
@@ -77,7 +57,7 @@ pub(super) fn span_sink(
 unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize) -> u32 {
     let push = || {
         if sink.is_null() || span.is_null() {
-            return INTERNAL_ERROR;
+            return Pushed::InternalError;
         }
         // SAFETY: `sink` is the table's own pointer, alive while the caller holds the
         // capsule; `span` points to `len` bytes for the duration of the call.
@@ -94,25 +74,27 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
             Ok(_) => {
                 let queued = pipeline.push(EncodedSpan::new(sink.group.clone(), bytes.to_vec()));
                 if queued {
-                    QUEUED
+                    Pushed::Queued
                 } else {
-                    DROPPED
+                    Pushed::Dropped
                 }
             }
             Err(error) => {
                 pipeline.count_unreadable(&format!(
                     "a bridged Rust span could not be decoded ({error})"
                 ));
-                UNDECODABLE
+                Pushed::Undecodable
             }
         }
     };
-    diagnostics::deferring(|| catch_unwind(AssertUnwindSafe(push)).unwrap_or(INTERNAL_ERROR))
+    diagnostics::deferring(|| catch_unwind(AssertUnwindSafe(push)).unwrap_or(Pushed::InternalError))
+        as u32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::python::batching::BatchOptions;
     use crate::python::options::OtlpOptions;
     use crate::python::trace::SpanProcessorCore;
 
@@ -122,6 +104,7 @@ mod tests {
         py: Python<'py>,
         batching: Option<&Bound<'py, pyo3::types::PyDict>>,
     ) -> (Bound<'py, SpanProcessorCore>, Bound<'py, PyCapsule>) {
+        let batching = py.get_type::<BatchOptions>().call((), batching).unwrap();
         let options = Py::new(
             py,
             OtlpOptions {
@@ -131,7 +114,7 @@ mod tests {
         .unwrap();
         let core = py
             .get_type::<SpanProcessorCore>()
-            .call((options,), batching)
+            .call1((options, batching))
             .unwrap()
             .cast_into::<SpanProcessorCore>()
             .unwrap();
@@ -144,11 +127,14 @@ mod tests {
         (core, capsule)
     }
 
+    /// The table, read as the bridge reads it.
     fn table_of(capsule: &Bound<'_, PyCapsule>) -> *const SpanSinkV1 {
-        capsule
-            .pointer_checked(Some(&CString::new(CAPSULE_NAME).unwrap()))
+        let pointer = capsule
+            .pointer_checked(Some(CAPSULE_NAME))
             .unwrap()
-            .as_ptr() as *const SpanSinkV1
+            .as_ptr();
+        // SAFETY: the capsule has the contract's name and is alive.
+        unsafe { SpanSinkV1::from_capsule_pointer(pointer) }.unwrap()
     }
 
     #[test]
@@ -163,16 +149,10 @@ mod tests {
             }
             .encode_to_vec();
             // SAFETY: the table lives as long as `capsule`.
-            let (queued, garbage) = unsafe {
-                let table = &*table;
-                assert_eq!(table.version, ABI_VERSION);
-                (
-                    (table.push_span)(table.sink, encoded.as_ptr(), encoded.len()),
-                    (table.push_span)(table.sink, [0xff_u8, 0xff].as_ptr(), 2),
-                )
-            };
-            assert_eq!(queued, QUEUED);
-            assert_eq!(garbage, UNDECODABLE);
+            let (queued, garbage) =
+                unsafe { ((*table).push(&encoded), (*table).push(&[0xff, 0xff])) };
+            assert_eq!(queued, Pushed::Queued);
+            assert_eq!(garbage, Pushed::Undecodable);
             let stats = core.call_method0("stats").unwrap();
             // Accepted, not necessarily still queued: the drop wakes the batching task.
             assert_eq!(
@@ -208,18 +188,16 @@ mod tests {
             std::thread::spawn(move || {
                 let encoded = Span::default().encode_to_vec();
                 // SAFETY: the capsule outlives the thread's use (the test waits for it).
-                let codes: Vec<u32> = unsafe {
+                let codes: Vec<Pushed> = unsafe {
                     let table = &*(table as *const SpanSinkV1);
-                    (0..200)
-                        .map(|_| (table.push_span)(table.sink, encoded.as_ptr(), encoded.len()))
-                        .collect()
+                    (0..200).map(|_| table.push(&encoded)).collect()
                 };
                 done.send(codes).unwrap();
             });
             let codes = finished
                 .recv_timeout(std::time::Duration::from_secs(20))
                 .expect("push_span blocked waiting for the GIL");
-            assert!(codes.contains(&DROPPED));
+            assert!(codes.contains(&Pushed::Dropped));
             let stats = core.call_method0("stats").unwrap();
             assert!(stats.get_item("dropped").unwrap().extract::<u64>().unwrap() > 0);
         });

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::batching::{BatchArguments, Batching};
+use super::batching::Batching;
 use super::exporting::{export_metrics, start_pipeline};
 use super::guard::guarded;
 use super::options::{otlp_env, OtlpOptions};
-use crate::config::{OtlpConfig, Signal};
+use crate::config::{BatchConfig, OtlpConfig, Signal};
 use crate::otlp::{BatchExporter, OtlpBatch};
 use crate::read::scope::ScopeCache;
 
@@ -31,12 +31,10 @@ impl<T: OtlpBatch> OtlpProcessor<T> {
     pub fn start(
         signal: Signal,
         options: &OtlpOptions,
-        arguments: BatchArguments,
-        prefix: &'static str,
+        batch: BatchConfig,
         item_name: &'static str,
     ) -> Self {
-        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
-        let batch = arguments.resolve(prefix);
+        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
         let batching = Arc::new(start_pipeline(signal, &otlp, batch, item_name));
         Self {
             otlp,
@@ -115,26 +113,14 @@ macro_rules! otlp_processor_class {
         #[pymethods]
         impl $class {
             #[new]
-            #[pyo3(signature = (options, *, max_queue_size=None, max_queue_bytes=None,
-                schedule_delay_millis=None, max_export_batch_size=None,
-                export_timeout_millis=None))]
+            #[pyo3(signature = (options, batching=None))]
             fn new(
                 options: &$crate::python::options::OtlpOptions,
-                max_queue_size: Option<usize>,
-                max_queue_bytes: Option<usize>,
-                schedule_delay_millis: Option<f64>,
-                max_export_batch_size: Option<usize>,
-                export_timeout_millis: Option<f64>,
+                batching: Option<&$crate::python::batching::BatchOptions>,
             ) -> Self {
-                let arguments = $crate::python::batching::BatchArguments {
-                    max_queue_size,
-                    max_queue_bytes,
-                    schedule_delay_millis,
-                    max_export_batch_size,
-                    export_timeout_millis,
-                };
+                let batch = $crate::python::batching::BatchOptions::resolve(batching, $prefix);
                 Self($crate::python::classes::OtlpProcessor::start(
-                    $signal, options, arguments, $prefix, $item_name,
+                    $signal, options, batch, $item_name,
                 ))
             }
 
@@ -216,8 +202,18 @@ macro_rules! otlp_exporter_class {
             }
 
             /// Only this exporter stops: the runtime and the other signals keep running.
-            fn shutdown(&self) {
-                self.0.shutdown();
+            fn shutdown(&self, py: Python<'_>) {
+                self.0.shutdown(py);
+            }
+
+            /// The disk spool's counters (all 0 without a spool).
+            fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                let dict = pyo3::types::PyDict::new(py);
+                $crate::python::exporting::fill_spool_stats(
+                    self.0.exporter().spool_stats(),
+                    &dict,
+                )?;
+                Ok(dict)
             }
 
             /// Counters for the self-metrics (read at collection time).

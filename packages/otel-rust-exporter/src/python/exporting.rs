@@ -1,7 +1,7 @@
 //! What the processor and exporter cores of every signal share: resolving the OTLP
 //! configuration, starting a batching pipeline, and the synchronous export path.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +17,10 @@ use super::finalizing;
 use super::options::{otlp_env, OtlpOptions};
 use crate::config::{BatchConfig, OtlpConfig, Signal};
 use crate::otlp::{BatchExporter, OtlpBatch, OtlpClient};
+use crate::pipeline::Outcome;
 use crate::read::scope::ScopeCache;
 use crate::runtime::{self, PerProcess};
+use crate::spool::SpoolStats;
 
 /// A pipeline exporting `T` over OTLP; one export, retries included, gets
 /// `min(OTLP timeout, batch export timeout)`.
@@ -31,12 +33,12 @@ pub fn start_pipeline<T: OtlpBatch>(
     let timeout = otlp.timeout.min(batch.export_timeout);
     let config = otlp.clone();
     Batching::start(item_name, batch, move || {
-        BatchExporter::new(OtlpClient::new(
+        Arc::new(BatchExporter::new(OtlpClient::start(
             &config,
             signal,
             timeout,
             &runtime::handle(),
-        ))
+        )))
     })
 }
 
@@ -56,8 +58,8 @@ pub struct SyncExport {
 
 impl SyncExport {
     pub fn new(signal: Signal, options: &OtlpOptions) -> Self {
-        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
-        let sender = PerProcess::new(Self::start(&otlp, signal));
+        let otlp = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
+        let sender = PerProcess::with(Self::start(&otlp, signal));
         Self {
             otlp,
             signal,
@@ -69,12 +71,7 @@ impl SyncExport {
     }
 
     fn start(otlp: &OtlpConfig, signal: Signal) -> Arc<OtlpClient> {
-        Arc::new(OtlpClient::new(
-            otlp,
-            signal,
-            otlp.timeout,
-            &runtime::handle(),
-        ))
+        OtlpClient::start(otlp, signal, otlp.timeout, &runtime::handle())
     }
 
     /// `None` once shut down.
@@ -85,8 +82,24 @@ impl SyncExport {
         Some(self.sender.get(|| Self::start(&self.otlp, self.signal)))
     }
 
-    pub fn shutdown(&self) {
-        self.shut_down.store(true, Ordering::Relaxed);
+    /// Stops this exporter; with a spool, first lets its replay finish (while the
+    /// endpoint answers, at most the export timeout) without the GIL.
+    pub fn shutdown(&self, py: Python<'_>) {
+        if self.shut_down.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let sender = self.exporter();
+        if sender.spool_stats().is_none() {
+            return;
+        }
+        sender.begin_shutdown();
+        let handle = runtime::handle();
+        let timeout = self.otlp.timeout;
+        finalizing::detach(py, || {
+            handle.block_on(async {
+                let _ = tokio::time::timeout(timeout, sender.replay_finished()).await;
+            })
+        });
     }
 
     /// This process's sender, also after shutdown (for its counters).
@@ -119,7 +132,7 @@ impl SyncExport {
         }
         let handle = runtime::handle();
         Ok(finalizing::detach(py, || {
-            handle.block_on(crate::otlp::export_batch(&sender, batch))
+            handle.block_on(crate::otlp::export_batch(&sender, batch)) == Outcome::Delivered
         }))
     }
 }
@@ -158,7 +171,23 @@ pub fn read_items<T>(
 /// An OTLP exporter's self-metrics counters, partial-success rejections included.
 pub fn export_metrics(exporter: &OtlpClient, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     fill_snapshot(&exporter.self_metrics, dict)?;
+    if let Some(spool) = exporter.spool_stats() {
+        fill_spool_stats(Some(spool), dict)?;
+    }
     dict.set_item("rejected", exporter.rejected.load(Ordering::Relaxed))
+}
+
+/// `stats()`'s spool counters (all 0 without a spool): items spooled, replayed and
+/// dropped from the spool, corrupt files, and the directory's size.
+pub fn fill_spool_stats(stats: Option<&SpoolStats>, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    let read = |counter: fn(&SpoolStats) -> &AtomicU64| {
+        stats.map_or(0, |stats| counter(stats).load(Ordering::Relaxed))
+    };
+    dict.set_item("spooled", read(|stats| &stats.spooled))?;
+    dict.set_item("replayed", read(|stats| &stats.replayed))?;
+    dict.set_item("spool_dropped", read(|stats| &stats.dropped))?;
+    dict.set_item("spool_corrupt", read(|stats| &stats.corrupt))?;
+    dict.set_item("spool_bytes", read(|stats| &stats.bytes))
 }
 
 /// Fills `dict` with an exporter's self-metrics counters (see `docs/OPERATIONS.md`).

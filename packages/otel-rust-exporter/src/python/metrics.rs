@@ -4,11 +4,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use super::batching::call_timeout;
-use super::exporting::{export_metrics, SyncExport};
+use super::exporting::{export_metrics, fill_spool_stats, SyncExport};
 use super::finalizing;
 use super::guard::guarded;
 use super::options::OtlpOptions;
 use crate::config::Signal;
+use crate::pipeline::Outcome;
 use crate::read::metrics::{export_request, MetricKinds};
 use crate::request::metrics::export;
 use crate::retry::deadline_in;
@@ -67,13 +68,21 @@ impl MetricExporterCore {
             let timeout = call_timeout(timeout_millis, self.sync.otlp.timeout);
             Ok(finalizing::detach(py, || {
                 handle.block_on(export(&sender, request, max_points, deadline_in(timeout)))
+                    == Outcome::Delivered
             }))
         })
     }
 
     /// Only this exporter stops: the runtime and the other signals keep running.
-    fn shutdown(&self) {
-        self.sync.shutdown();
+    fn shutdown(&self, py: Python<'_>) {
+        self.sync.shutdown(py);
+    }
+
+    /// The disk spool's counters (all 0 without a spool).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        fill_spool_stats(self.sync.exporter().spool_stats(), &dict)?;
+        Ok(dict)
     }
 
     /// Counters for the self-metrics (read at collection time).

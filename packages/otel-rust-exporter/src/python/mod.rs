@@ -1,30 +1,32 @@
 //! The Python-facing classes. Every entry point catches errors and panics: telemetry
 //! problems are logged and counted, never raised into the application.
+//!
+//! `batching`, `exporting`, `finalizing`, `guard`, `operations` and `options` are public
+//! for a sink's bindings (`sls_exporter::python`), which build on them.
 
-mod batching;
+pub mod batching;
 mod bridge;
 mod classes;
-mod exporting;
+pub mod exporting;
 pub mod finalizing;
-mod guard;
+pub mod guard;
 mod logs;
 mod metrics;
-mod operations;
-mod options;
+pub mod operations;
+pub mod options;
 pub mod reporting;
-mod sls;
 mod trace;
 
 use pyo3::prelude::*;
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<options::OtlpOptions>()?;
+    module.add_class::<batching::BatchOptions>()?;
     module.add_class::<trace::SpanProcessorCore>()?;
     module.add_class::<trace::SpanExporterCore>()?;
     module.add_class::<metrics::MetricExporterCore>()?;
     module.add_class::<logs::LogRecordProcessorCore>()?;
     module.add_class::<logs::LogExporterCore>()?;
-    sls::register(module)?;
     operations::register(module)?;
     module.add_function(wrap_pyfunction!(mark_python_exiting, module)?)?;
     module.add_function(wrap_pyfunction!(set_reporter, module)?)?;

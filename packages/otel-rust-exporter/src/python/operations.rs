@@ -1,8 +1,8 @@
 //! What `python -m otel_rust_exporter check` asks the native side: each signal's resolved
 //! configuration with where each value came from (secrets masked), and one real export of
-//! an empty request.
+//! an empty request. A sink's own part (`sls_exporter::python::check`) reports through
+//! `outcome` and bounds its probe with `probe_timeout`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
@@ -11,26 +11,21 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sls_exporter::config::{self as sls_config, SlsConfig};
-use sls_exporter::request::Target;
 
 use super::finalizing::detach;
 use super::options::{otlp_env, OtlpOptions};
-use super::sls::{server, SlsOptions};
 use crate::config::{
-    BatchConfig, BatchOverrides, Compression, Env, OtlpConfig, ProcessEnv, Protocol, Signal, Source,
+    BatchConfig, BatchOverrides, Compression, OtlpConfig, ProcessEnv, Protocol, Signal, Source,
 };
 use crate::otlp::OtlpClient;
+use crate::pipeline::Outcome;
 use crate::runtime;
 use crate::self_metrics::ExportMetrics;
-use sls_exporter::exporter::{describe, SlsExporter};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(resolve_otlp, module)?)?;
     module.add_function(wrap_pyfunction!(resolve_batch, module)?)?;
-    module.add_function(wrap_pyfunction!(probe_otlp, module)?)?;
-    module.add_function(wrap_pyfunction!(resolve_sls, module)?)?;
-    module.add_function(wrap_pyfunction!(probe_sls, module)?)
+    module.add_function(wrap_pyfunction!(probe_otlp, module)?)
 }
 
 fn signal(name: &str) -> PyResult<Signal> {
@@ -61,7 +56,7 @@ fn resolve_otlp<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let signal = signal(signal_name)?;
     let (config, sources) =
-        OtlpConfig::resolve_explained(signal, options.given.clone(), &otlp_env(signal));
+        OtlpConfig::resolve_explained(signal, options.given.clone(), &*otlp_env(signal));
     let dict = PyDict::new(py);
     dict.set_item("protocol", config.protocol.name())?;
     dict.set_item("endpoint", config.display_endpoint())?;
@@ -94,6 +89,12 @@ fn resolve_otlp<'py>(
         Protocol::HttpProtobuf => config.endpoint.starts_with("https://"),
     };
     dict.set_item("tls", tls)?;
+    let spool = config.spool.as_ref();
+    dict.set_item(
+        "spool_dir",
+        spool.map(|spool| spool.dir.display().to_string()),
+    )?;
+    dict.set_item("spool_max_bytes", spool.map(|spool| spool.max_bytes))?;
     let named = PyDict::new(py);
     for (field, source) in &sources {
         named.set_item(field, source_name(source))?;
@@ -129,7 +130,7 @@ fn resolve_batch<'py>(py: Python<'py>, signal_name: &str) -> PyResult<Bound<'py,
 }
 
 /// `{"delivered", "error_type", "message"}` of one export.
-fn outcome<'py>(
+pub fn outcome<'py>(
     py: Python<'py>,
     delivered: bool,
     metrics: &ExportMetrics,
@@ -153,10 +154,12 @@ fn probe_otlp<'py>(
     timeout: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let signal = signal(signal_name)?;
-    let config = OtlpConfig::resolve(signal, options.given.clone(), &otlp_env(signal));
+    let mut config = OtlpConfig::resolve(signal, options.given.clone(), &*otlp_env(signal));
+    // A probe is not telemetry: it never goes to (or replays) the spool.
+    config.spool = None;
     let handle = runtime::handle();
     let timeout = probe_timeout(timeout);
-    let exporter = Arc::new(OtlpClient::new(&config, signal, timeout, &handle));
+    let exporter = OtlpClient::start(&config, signal, timeout, &handle);
     let sender = exporter.clone();
     let delivered = detach(py, move || {
         handle.block_on(async move {
@@ -177,116 +180,13 @@ fn probe_otlp<'py>(
                         .await
                 }
             }
-        })
+        }) == Outcome::Delivered
     });
     outcome(py, delivered, &exporter.self_metrics)
 }
 
-/// The SLS configuration, where its values came from, and the warnings resolving it gave.
-struct ResolvedSls {
-    config: Result<SlsConfig, sls_config::ConfigError>,
-    sources: Vec<(&'static str, sls_config::Source)>,
-    warnings: Vec<String>,
-}
-
-/// The settings `resolve_sls` shows, with the variable each is read from.
-const SLS_SETTINGS: [(&str, &str); 12] = [
-    ("url", sls_config::ENDPOINT_VAR),
-    ("project", sls_config::PROJECT_VAR),
-    ("logstore", sls_config::LOGSTORE_VAR),
-    ("topic", sls_config::TOPIC_VAR),
-    ("source", sls_config::SOURCE_VAR),
-    ("hash_key", sls_config::HASH_KEY_VAR),
-    ("signature", sls_config::SIGNATURE_VERSION_VAR),
-    ("region", sls_config::REGION_VAR),
-    ("timeout", sls_config::TIMEOUT_VAR),
-    ("access_key_id", sls_config::ACCESS_KEY_ID_VAR),
-    ("access_key_secret", sls_config::ACCESS_KEY_SECRET_VAR),
-    ("security_token", sls_config::SECURITY_TOKEN_VAR),
-];
-
-fn resolve_sls_config(options: &SlsOptions) -> ResolvedSls {
-    let env = |name: &str| ProcessEnv.get(name);
-    let mut warnings = Vec::new();
-    let (config, sources) =
-        SlsConfig::resolve_explained(options.given.clone(), &env, &mut |line| warnings.push(line));
-    ResolvedSls {
-        config,
-        sources,
-        warnings,
-    }
-}
-
-/// The SLS configuration as the exporter resolves it, credentials masked: `error` when it
-/// is incomplete or invalid, `sources` naming where each set value came from, by variable.
-#[pyfunction]
-fn resolve_sls<'py>(py: Python<'py>, options: &SlsOptions) -> PyResult<Bound<'py, PyDict>> {
-    let ResolvedSls {
-        config,
-        sources,
-        warnings,
-    } = resolve_sls_config(options);
-    let dict = PyDict::new(py);
-    // By setting, as `check` shows them: the argument, the variable that set it, or the
-    // default.
-    let named = PyDict::new(py);
-    for (setting, variable) in SLS_SETTINGS {
-        let source = match sources.iter().find(|(set_by, _)| *set_by == variable) {
-            Some((_, sls_config::Source::Argument)) => "argument",
-            Some((_, sls_config::Source::Variable)) => variable,
-            None => "default",
-        };
-        named.set_item(setting, source)?;
-    }
-    dict.set_item("sources", named)?;
-    dict.set_item("warnings", warnings)?;
-    match config {
-        Err(error) => dict.set_item("error", error.to_string())?,
-        Ok(config) => {
-            dict.set_item("error", None::<String>)?;
-            dict.set_item("description", describe(&config))?;
-            dict.set_item("url", Target::new(&config).url)?;
-            dict.set_item("server", server(&config))?;
-            dict.set_item("project", &config.project)?;
-            dict.set_item("logstore", &config.logstore)?;
-            let signature = match &config.signature {
-                sls_config::SignatureVersion::V1 => "v1".to_owned(),
-                sls_config::SignatureVersion::V4 { region } => format!("v4 ({region})"),
-            };
-            dict.set_item("signature", signature)?;
-            dict.set_item("timeout", config.timeout.as_secs_f64())?;
-            dict.set_item(
-                "security_token",
-                config.credentials.security_token.is_some(),
-            )?;
-        }
-    }
-    Ok(dict)
-}
-
-/// One signed PutLogs request without logs (see `SlsExporter::probe`), within `timeout`
-/// seconds; `None` when the configuration is incomplete.
-#[pyfunction]
-fn probe_sls<'py>(
-    py: Python<'py>,
-    options: &SlsOptions,
-    timeout: f64,
-) -> PyResult<Option<Bound<'py, PyDict>>> {
-    let Ok(mut config) = resolve_sls_config(options).config else {
-        return Ok(None);
-    };
-    config.timeout = probe_timeout(timeout);
-    let exporter = Arc::new(SlsExporter::new(config));
-    let sender = exporter.clone();
-    let handle = runtime::handle();
-    let delivered = detach(py, move || {
-        handle.block_on(async move { sender.probe().await })
-    });
-    outcome(py, delivered, &exporter.self_metrics).map(Some)
-}
-
 /// A probe's timeout in seconds, within 0.1 s to 5 min; 10 s when it is not a number.
-fn probe_timeout(seconds: f64) -> Duration {
+pub fn probe_timeout(seconds: f64) -> Duration {
     if seconds.is_nan() {
         return Duration::from_secs(10);
     }

@@ -1,9 +1,10 @@
 //! `OtlpOptions`: the OTLP exporter arguments of every Python class, given once.
 
+use std::sync::OnceLock;
+
 use pyo3::prelude::*;
 
-use crate::config::{duration_setting, OtlpOverrides, ProcessEnv, Signal};
-use sls_exporter::preset::{self, PresetEnv};
+use crate::config::{duration_setting, Env, OtlpOverrides, ProcessEnv, Signal, SpoolOverrides};
 
 /// What the application passed to a constructor; `None` leaves the setting to `OTEL_*`.
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
@@ -15,7 +16,8 @@ pub struct OtlpOptions {
 impl OtlpOptions {
     #[new]
     #[pyo3(signature = (*, endpoint=None, headers=None, timeout=None, compression=None, protocol=None,
-        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None))]
+        certificate_file=None, client_key_file=None, client_certificate_file=None, insecure=None,
+        spool_dir=None, spool_max_bytes=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoint: Option<String>,
@@ -27,6 +29,8 @@ impl OtlpOptions {
         client_key_file: Option<String>,
         client_certificate_file: Option<String>,
         insecure: Option<bool>,
+        spool_dir: Option<String>,
+        spool_max_bytes: Option<u64>,
     ) -> Self {
         let headers = headers.map(|pairs| {
             pairs
@@ -47,6 +51,10 @@ impl OtlpOptions {
                 client_key_file,
                 client_certificate_file,
                 insecure,
+                spool: SpoolOverrides {
+                    dir: spool_dir,
+                    max_bytes: spool_max_bytes,
+                },
             },
         }
     }
@@ -63,8 +71,21 @@ impl OtlpOptions {
     }
 }
 
-/// The process environment as the OTLP exporters of `signal` read it: with the SLS OTLP
-/// preset beneath it when `SLS_OTEL_INSTANCE_ID` is set.
-pub fn otlp_env(signal: Signal) -> PresetEnv<'static> {
-    preset::layered(signal, &ProcessEnv)
+/// An environment for the OTLP exporters of a signal, made from the process's: a vendor's
+/// preset layered beneath it, say.
+pub type EnvLayer = fn(Signal, &'static ProcessEnv) -> Box<dyn Env>;
+
+static OTLP_ENV_LAYER: OnceLock<EnvLayer> = OnceLock::new();
+
+/// Set once, by the module, before any class is made.
+pub fn set_otlp_env_layer(layer: EnvLayer) {
+    let _ = OTLP_ENV_LAYER.set(layer);
+}
+
+/// The environment as the OTLP exporters of `signal` read it.
+pub fn otlp_env(signal: Signal) -> Box<dyn Env> {
+    match OTLP_ENV_LAYER.get() {
+        Some(layer) => layer(signal, &ProcessEnv),
+        None => Box::new(ProcessEnv),
+    }
 }

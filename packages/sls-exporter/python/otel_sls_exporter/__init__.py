@@ -8,18 +8,14 @@ compressed PutLogs requests; ``SLSLogExporter`` is the exporter alone (and what
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from otel_sls_exporter._exporter import SLSLogExporter, SLSLogRecordProcessor
 
 __all__ = ["SLSLogExporter", "SLSLogRecordProcessor"]
-# The installed distribution's, so that it cannot disagree with the package metadata.
-try:
-    __version__ = metadata.version("otel-sls-exporter")
-except metadata.PackageNotFoundError:  # bundled without its metadata (e.g. PyInstaller)
-    __version__ = "0+unknown"
+# Read on first use: importing importlib.metadata costs ~10 ms.
+__version__: str
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +25,16 @@ def __getattr__(name: str) -> Any:
         from otel_sls_exporter import _exporter
 
         return getattr(_exporter, name)
+    if name == "__version__":
+        return _installed_version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _installed_version() -> str:
+    """The installed distribution's, so that it cannot disagree with the package metadata."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("otel-sls-exporter")
+    except metadata.PackageNotFoundError:  # bundled without its metadata (e.g. PyInstaller)
+        return "0+unknown"

@@ -2,32 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from otel_rust_exporter.plugin import (
+    BatchArguments,
     Component,
-    NativeBatching,
-    batch_kwargs,
+    NativeExporter,
+    NativeProcessor,
+    SinkArguments,
+    batch_options,
+    check_names,
     number_option,
     report_sls,
+    spool_options,
     text_option,
-    track,
 )
 from otel_rust_exporter.plugin import native as _native
+from typing_extensions import Unpack
 
 
-def _options(**given: Any) -> _native.SlsOptions:
-    # Seconds; its range is checked natively, for the argument and the variable alike.
-    timeout = number_option("timeout", given.pop("timeout"))
-    texts = {name: text_option(name, value) for name, value in given.items()}
-    return _native.SlsOptions(**texts, timeout=timeout)
+class SlsArguments(SinkArguments, total=False):
+    """The keyword arguments after ``endpoint``, ``project`` and ``logstore``."""
+
+    topic: Optional[str]
+    source: Optional[str]
+    hash_key: Optional[str]
+    signature_version: Optional[str]
+    region: Optional[str]
+    access_key_id: Optional[str]
+    access_key_secret: Optional[str]
+    security_token: Optional[str]
+    timeout: Optional[float]
 
 
-class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
+class SlsProcessorArguments(SlsArguments, BatchArguments, total=False):
+    pass
+
+
+def _options(
+    owner: str,
+    endpoint: Any,
+    project: Any,
+    logstore: Any,
+    given: Mapping[str, Any],
+    accepted: type = SlsArguments,
+) -> _native.SlsOptions:
+    check_names(owner, given, accepted)
+    texts = {"endpoint": endpoint, "project": project, "logstore": logstore}
+    texts.update((name, given.get(name)) for name in SlsArguments.__annotations__)
+    del texts["meter_provider"], texts["timeout"], texts["spool_dir"], texts["spool_max_bytes"]
+    # The options object is opaque: credentials stay out of `vars()`. The timeout is in
+    # seconds; its range is checked natively, for the argument and the variable alike.
+    return _native.SlsOptions(
+        **{name: text_option(name, value) for name, value in texts.items()},
+        timeout=number_option("timeout", given.get("timeout")),
+        **spool_options(given),
+    )
+
+
+class SLSLogRecordProcessor(NativeProcessor, LogRecordProcessor):
     """Batches log records in Rust and sends them to an SLS logstore.
 
     ``on_emit`` copies the record into a bounded native queue in one call; a background
@@ -39,73 +76,28 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
     the ``otel_rust_exporter`` logger (our own warnings) are never sent.
     """
 
+    _hot_path = "on_emit"
+
     def __init__(
         self,
         endpoint: Optional[str] = None,
         project: Optional[str] = None,
         logstore: Optional[str] = None,
-        *,
-        topic: Optional[str] = None,
-        source: Optional[str] = None,
-        hash_key: Optional[str] = None,
-        signature_version: Optional[str] = None,
-        region: Optional[str] = None,
-        access_key_id: Optional[str] = None,
-        access_key_secret: Optional[str] = None,
-        security_token: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_queue_size: Optional[int] = None,
-        max_queue_bytes: Optional[int] = None,
-        schedule_delay_millis: Optional[float] = None,
-        max_export_batch_size: Optional[int] = None,
-        export_timeout_millis: Optional[float] = None,
-        meter_provider: Optional[MeterProvider] = None,
+        **options: Unpack[SlsProcessorArguments],
     ):
         self._start(
-            _options(
-                endpoint=endpoint,
-                project=project,
-                logstore=logstore,
-                topic=topic,
-                source=source,
-                hash_key=hash_key,
-                signature_version=signature_version,
-                region=region,
-                access_key_id=access_key_id,
-                access_key_secret=access_key_secret,
-                security_token=security_token,
-                timeout=timeout,
-            ),
-            **batch_kwargs(
-                max_queue_size=max_queue_size,
-                max_queue_bytes=max_queue_bytes,
-                schedule_delay_millis=schedule_delay_millis,
-                max_export_batch_size=max_export_batch_size,
-                export_timeout_millis=export_timeout_millis,
-            ),
-            meter_provider=meter_provider,
+            _options(type(self).__name__, endpoint, project, logstore, options, SlsProcessorArguments),
+            options.get("meter_provider"),
+            batching=batch_options(options),
         )
 
-    def _start(
-        self,
-        options: _native.SlsOptions,
-        meter_provider: Optional[MeterProvider] = None,
-        adopted: Optional[Component] = None,
-        **batching: Any,
-    ) -> None:
-        self._core = _native.SlsLogRecordProcessorCore(options, **batching)
-        self._self_metrics = report_sls(self, meter_provider, "batching_log_processor", adopted=adopted)
-        # One native call per record, no Python frame.
-        self.on_emit = self._core.on_emit  # type: ignore[method-assign]
-        track(self)
+    def _new_core(self, options: _native.SlsOptions, batching: Optional[_native.BatchOptions]) -> Any:
+        return _native.SlsLogRecordProcessorCore(options, batching)
 
-    @classmethod
-    def from_exporter(cls, exporter: SLSLogExporter) -> SLSLogRecordProcessor:
-        """The processor for an exporter the SDK's auto-configuration created."""
-        exporter.shutdown()
-        processor = cls.__new__(cls)
-        processor._start(exporter._options, exporter._meter_provider, exporter._self_metrics)
-        return processor
+    def _report(
+        self, meter_provider: Optional[MeterProvider], adopted: Optional[Component]
+    ) -> Optional[Component]:
+        return report_sls(self, meter_provider, "batching_log_processor", adopted=adopted)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         self._core.on_emit(log_record)
@@ -114,7 +106,7 @@ class SLSLogRecordProcessor(NativeBatching, LogRecordProcessor):
         return f"SLSLogRecordProcessor({self._core.description or 'disabled'})"
 
 
-class SLSLogExporter(LogRecordExporter):
+class SLSLogExporter(NativeExporter[LogRecordExportResult], LogRecordExporter):
     """Sends log records to an SLS logstore; encoding, signing and sending run in Rust.
 
     With ``OTEL_LOGS_EXPORTER=sls`` and the ``rust_otlp`` configurator, batching runs
@@ -122,55 +114,23 @@ class SLSLogExporter(LogRecordExporter):
     the batch it is given and waits for the result without the GIL.
     """
 
+    _results = (LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
+
     def __init__(
         self,
         endpoint: Optional[str] = None,
         project: Optional[str] = None,
         logstore: Optional[str] = None,
-        *,
-        topic: Optional[str] = None,
-        source: Optional[str] = None,
-        hash_key: Optional[str] = None,
-        signature_version: Optional[str] = None,
-        region: Optional[str] = None,
-        access_key_id: Optional[str] = None,
-        access_key_secret: Optional[str] = None,
-        security_token: Optional[str] = None,
-        timeout: Optional[float] = None,
-        meter_provider: Optional[MeterProvider] = None,
+        **options: Unpack[SlsArguments],
     ):
-        # The options object is opaque: credentials stay out of `vars()`.
-        self._options = _options(
-            endpoint=endpoint,
-            project=project,
-            logstore=logstore,
-            topic=topic,
-            source=source,
-            hash_key=hash_key,
-            signature_version=signature_version,
-            region=region,
-            access_key_id=access_key_id,
-            access_key_secret=access_key_secret,
-            security_token=security_token,
-            timeout=timeout,
-        )
+        self._options = _options(type(self).__name__, endpoint, project, logstore, options)
         self._core = _native.SlsLogExporterCore(self._options)
-        self._meter_provider = meter_provider
-        self._self_metrics = report_sls(self, meter_provider)
+        self._meter_provider = options.get("meter_provider")
+        self._self_metrics = report_sls(self, self._meter_provider)
 
     def _native_log_record_processor(self) -> SLSLogRecordProcessor:
         """Used by the ``rust_otlp`` configurator in place of BatchLogRecordProcessor."""
         return SLSLogRecordProcessor.from_exporter(self)
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        delivered = self._core.export(batch)
-        return LogRecordExportResult.SUCCESS if delivered else LogRecordExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        self._core.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
 
     def __repr__(self) -> str:
         return f"SLSLogExporter({self._core.description or 'disabled'})"

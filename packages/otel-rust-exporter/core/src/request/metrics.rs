@@ -13,30 +13,35 @@ use prost::Message;
 use tokio::time::Instant;
 
 use crate::otlp::OtlpClient;
+use crate::pipeline::Outcome;
 
 /// Sends `request` whole, or in parts of at most `max_points` data points. Like the stock
 /// HTTP exporter, it stops at the first part that was not delivered: the endpoint is
-/// failing, and the reader exports again at its next interval. `true` when all arrived.
+/// failing, and the reader exports again at its next interval (with a spool, the rest go
+/// to disk instead). The worst part's outcome.
 pub async fn export(
     sender: &OtlpClient,
     request: ExportMetricsServiceRequest,
     max_points: Option<usize>,
     deadline: Instant,
-) -> bool {
+) -> Outcome {
     let parts = match max_points {
         Some(max_points) => split(request, max_points),
         None => vec![request],
     };
+    let mut outcome = Outcome::Delivered;
     for part in parts {
         let count = data_point_count(&part);
-        if !sender
-            .send_before::<ExportMetricsServiceResponse>(part.encode_to_vec(), count, deadline)
-            .await
-        {
-            return false;
+        outcome = outcome.and(
+            sender
+                .send_before::<ExportMetricsServiceResponse>(part.encode_to_vec(), count, deadline)
+                .await,
+        );
+        if outcome == Outcome::Failed {
+            return outcome;
         }
     }
-    true
+    outcome
 }
 
 /// Data points in a request (what `max_export_batch_size` counts).

@@ -120,6 +120,11 @@ fn build_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
 }
 
 impl HttpTransport {
+    /// Whether `prepare` gzips the body.
+    pub fn gzips(&self) -> bool {
+        self.compression == Compression::Gzip
+    }
+
     pub fn prepare(&self, encoded: Vec<u8>) -> Result<Bytes, Failure> {
         match self.compression {
             Compression::None => Ok(Bytes::from(encoded)),

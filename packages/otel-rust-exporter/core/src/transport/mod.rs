@@ -46,6 +46,28 @@ impl Transport {
         }
     }
 
+    /// Whether `prepare` compresses the body (as a spooled body records it).
+    pub fn gzips(&self) -> bool {
+        matches!(self, Transport::Http(http) if http.gzips())
+    }
+
+    /// A spooled body (gzipped or not, as `gzipped` says) as this transport sends it now:
+    /// the configuration may have changed since it was written.
+    pub fn prepare_spooled(&self, body: Vec<u8>, gzipped: bool) -> Result<Bytes, Failure> {
+        if gzipped == self.gzips() {
+            return Ok(Bytes::from(body));
+        }
+        if !gzipped {
+            return self.prepare(body);
+        }
+        let mut encoded = Vec::with_capacity(body.len() * 4);
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut encoded)
+            .map_err(|error| {
+                Failure::permanent(FailureKind::Encoding, format!("gunzip failed: {error}"))
+            })?;
+        self.prepare(encoded)
+    }
+
     /// Scrubs this exporter's secrets (header values, userinfo) from a server's text.
     pub fn redactor(&self) -> &Redactor {
         match self {

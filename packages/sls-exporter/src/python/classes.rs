@@ -1,102 +1,30 @@
-//! `SlsOptions`, `SlsLogRecordProcessorCore` (behind `SLSLogRecordProcessor`) and
-//! `SlsLogExporterCore` (behind `SLSLogExporter`), in the `otel_sls_exporter` package.
-//!
-//! Missing or invalid configuration is reported once, naming the variable; the core is
-//! then disabled and every call is a cheap no-op, so the application runs on.
+//! `SlsLogRecordProcessorCore` and `SlsLogExporterCore`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sls_exporter::config::{Scheme, SlsConfig, SlsOverrides};
-use sls_exporter::request::Target;
 
-use super::batching::{BatchArguments, Batching};
-use super::exporting::{read_items, UNREADABLE_WARNING_INTERVAL};
-use super::finalizing::detach;
-use super::guard::guarded;
-use crate::config::{Env, ProcessEnv};
-use crate::diagnostics::{self, RateLimited};
-use crate::read::log_record::read_log_record;
-use crate::read::scope::ScopeCache;
-use crate::runtime::{self, PerProcess};
-use sls_exporter::exporter::{describe, SlsExporter};
-
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<SlsOptions>()?;
-    module.add_class::<SlsLogRecordProcessorCore>()?;
-    module.add_class::<SlsLogExporterCore>()
-}
+use super::{resolve, server, spool, SlsOptions};
+use crate::config::SlsConfig;
+use crate::exporter::{describe, SlsExporter};
+use otel_rust_exporter::config::{Env, ProcessEnv, SpoolConfig};
+use otel_rust_exporter::diagnostics::RateLimited;
+use otel_rust_exporter::pipeline::Outcome;
+use otel_rust_exporter::python::batching::{BatchOptions, Batching};
+use otel_rust_exporter::python::exporting::{
+    fill_snapshot, fill_spool_stats, read_items, UNREADABLE_WARNING_INTERVAL,
+};
+use otel_rust_exporter::python::finalizing::detach;
+use otel_rust_exporter::python::guard::guarded;
+use otel_rust_exporter::read::log_record::read_log_record;
+use otel_rust_exporter::read::scope::ScopeCache;
+use otel_rust_exporter::runtime::{self, PerProcess};
 
 /// The official producers linger 2 s before sending a partial batch.
-const SLS_SCHEDULE_DELAY_MILLIS: f64 = 2000.0;
-
-/// The SLS arguments of a Python constructor, given once.
-#[pyclass(frozen, module = "otel_rust_exporter._native")]
-pub struct SlsOptions {
-    pub(super) given: SlsOverrides,
-}
-
-#[pymethods]
-impl SlsOptions {
-    #[new]
-    #[pyo3(signature = (*, endpoint=None, project=None, logstore=None, topic=None, source=None,
-        hash_key=None, signature_version=None, region=None, access_key_id=None,
-        access_key_secret=None, security_token=None, timeout=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        endpoint: Option<String>,
-        project: Option<String>,
-        logstore: Option<String>,
-        topic: Option<String>,
-        source: Option<String>,
-        hash_key: Option<String>,
-        signature_version: Option<String>,
-        region: Option<String>,
-        access_key_id: Option<String>,
-        access_key_secret: Option<String>,
-        security_token: Option<String>,
-        timeout: Option<f64>,
-    ) -> Self {
-        Self {
-            given: SlsOverrides {
-                endpoint,
-                project,
-                logstore,
-                topic,
-                source,
-                hash_key,
-                signature_version,
-                region,
-                access_key_id,
-                access_key_secret,
-                security_token,
-                // Seconds, as the stock exporters' `timeout` argument; checked and clamped
-                // when the configuration is resolved.
-                timeout,
-            },
-        }
-    }
-
-    /// Never shows credentials.
-    fn __repr__(&self) -> String {
-        "SlsOptions(...)".to_owned()
-    }
-}
-
-/// The configuration, or `None` after reporting why export is disabled.
-fn resolve(options: &SlsOptions) -> Option<SlsConfig> {
-    let env = |name: &str| ProcessEnv.get(name);
-    let mut warn = |line: String| diagnostics::warn(&line);
-    match SlsConfig::resolve(options.given.clone(), &env, &mut warn) {
-        Ok(config) => Some(config),
-        Err(error) => {
-            diagnostics::error(&error.to_string());
-            None
-        }
-    }
-}
+const SLS_SCHEDULE_DELAY: Duration = Duration::from_secs(2);
 
 struct Active {
     config: SlsConfig,
@@ -112,39 +40,26 @@ pub struct SlsLogRecordProcessorCore {
 #[pymethods]
 impl SlsLogRecordProcessorCore {
     #[new]
-    #[pyo3(signature = (options, *, max_queue_size=None, max_queue_bytes=None,
-        schedule_delay_millis=None, max_export_batch_size=None, export_timeout_millis=None))]
-    fn new(
-        options: &SlsOptions,
-        max_queue_size: Option<usize>,
-        max_queue_bytes: Option<usize>,
-        schedule_delay_millis: Option<f64>,
-        max_export_batch_size: Option<usize>,
-        export_timeout_millis: Option<f64>,
-    ) -> Self {
+    #[pyo3(signature = (options, batching=None))]
+    fn new(options: &SlsOptions, batching: Option<&BatchOptions>) -> Self {
         let Some(config) = resolve(options) else {
             return Self { active: None };
         };
-        let schedule_delay_millis = schedule_delay_millis.or_else(|| {
-            ProcessEnv
-                .get("OTEL_BLRP_SCHEDULE_DELAY")
-                .is_none()
-                .then_some(SLS_SCHEDULE_DELAY_MILLIS)
-        });
-        let mut batch = BatchArguments {
-            max_queue_size,
-            max_queue_bytes,
-            schedule_delay_millis,
-            max_export_batch_size,
-            export_timeout_millis,
+        let mut batching = batching.cloned().unwrap_or_default();
+        if ProcessEnv.get("OTEL_BLRP_SCHEDULE_DELAY").is_none() {
+            batching
+                .given
+                .schedule_delay
+                .get_or_insert(SLS_SCHEDULE_DELAY);
         }
-        .resolve("OTEL_BLRP");
+        let mut batch = BatchOptions::resolve(Some(&batching), "OTEL_BLRP");
         // One export, retries included, ends at the sooner of the two timeouts.
         let mut exporter_config = config.clone();
         exporter_config.timeout = config.timeout.min(batch.export_timeout);
         batch.export_timeout = exporter_config.timeout;
+        let spool = spool(options);
         let batching = Batching::start("log record", batch, move || {
-            SlsExporter::new(exporter_config.clone())
+            SlsExporter::start(exporter_config.clone(), spool.as_ref(), &runtime::handle())
         });
         Self {
             active: Some(Active {
@@ -244,6 +159,7 @@ impl SlsLogRecordProcessorCore {
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SlsLogExporterCore {
     config: Option<SlsConfig>,
+    spool: Option<SpoolConfig>,
     scopes: ScopeCache,
     exporter: Option<PerProcess<SlsExporter>>,
     shut_down: AtomicBool,
@@ -255,11 +171,17 @@ impl SlsLogExporterCore {
     #[new]
     fn new(options: &SlsOptions) -> Self {
         let config = resolve(options);
-        let exporter = config
-            .as_ref()
-            .map(|config| PerProcess::new(Arc::new(SlsExporter::new(config.clone()))));
+        let spool = spool(options);
+        let exporter = config.as_ref().map(|config| {
+            PerProcess::with(SlsExporter::start(
+                config.clone(),
+                spool.as_ref(),
+                &runtime::handle(),
+            ))
+        });
         Self {
             config,
+            spool,
             scopes: ScopeCache::default(),
             exporter,
             shut_down: AtomicBool::new(false),
@@ -284,16 +206,45 @@ impl SlsLogExporterCore {
                 // Nothing readable was given: nothing was delivered either.
                 return Ok(unreadable == 0);
             }
-            let exporter = exporter.get(|| Arc::new(SlsExporter::new(config.clone())));
+            let exporter = exporter.get(|| self.start(config));
             let handle = runtime::handle();
             Ok(detach(py, || {
-                handle.block_on(exporter.export_records(records))
+                handle.block_on(exporter.export_records(records, false)) == Outcome::Delivered
             }))
         })
     }
 
-    fn shutdown(&self) {
-        self.shut_down.store(true, Ordering::Relaxed);
+    /// With a spool, first lets its replay finish (while SLS answers, at most the
+    /// timeout) without the GIL.
+    fn shutdown(&self, py: Python<'_>) {
+        if self.shut_down.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let (Some(config), Some(exporter)) = (&self.config, self.exporter()) else {
+            return;
+        };
+        if exporter.spool_stats().is_none() {
+            return;
+        }
+        exporter.begin_shutdown();
+        let handle = runtime::handle();
+        let timeout = config.timeout;
+        detach(py, || {
+            handle.block_on(async {
+                let _ = tokio::time::timeout(timeout, exporter.replay_finished()).await;
+            })
+        });
+    }
+
+    /// The disk spool's counters (all 0 without a spool).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        let exporter = self.exporter();
+        fill_spool_stats(
+            exporter.as_deref().and_then(SlsExporter::spool_stats),
+            &dict,
+        )?;
+        Ok(dict)
     }
 
     #[getter]
@@ -329,13 +280,20 @@ impl SlsLogExporterCore {
         let (Some(config), Some(exporter)) = (&self.config, &self.exporter) else {
             return None;
         };
-        Some(exporter.get(|| Arc::new(SlsExporter::new(config.clone()))))
+        Some(exporter.get(|| self.start(config)))
+    }
+
+    fn start(&self, config: &SlsConfig) -> Arc<SlsExporter> {
+        SlsExporter::start(config.clone(), self.spool.as_ref(), &runtime::handle())
     }
 }
 
 /// The SLS exporter's counters; oversized records are failed exports.
 fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    super::exporting::fill_snapshot(&exporter.self_metrics, dict)?;
+    fill_snapshot(&exporter.self_metrics, dict)?;
+    if let Some(spool) = exporter.spool_stats() {
+        fill_spool_stats(Some(spool), dict)?;
+    }
     let oversized = exporter.oversized.load(Ordering::Relaxed);
     if oversized > 0 {
         let failed = dict.get_item("failed")?;
@@ -344,20 +302,4 @@ fn sls_export_metrics(exporter: &SlsExporter, dict: &Bound<'_, PyDict>) -> PyRes
         }
     }
     dict.set_item("rejected", 0)
-}
-
-/// `(host, port)` the requests go to: the project's host name (or the IP as given), and
-/// the endpoint's port, else the scheme's.
-pub fn server(config: &SlsConfig) -> (String, u16) {
-    let endpoint = &config.endpoint;
-    let host = if endpoint.is_ip() {
-        endpoint.host.clone()
-    } else {
-        Target::new(config).host
-    };
-    let port = endpoint.port.unwrap_or(match endpoint.scheme {
-        Scheme::Https => 443,
-        Scheme::Http => 80,
-    });
-    (host, port)
 }
