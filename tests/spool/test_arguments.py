@@ -97,6 +97,9 @@ def test_the_arguments_override_the_variables_on_every_class(name, tmp_path, mon
     make, send, kind = CLASSES[name]
     from_env, from_argument, too_small = tmp_path / "env", tmp_path / "argument", tmp_path / "small"
     monkeypatch.setenv("OTEL_RUST_EXPORTER_SPOOL_DIR", str(from_env))
+    # The request the small cap keeps in memory is retried until the timeout, as without a spool.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+    monkeypatch.setenv("OTEL_EXPORTER_SLS_TIMEOUT", "500")
     endpoint = f"http://127.0.0.1:{closed_port()}"
     if not kind == "sls":
         endpoint += "/v1/" + kind

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +15,16 @@ from opentelemetry.sdk._logs import LoggerProvider
 
 from tests.support.fake_sls import FakeSls, problems
 from tests.support.otlp_receivers import HttpReceiver
-from tests.support.spool import JOB, items_in, job_env, request_files, run_job, spooled_items, total_bytes
+from tests.support.spool import (
+    JOB,
+    items_in,
+    job_env,
+    request_files,
+    run_job,
+    span_names_in,
+    spooled_items,
+    total_bytes,
+)
 from tests.support.tcp import closed_port
 
 CAP = 1 << 20
@@ -49,10 +59,20 @@ def damage(directory: Path) -> tuple[Path, Path]:
 def test_torn_and_corrupt_files_are_skipped_with_a_warning_and_moved_aside(tmp_path):
     port = closed_port()
     env = job_env(f"http://127.0.0.1:{port}", tmp_path, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="50")
-    run_job(env, "damaged", 200, 0, 0)
-    files = request_files(tmp_path)
-    assert [items_in(path) for path in files] == [50, 50, 50, 50]
+    first = run_job(env, "damaged", 200, 0, 0)
+    assert first["traces"]["spooled"] == 200
+    # Batches end at 50 items or when the schedule delay fires first: their sizes vary.
+    held = {path.name: span_names_in(path) for path in request_files(tmp_path)}
+    assert all(len(names) == items_in(tmp_path / name) <= 50 for name, names in held.items())
+    assert sorted(name for names in held.values() for name in names) == sorted(
+        f"damaged-span-{i}" for i in range(200)
+    )
     torn, flipped = damage(tmp_path)
+    lost = held[torn.name] + held[flipped.name]
+    kept = sorted(
+        name for file, names in held.items() if file not in (torn.name, flipped.name) for name in names
+    )
+    assert kept, "some files were left undamaged"
 
     receiver = HttpReceiver(port)
     try:
@@ -67,11 +87,11 @@ def test_torn_and_corrupt_files_are_skipped_with_a_warning_and_moved_aside(tmp_p
     finally:
         receiver.close()
     assert finished.returncode == 0, finished.stderr
-    assert len(names) == 100
-    assert len(set(names)) == 100
+    assert sorted(names) == kept, "exactly the spans of the undamaged files, once each"
+    assert not set(names) & set(lost)
     report = json.loads(finished.stdout.splitlines()[-1])["traces"]
     assert report["spool_corrupt"] == 2
-    assert report["replayed"] == 100
+    assert report["replayed"] == len(kept) == 200 - len(lost)
     for path in (torn, flipped):
         assert not path.exists()
         assert Path(f"{path}.corrupt").exists(), "kept aside for a person to look at"
@@ -143,12 +163,17 @@ def test_a_disk_that_refuses_writes_falls_back_to_memory_with_one_warning(tmp_pa
     receiver = HttpReceiver()
     try:
         processor = RustSpanProcessor(receiver.endpoint, spool_dir=str(spool), max_export_batch_size=10)
-        # The runtime creates the directory; then it goes and a file takes its place: every
-        # write fails from now on.
-        deadline = time.monotonic() + 10
-        while not spool.is_dir() and time.monotonic() < deadline:
+        # The runtime creates the directory and reads it, then takes its lock to look for
+        # requests: only then is the spool known usable. Replaced by a file after that, every
+        # write fails. (Replaced earlier, the spool would be unusable from the start.)
+        lock = spool / "spool.lock"
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        spool.rmdir()
+        assert lock.exists(), "the runtime never looked in the spool"
+        while spool.is_dir():
+            # The replay task may take the lock again (creating the file) while it goes.
+            shutil.rmtree(spool, ignore_errors=True)
         spool.write_text("in the way")
         receiver.reply_with(*[Reply(http_status=503)] * 3)
         provider = TracerProvider(shutdown_on_exit=False)

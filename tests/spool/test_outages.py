@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver
+from tests.support.otlp_receivers import GrpcReceiver, HttpReceiver, Reply
 from tests.support.spool import job_env, request_files, run_job, spooled_items, start_job
 from tests.support.tcp import Blackhole, closed_port
 
@@ -98,7 +98,9 @@ def test_a_five_second_outage_mid_run_loses_nothing(tmp_path):
     env = job_env(f"http://127.0.0.1:{port}", tmp_path)
 
     def outage() -> None:
-        time.sleep(2)
+        # Once the job is under way, not after a fixed time: its start-up takes what it takes,
+        # while at its rate it cannot end its 20 000 spans in under ten seconds.
+        receivers[0].received.wait_for_spans(1000, timeout=60)
         receivers[0].close()
         time.sleep(5)
         receivers.append(HttpReceiver(port))
@@ -157,10 +159,20 @@ def test_forked_workers_and_another_process_replay_each_request_once(tmp_path):
     assert files >= 80
 
     receiver = HttpReceiver(port)
+    # The first request is answered only once another has arrived: its process waits on it
+    # meanwhile, so at least two processes replay, however the four are scheduled. (A
+    # timeout longer than the hold: a request given up on after it arrived would come twice.)
+    first_answer = threading.Event()
+    receiver.reply_with(Reply(hold=first_answer))
+    replay_env = {**env, "OTEL_EXPORTER_OTLP_TIMEOUT": "120000"}
+    release = threading.Thread(
+        target=lambda: (receiver.received.wait_for_requests(1, timeout=60), first_answer.set())
+    )
+    release.start()
     try:
         # A parent with two forked workers and one unrelated process, all replaying at once.
-        forked = start_job(env, "forked", "--fork", "2", "--linger", "1")
-        other = start_job(env, "other", "--linger", "1")
+        forked = start_job(replay_env, "forked", "--fork", "2", "--linger", "1")
+        other = start_job(replay_env, "other", "--linger", "1")
         reports = []
         for job in (forked, other):
             out, err = job.communicate(timeout=60)
@@ -169,6 +181,8 @@ def test_forked_workers_and_another_process_replay_each_request_once(tmp_path):
         names = span_names(receiver)
         requests = len(receiver.received.requests)
     finally:
+        first_answer.set()
+        release.join()
         receiver.close()
     assert len(reports) == 4
     assert duplicates(names) == []

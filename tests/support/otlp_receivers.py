@@ -65,8 +65,15 @@ class Reply:
     rejected: int = 0
     error_message: str = ""
     delay: float = 0.0
+    # Answered only once this is set (or after a minute): a request the test holds in flight.
+    hold: Optional[threading.Event] = None
     # gRPC: the failure's message quotes the request's metadata (an echoing server).
     echo_metadata: bool = False
+
+    def wait(self) -> None:
+        if self.hold is not None:
+            self.hold.wait(60)
+        time.sleep(self.delay)
 
 
 @dataclass
@@ -180,7 +187,7 @@ class HttpReceiver(_Base):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 reply = receiver._next_reply()
-                time.sleep(reply.delay)
+                reply.wait()
                 if reply.http_status != 200:
                     self.send_response(reply.http_status)
                     if reply.retry_after is not None:
@@ -230,7 +237,7 @@ class GrpcReceiver(_Base):
 
         def export(signal: Signal, request, context):
             reply = self._next_reply()
-            time.sleep(reply.delay)
+            reply.wait()
             if reply.grpc_code is not None:
                 message = reply.error_message or "scripted failure"
                 if reply.echo_metadata:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import struct
@@ -9,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
+
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = ROOT / "tests" / "apps" / "spool_job.py"
@@ -26,6 +29,21 @@ def items_in(path: Path) -> int:
         header = file.read(HEADER_LEN)
     assert header[:8] == b"OTRSPOOL", path
     return struct.unpack_from("<I", header, 12)[0]
+
+
+def span_names_in(path: Path) -> list[str]:
+    """The names of the spans in a spool file of traces, read with the official stubs."""
+    data = path.read_bytes()
+    body = data[HEADER_LEN:]
+    if data[10]:
+        body = gzip.decompress(body)
+    request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+    return [
+        span.name
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
 
 
 def spooled_items(directory: Path, kind: Optional[str] = None) -> int:

@@ -246,7 +246,13 @@ impl Delivery {
         F: FnMut(Duration) -> Fut,
         Fut: Future<Output = Result<T, Failure>> + Send,
     {
-        self.observed(retry(deadline, self.backoff, 1, self.watched(attempt)).await)
+        // One attempt marks the endpoint failing (see `watched`) but is no request that ran
+        // out of retries: it never starts an outage, which would leave a request the spool
+        // could not take one attempt in memory instead of its retries.
+        match retry(deadline, self.backoff, 1, self.watched(attempt)).await {
+            Ok(value) => self.observed(Ok(value)),
+            Err(failure) => Err(failure),
+        }
     }
 
     /// `attempt`, marking the endpoint failing as soon as one attempt fails transiently.

@@ -6,7 +6,9 @@
 //! - `{stem}.req`: ready to send, claimable by any process;
 //! - `{stem}.req.{pid}-{token}.claim`: being sent by that process;
 //! - `{stem}.req.corrupt`: failed its checks, kept aside for a person to look at;
-//! - `spool.lock`: serialises writers (and their eviction) across processes.
+//! - `spool.lock`: serialises every rename and write across processes, so that a writer's
+//!   eviction counts each file once: a file renamed while the directory is listed can be
+//!   missed under both names.
 //!
 //! A rename within one directory is atomic, so a reader sees a whole `.req` file or none,
 //! and exactly one process wins the rename that claims it.
@@ -209,6 +211,7 @@ impl Directory {
     /// Claims the oldest request of `kind`, first making abandoned claims claimable and
     /// removing abandoned temporary files. A file that fails its checks is moved aside.
     pub fn claim_oldest(&self, kind: Kind) -> io::Result<Claimed> {
+        let _lock = DirectoryLock::take(&self.path.join(LOCK_FILE))?;
         let mut ready = Vec::new();
         for entry in fs::read_dir(&self.path)? {
             let name = entry?.file_name().to_string_lossy().into_owned();
@@ -270,6 +273,8 @@ impl Directory {
 
     /// The request could not be sent now: it is claimable again, keeping its age.
     pub fn release(&self, claim: Claim) {
+        // Renamed even without the lock: a claim left behind would never be sent.
+        let _lock = DirectoryLock::take(&self.path.join(LOCK_FILE));
         let _ = fs::rename(&claim.claimed, &claim.ready);
     }
 
@@ -323,7 +328,8 @@ fn process_alive(_pid: u32) -> bool {
     true
 }
 
-/// An exclusive `flock` on the lock file, held by writers across processes.
+/// An exclusive `flock` on the lock file, held across processes while files are written,
+/// renamed or counted for eviction.
 struct DirectoryLock(#[allow(dead_code)] File);
 
 impl DirectoryLock {
@@ -335,7 +341,7 @@ impl DirectoryLock {
             .truncate(false)
             .write(true)
             .open(path)?;
-        // SAFETY: flock on a descriptor we own; released when the file is closed.
+        // SAFETY: flock on a descriptor we own; released on drop.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -350,6 +356,18 @@ impl DirectoryLock {
             .write(true)
             .open(path)
             .map(Self)
+    }
+}
+
+/// Unlocked explicitly rather than by closing: a child forked meanwhile holds a copy of the
+/// descriptor (its thread is gone, so it never closes it), and a `flock` lasts until every
+/// copy is closed or it is unlocked.
+#[cfg(unix)]
+impl Drop for DirectoryLock {
+    fn drop(&mut self) {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a descriptor we own.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
 
@@ -530,6 +548,77 @@ mod tests {
             .unwrap()
             .request
             .is_none());
+        fs::remove_dir_all(path).unwrap();
+    }
+    #[test]
+    fn the_cap_holds_while_another_spool_claims_and_releases() {
+        let path = scratch("churn");
+        let file = (HEADER_LEN + 1000) as u64;
+        let cap = 5 * file;
+        let writer = Directory::new(&path, cap);
+        writer.prepare().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let replayer = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let directory = Directory::new(&path, cap);
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(Claimed {
+                        request: Some((claim, _)),
+                        ..
+                    }) = directory.claim_oldest(Kind::Traces)
+                    {
+                        directory.release(claim);
+                    }
+                }
+            })
+        };
+        let mut over = Vec::new();
+        for items in 0..2000 {
+            writer.write(&request(Kind::Traces, items, 1000)).unwrap();
+            // Counted under the lock, so that no claim or release moves a file meanwhile.
+            let _lock = DirectoryLock::take(&path.join(LOCK_FILE)).unwrap();
+            let total = writer.total_bytes();
+            if total > cap {
+                over.push(total);
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        replayer.join().unwrap();
+        assert!(
+            over.is_empty(),
+            "over the cap of {cap} after {} writes: {over:?}",
+            over.len()
+        );
+        fs::remove_dir_all(path).unwrap();
+    }
+    #[cfg(unix)]
+    #[test]
+    fn a_child_forked_while_the_lock_is_held_does_not_keep_it() {
+        use std::os::unix::io::AsRawFd;
+        let path = scratch("fork");
+        fs::create_dir_all(&path).unwrap();
+        let lock = path.join(LOCK_FILE);
+        let held = DirectoryLock::take(&lock).unwrap();
+        // SAFETY: the child only sleeps and exits, both async-signal-safe.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            unsafe {
+                libc::sleep(5);
+                libc::_exit(0);
+            }
+        }
+        assert!(child > 0);
+        drop(held);
+        let again = File::options().write(true).open(&lock).unwrap();
+        // SAFETY: flock on a descriptor we own.
+        let taken = unsafe { libc::flock(again.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        // SAFETY: ends and reaps the child we forked.
+        unsafe {
+            libc::kill(child, libc::SIGKILL);
+            libc::waitpid(child, std::ptr::null_mut(), 0);
+        }
+        assert!(taken, "the forked child kept the lock");
         fs::remove_dir_all(path).unwrap();
     }
 }

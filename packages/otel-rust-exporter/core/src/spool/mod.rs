@@ -572,6 +572,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_disk_that_refuses_writes_leaves_requests_their_retries_in_memory() {
+        let config = scratch("refused");
+        // A file where the directory should be: every write fails.
+        std::fs::write(&config.dir, b"in the way").unwrap();
+        let spool = Spool::new(&config, Kind::Traces);
+        let delivery = Delivery::new(Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+        });
+        let attempts = AtomicU32::new(0);
+        let sent = send_or_spool(
+            Some(&spool),
+            false,
+            &delivery,
+            deadline(),
+            || request(1),
+            |_| {
+                let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if attempt < 3 {
+                        down()
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .await;
+        assert!(matches!(sent, Sent::Delivered(())), "{sent:?}");
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            4,
+            "retried as without a spool"
+        );
+        assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 0);
+        let _ = std::fs::remove_file(config.dir);
+    }
+
+    #[tokio::test]
     async fn shutdown_interrupts_only_sends_to_a_failing_endpoint_and_spools_them() {
         let config = scratch("shutdown");
         let slow_success = |_| async {
