@@ -25,7 +25,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, rotated, run_against_sink, run_measured_child
+from common import (
+    BENCH,
+    QUIET_GATE,
+    RESULTS,
+    ROOT,
+    Sink,
+    markdown_table,
+    replace_section,
+    rotated,
+    run_against_sink,
+    run_measured_child,
+)
 from log_worker import MODES, RECORDS_PER_SPAN
 
 PACKAGES = [
@@ -56,7 +67,7 @@ LABELS = {
 }
 
 
-def run_pass(sink: Sink, mode: str, records: int) -> dict[str, Any]:
+def run_pass(sink: Sink, mode: str, records: int, python_path: Optional[Path] = None) -> dict[str, Any]:
     command = [
         sys.executable,
         str(BENCH / "log_worker.py"),
@@ -65,7 +76,7 @@ def run_pass(sink: Sink, mode: str, records: int) -> dict[str, Any]:
         f"--http-endpoint={sink.http_endpoint('/v1/logs')}",
         f"--grpc-endpoint={sink.grpc_endpoint}",
     ]
-    result, before, after = run_measured_child(sink, command, mode)
+    result, before, after = run_measured_child(sink, command, mode, python_path)
     result.update(
         mode=mode,
         records=records,
@@ -170,12 +181,8 @@ def overhead_shares(results: dict, measure: str) -> dict[str, dict[str, Any]]:
 # --- the report ---------------------------------------------------------------------------
 
 
-def table(header: list[str], rows: list[list[str]], align: str = "---:") -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|---|" + "|".join([align] * (len(header) - 1)) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return markdown_table(header, rows).split("\n")
 
 
 def number(value: Optional[float], digits: int = 2) -> str:
@@ -363,21 +370,12 @@ def per_repeat_range(results: dict, mode: str, measure: Callable[[dict], float])
 
 
 def write_report(results: dict, quick: bool, stamp: str) -> Path:
-    block = f"{BEGIN}\n{section(results)}\n{END}"
     if quick:
         path = RESULTS / f"logs-{stamp}.md"
-        path.write_text(block + "\n")
+        path.write_text(f"{BEGIN}\n{section(results)}\n{END}\n")
         return path
     text = BENCHMARKS_MD.read_text()
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        text = before + block + rest.split(END, 1)[1]
-    elif INSERT_BEFORE in text:
-        before, after = text.split(INSERT_BEFORE, 1)
-        text = before + block + "\n\n" + INSERT_BEFORE + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    BENCHMARKS_MD.write_text(text)
+    BENCHMARKS_MD.write_text(replace_section(text, BEGIN, END, section(results), INSERT_BEFORE))
     return BENCHMARKS_MD
 
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_traces.py [--spans N] [--heavy-spans N] [--repeats R] [--quick]
     .venv/bin/python bench/bench_traces.py --self-metrics [--spans N] [--repeats R]
+    .venv/bin/python bench/bench_traces.py --targets [--baseline REV] [--repeats R] [--quick]
 
 Every pass of every mode runs in its own fresh interpreter (``trace_worker.py``), so RSS and
 import time are clean; repeats are interleaved (repeat 1 runs every mode, then repeat 2...)
@@ -14,18 +15,31 @@ next to the JSON instead, so a quick run never replaces the published numbers.
 ``--self-metrics`` runs only our HTTP pipeline, with its self-metrics off and on (collected
 every second), interleaved, and prints the on/off ratios per repeat and their median
 (``bench/results/traces-self-metrics-<time>.json``; docs/OPERATIONS.md quotes them).
+
+``--targets`` runs what issue 15's targets need, in one run of interleaved rounds (default
+5): light, heavy and web-style spans and log records inside spans (``log_worker.py``), each
+through the floor and ours over HTTP and gRPC; with ``--baseline REV``, also ours (HTTP)
+from that git revision, built into a temporary directory first. It writes the "Targets"
+section of ``docs/BENCHMARKS.md`` (``--quick``: next to the JSON) with every ratio's median
+and range over the rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Optional
 
+import bench_logs
+import targets_report
 import traces_report
 from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, rotated, run_against_sink, run_measured_child
 from trace_worker import MODES, SELF_METRICS_MODE, SHAPES
@@ -51,6 +65,7 @@ def run_pass(
     spans: int,
     pass_name: str,
     idle_seconds: Optional[float] = None,
+    python_path: Optional[Path] = None,
 ) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -64,7 +79,7 @@ def run_pass(
     ]
     if idle_seconds is not None:
         command.append(f"--idle-seconds={idle_seconds:.6f}")
-    result, before, after = run_measured_child(sink, command, f"{mode} {pass_name}")
+    result, before, after = run_measured_child(sink, command, f"{mode} {pass_name}", python_path)
     result.update(
         mode=mode,
         shape=shape,
@@ -166,6 +181,112 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
     return summary
 
 
+TARGET_MODES = ["floor", "ours-http", "ours-grpc"]
+TARGET_COUNTS = {"light": 200_000, "heavy": 30_000, "web": 120_000, "logs": 200_000}
+
+
+def build_baseline(revision: str, into: Path) -> Path:
+    """Our package built from ``revision`` (release, as ``maturin develop`` builds it),
+    installed under ``into``: a directory to put first on ``PYTHONPATH``."""
+    source, wheels, site = into / "source", into / "wheels", into / "site"
+    subprocess.run(["git", "worktree", "add", "--detach", str(source), revision], cwd=ROOT, check=True)
+    try:
+        subprocess.run(
+            [
+                str(ROOT / ".venv/bin/maturin"),
+                "build",
+                "--release",
+                "--quiet",
+                "--auditwheel",
+                "skip",
+                "-o",
+                str(wheels),
+            ],
+            cwd=source,
+            check=True,
+            # Kept between runs, so only a changed revision compiles again.
+            env={"CARGO_TARGET_DIR": str(ROOT / "target" / "bench-baseline"), **os.environ},
+        )
+        wheel = [str(path) for path in wheels.glob("*.whl")]
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *wheel],
+            check=True,
+        )
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(source)], cwd=ROOT, check=True)
+    return site
+
+
+def run_targets(
+    sink: Sink, counts: dict[str, int], repeats: int, baseline: Optional[Path]
+) -> list[dict[str, Any]]:
+    """Every workload through the floor and ours (and the baseline build), interleaved."""
+    modes = TARGET_MODES + (["ours-http" + targets_report.BASELINE] if baseline else [])
+
+    def one_pass(workload: str, mode: str, count: int) -> dict[str, Any]:
+        implementation = mode.removesuffix(targets_report.BASELINE)
+        python_path = baseline if mode.endswith(targets_report.BASELINE) else None
+        if workload == "logs":
+            result = bench_logs.run_pass(sink, implementation, count, python_path)
+            received = result["received_records"]
+        else:
+            result = run_pass(sink, implementation, workload, count, "timing", python_path=python_path)
+            received = result["received_spans"]
+        result.update(workload=workload, mode=mode, count=count, received=received)
+        return result
+
+    print("warm-up: one tiny pass per workload and mode (bytecode cache, page cache)", flush=True)
+    for workload in counts:
+        for mode in modes:
+            one_pass(workload, mode, 240)
+    runs = []
+    for repeat in range(repeats):
+        for workload, count in counts.items():
+            for mode in rotated(modes, repeat):
+                result = one_pass(workload, mode, count)
+                result["repeat"] = repeat
+                runs.append(result)
+                print(
+                    f"round {repeat + 1}/{repeats} {workload:5} {mode:18}"
+                    f" loop {result['loop_seconds'] / count * 1e6:7.2f} us"
+                    f"  cpu {result['process_cpu_seconds'] / count * 1e6:7.2f} us"
+                    f"  received {result['received']}/{count}"
+                    f"  other load {result['other_load_cpus']:.2f} CPUs",
+                    flush=True,
+                )
+    return runs
+
+
+def targets(repeats: int, quick: bool, baseline_revision: Optional[str]) -> None:
+    counts = {name: count // 10 if quick else count for name, count in TARGET_COUNTS.items()}
+    started = time.time()
+    command = shlex.join([".venv/bin/python", "bench/bench_traces.py", *sys.argv[1:]])
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
+        baseline = build_baseline(baseline_revision, Path(scratch)) if baseline_revision else None
+        setup, runs = run_against_sink(PACKAGES, lambda sink: run_targets(sink, counts, repeats, baseline))
+    results = {
+        "command": command,
+        "quick": quick,
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "duration_minutes": round((time.time() - started) / 60, 1),
+        "counts": counts,
+        "repeats": repeats,
+        "baseline": baseline_revision,
+        "quiet_gate": QUIET_GATE,
+        "machine": setup,
+        "runs": runs,
+    }
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    RESULTS.mkdir(exist_ok=True)
+    results_path = RESULTS / f"targets-{stamp}.json"
+    results_path.write_text(json.dumps(results, indent=1))
+    print(f"raw results: {results_path.relative_to(ROOT)}")
+    report = RESULTS / f"targets-{stamp}.md" if quick else ROOT / "docs" / "BENCHMARKS.md"
+    report.write_text(targets_report.write(results, report.read_text() if report.exists() else ""))
+    print(f"report: {report.relative_to(ROOT)}")
+    print(targets_report.section(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -177,7 +298,16 @@ def main() -> None:
     parser.add_argument(
         "--self-metrics", action="store_true", help="ours with self-metrics off vs on, as ratios"
     )
+    parser.add_argument(
+        "--targets", action="store_true", help="issue 15's targets: floor and ours only, all workloads"
+    )
+    parser.add_argument(
+        "--baseline", metavar="REV", help="with --targets: also ours built from this git revision"
+    )
     args = parser.parse_args()
+    if args.targets:
+        targets(args.repeats or (1 if args.quick else 5), args.quick, args.baseline)
+        return
     if args.self_metrics:
         compare_self_metrics(args.spans or 200_000, args.repeats or 5)
         return

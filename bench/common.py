@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -90,17 +90,23 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_measured_child(sink: Sink, command: list[str], label: str) -> tuple[dict[str, Any], dict, dict]:
-    """Runs one worker pass in a fresh interpreter once the CPUs are quiet.
+def run_measured_child(
+    sink: Sink, command: list[str], label: str, python_path: Optional[Path] = None
+) -> tuple[dict[str, Any], dict, dict]:
+    """Runs one worker pass in a fresh interpreter once the CPUs are quiet; with
+    ``python_path``, packages there come first (another build of ours: ``--baseline``).
 
     Returns the worker's JSON result, extended with the quiet wait, the other load on the
     machine and the sink's CPU, and the sink's counters before and after the pass."""
     quiet_wait = wait_for_quiet_cpu()
     before = sink.stats()
     busy_before, children_before, wall_before = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
+    environment = child_environment()
+    if python_path is not None:
+        environment["PYTHONPATH"] = str(python_path)
     child = subprocess.run(
         command,
-        env=child_environment(),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=PASS_TIMEOUT_SECONDS,
@@ -191,3 +197,23 @@ def run_against_sink(packages: list[str], run: Callable[[Sink], Any]) -> tuple[d
     if setup["native_module_changed_during_run"]:
         print("WARNING: the native module was rebuilt during the run; its numbers mix two builds")
     return setup, runs
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """The first column left-aligned, the others right-aligned."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, begin: str, end: str, body: str, insert_before: Optional[str] = None) -> str:
+    """``text`` with the block between the ``begin`` and ``end`` markers replaced by ``body``;
+    a new block goes before ``insert_before`` when that is present, else at the end."""
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        return before + block + rest.split(end, 1)[1]
+    if insert_before and insert_before in text:
+        before, after = text.split(insert_before, 1)
+        return before + block + "\n\n" + insert_before + after
+    return text.rstrip("\n") + "\n\n" + block + "\n"

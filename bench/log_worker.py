@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
-import time
 from typing import Any
 
-from trace_worker import cpu_seconds, import_seconds, peak_rss_kib
+from trace_worker import import_seconds, measure_pass
 
 FLUSH_TIMEOUT_MILLIS = 120_000
 # One span per "request", each logging a few lines, as a request handler would.
@@ -107,32 +105,13 @@ def timing_pass(mode: str, count: int, http_endpoint: str, grpc_endpoint: str) -
     logger.addHandler(LoggingHandler(logger_provider=logger_provider))
     tracer = tracer_provider.get_tracer("bench")
 
-    usage_before = resource.getrusage(resource.RUSAGE_SELF)
-    wall_before = time.perf_counter()
-    thread_before = time.thread_time()
-    run_workload(tracer, logger, count)
-    thread_after = time.thread_time()
-    wall_after_loop = time.perf_counter()
-    usage_after_loop = resource.getrusage(resource.RUSAGE_SELF)
-    logger_provider.force_flush(FLUSH_TIMEOUT_MILLIS)
-    # Read between flush and shutdown: everything accepted has been exported or dropped.
-    processor_stats = processor.stats() if hasattr(processor, "stats") else None
-    logger_provider.shutdown()
-    tracer_provider.shutdown()
-    wall_after_flush = time.perf_counter()
-    usage_after_flush = resource.getrusage(resource.RUSAGE_SELF)
-
-    return {
-        "base_import_seconds": base_import,
-        "pipeline_import_seconds": pipeline_import,
-        "loop_seconds": wall_after_loop - wall_before,
-        "loop_thread_cpu_seconds": thread_after - thread_before,
-        "loop_process_cpu_seconds": cpu_seconds(usage_after_loop) - cpu_seconds(usage_before),
-        "process_cpu_seconds": cpu_seconds(usage_after_flush) - cpu_seconds(usage_before),
-        "flush_seconds": wall_after_flush - wall_after_loop,
-        "max_rss_kib": peak_rss_kib(),
-        "processor_stats": processor_stats,
-    }
+    measures = measure_pass(
+        lambda: run_workload(tracer, logger, count),
+        lambda: logger_provider.force_flush(FLUSH_TIMEOUT_MILLIS),
+        lambda: processor.stats() if hasattr(processor, "stats") else None,
+        lambda: (logger_provider.shutdown(), tracer_provider.shutdown()),
+    )
+    return {"base_import_seconds": base_import, "pipeline_import_seconds": pipeline_import, **measures}
 
 
 def main() -> None:

@@ -39,9 +39,39 @@ HEAVY_ATTRIBUTES = {
     for index in range(50)
 }
 EVENT_ATTRIBUTES = {"event.sequence": 1, "event.detail": "cache lookup"}
+# A web request: a server span with the children a handler makes (queries, a cache, an
+# outgoing call), each small: many cheap spans per unit of application work.
+WEB_REQUEST_ATTRIBUTES = {
+    "http.request.method": "GET",
+    "url.path": "/api/v1/orders/42",
+    "http.route": "/api/v1/orders/{id}",
+    "http.response.status_code": 200,
+    "user_agent.original": "bench/1.0",
+}
+WEB_CHILDREN = [
+    (
+        "db.query",
+        {"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.collection.name": "orders"},
+    ),
+    (
+        "db.query",
+        {"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.collection.name": "items"},
+    ),
+    ("cache.get", {"cache.key": "customer:42", "cache.hit": True}),
+    (
+        "http.client",
+        {"http.request.method": "POST", "server.address": "payments", "http.response.status_code": 201},
+    ),
+    ("render", {"template": "order.html"}),
+]
 SHAPES: dict[str, dict[str, Any]] = {
-    "light": {"attributes": LIGHT_ATTRIBUTES, "events": ["cache.lookup"]},
-    "heavy": {"attributes": HEAVY_ATTRIBUTES, "events": [f"step.{index}" for index in range(10)]},
+    "light": {"attributes": LIGHT_ATTRIBUTES, "events": ["cache.lookup"], "children": []},
+    "heavy": {
+        "attributes": HEAVY_ATTRIBUTES,
+        "events": [f"step.{index}" for index in range(10)],
+        "children": [],
+    },
+    "web": {"attributes": WEB_REQUEST_ATTRIBUTES, "events": [], "children": WEB_CHILDREN},
 }
 
 # What each pipeline imports on top of its base, as (module, name used): both are timed.
@@ -204,41 +234,48 @@ def collecting_meter_provider() -> Any:
 
 
 def run_workload(pipeline: Pipeline, shape: str, count: int) -> None:
+    """``count`` spans: each top-level span with its events and children (``count`` is
+    rounded down to whole top-level spans)."""
     attributes = SHAPES[shape]["attributes"]
     events = SHAPES[shape]["events"]
+    children = SHAPES[shape]["children"]
     start_span = pipeline.start_span
-    for _ in range(count):
+    for _ in range(count // (1 + len(children))):
         with start_span("bench.operation", attributes=attributes) as span:
             for event in events:
                 span.add_event(event, EVENT_ATTRIBUTES)
+            for child, child_attributes in children:
+                with start_span(child, attributes=child_attributes):
+                    pass
 
 
 def cpu_seconds(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endpoint: str) -> dict:
-    base_import = import_seconds(BASE_IMPORTS.get(mode, SDK_BASE))
-    pipeline_import = import_seconds(PIPELINE_IMPORTS[mode])
-    pipeline = build_pipeline(mode, http_endpoint, grpc_endpoint)
-
+def measure_pass(
+    loop: Callable[[], None],
+    flush: Callable[[], Any],
+    stats: Callable[[], Any],
+    shutdown: Callable[[], Any],
+) -> dict[str, Any]:
+    """A timing pass's measures around ``loop`` (shared with ``log_worker.py``): its wall
+    time and main-thread CPU, the process CPU up to the end of ``flush`` and ``shutdown``,
+    peak RSS, and the processor's counters read between flush and shutdown."""
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     wall_before = time.perf_counter()
     thread_before = time.thread_time()
-    run_workload(pipeline, shape, count)
+    loop()
     thread_after = time.thread_time()
     wall_after_loop = time.perf_counter()
     usage_after_loop = resource.getrusage(resource.RUSAGE_SELF)
-    pipeline.flush()
+    flush()
     # Read between flush and shutdown: everything accepted has been exported or dropped.
-    processor_stats = pipeline.stats()
-    pipeline.shutdown()
+    processor_stats = stats()
+    shutdown()
     wall_after_flush = time.perf_counter()
     usage_after_flush = resource.getrusage(resource.RUSAGE_SELF)
-
     return {
-        "base_import_seconds": base_import,
-        "pipeline_import_seconds": pipeline_import,
         "loop_seconds": wall_after_loop - wall_before,
         "loop_thread_cpu_seconds": thread_after - thread_before,
         "loop_process_cpu_seconds": cpu_seconds(usage_after_loop) - cpu_seconds(usage_before),
@@ -247,6 +284,16 @@ def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endp
         "max_rss_kib": peak_rss_kib(),
         "processor_stats": processor_stats,
     }
+
+
+def timing_pass(mode: str, shape: str, count: int, http_endpoint: str, grpc_endpoint: str) -> dict:
+    base_import = import_seconds(BASE_IMPORTS.get(mode, SDK_BASE))
+    pipeline_import = import_seconds(PIPELINE_IMPORTS[mode])
+    pipeline = build_pipeline(mode, http_endpoint, grpc_endpoint)
+    measures = measure_pass(
+        lambda: run_workload(pipeline, shape, count), pipeline.flush, pipeline.stats, pipeline.shutdown
+    )
+    return {"base_import_seconds": base_import, "pipeline_import_seconds": pipeline_import, **measures}
 
 
 class Probe:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import matplotlib
+from common import markdown_table, replace_section
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -139,12 +140,6 @@ def ratio(value: Optional[float], base: Optional[float]) -> str:
     return "-" if value is None or not base else f"{value / base:.2f}x"
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def paired_repeats(runs: list[dict], shape: str, mode: str) -> list[tuple[dict, dict]]:
     """Each repeat's run of ``mode`` with the floor's run of the same repeat."""
     by_repeat = {
@@ -170,7 +165,7 @@ def targets_table(summary: dict, runs: list[dict]) -> str:
         ]
         for target in TARGETS
     ]
-    return table(header, rows)
+    return markdown_table(header, rows)
 
 
 def medians_table(rows: dict[str, dict]) -> str:
@@ -203,7 +198,7 @@ def medians_table(rows: dict[str, dict]) -> str:
                 number(row["probe_pct"], "{:.0f}%"),
             ]
         )
-    return table(header, body)
+    return markdown_table(header, body)
 
 
 def ratios_table(rows: dict[str, dict]) -> str:
@@ -223,7 +218,7 @@ def ratios_table(rows: dict[str, dict]) -> str:
                 ratio(stack_ms, floor["base_import_ms"]),
             ]
         )
-    return table(header, body)
+    return markdown_table(header, body)
 
 
 def details_table(rows: dict[str, dict]) -> str:
@@ -256,7 +251,7 @@ def details_table(rows: dict[str, dict]) -> str:
                 number(row["sink_cpu_us"]),
             ]
         )
-    return table(header, body)
+    return markdown_table(header, body)
 
 
 def draw_chart(results: dict, path: Path) -> None:
@@ -457,13 +452,7 @@ def write(results: dict, output: Path) -> list[Path]:
     draw_chart(results, chart)
     doc = output / DOC_NAME
     text = doc.read_text() if doc.exists() else DOC_HEADER
-    block = f"{BEGIN}\n{section(results)}\n{END}"
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
+    doc.write_text(replace_section(text, BEGIN, END, section(results)))
     return [doc, chart]
 
 

@@ -12,7 +12,7 @@ pub mod spans;
 
 pub use otel_rust_core::{
     config, diagnostics, otlp, pipeline, records, redact, request, retry, runtime, self_metrics,
-    spool, transport,
+    spool, transport, wire,
 };
 
 use pyo3::prelude::*;

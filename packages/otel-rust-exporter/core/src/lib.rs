@@ -15,3 +15,4 @@ pub mod runtime;
 pub mod self_metrics;
 pub mod spool;
 pub mod transport;
+pub mod wire;

@@ -1,6 +1,7 @@
 //! The records the pipelines carry: converted telemetry with the resource and scope it was
 //! emitted under (the extension's `read` makes them from Python objects).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
@@ -45,13 +46,39 @@ fn same_attributes(left: &[KeyValue], right: &[KeyValue]) -> bool {
     left.len() == right.len() && left.iter().all(|attribute| right.contains(attribute))
 }
 
-/// A finished span, queued.
-pub struct QueuedSpan {
+/// A record encoded as its OTLP message (`M`: a `Span`, a `LogRecord`) in the hand-off, so
+/// that the runtime thread only concatenates: no per-attribute allocation crosses threads.
+pub struct Encoded<M> {
     pub group: Arc<ScopeGroup>,
-    pub span: Span,
+    pub message: Vec<u8>,
+    kind: PhantomData<fn(M)>,
 }
 
-/// An emitted log record, queued.
+impl<M> Encoded<M> {
+    /// `message`: the encoded `M`.
+    pub fn new(group: Arc<ScopeGroup>, message: Vec<u8>) -> Self {
+        Self {
+            group,
+            message,
+            kind: PhantomData,
+        }
+    }
+}
+
+#[cfg(test)]
+impl<M: prost::Message> Encoded<M> {
+    pub fn from_message(group: Arc<ScopeGroup>, message: &M) -> Self {
+        Self::new(group, message.encode_to_vec())
+    }
+}
+
+/// A finished span, queued for OTLP.
+pub type EncodedSpan = Encoded<Span>;
+
+/// An emitted log record, queued for OTLP.
+pub type EncodedLogRecord = Encoded<LogRecord>;
+
+/// An emitted log record, converted and queued for a pipeline that maps its fields (SLS).
 pub struct QueuedLogRecord {
     pub group: Arc<ScopeGroup>,
     pub record: LogRecord,

@@ -17,12 +17,12 @@ use pyo3::types::PyCapsule;
 use super::batching::Batching;
 use crate::diagnostics;
 use crate::otlp::BatchExporter;
-use crate::records::{QueuedSpan, ScopeGroup};
+use crate::records::{EncodedSpan, ScopeGroup};
 
 /// What `sink` points to: the processor's batching and the resource and scope of the
 /// bridged spans.
 struct Sink {
-    batching: Arc<Batching<BatchExporter<QueuedSpan>>>,
+    batching: Arc<Batching<BatchExporter<EncodedSpan>>>,
     group: Arc<ScopeGroup>,
 }
 
@@ -41,7 +41,7 @@ unsafe impl Send for Capsule {}
 /// pipeline.
 pub(super) fn span_sink(
     py: Python<'_>,
-    batching: Arc<Batching<BatchExporter<QueuedSpan>>>,
+    batching: Arc<Batching<BatchExporter<EncodedSpan>>>,
     group: Arc<ScopeGroup>,
 ) -> PyResult<Bound<'_, PyCapsule>> {
     let sink = Box::new(Sink { batching, group });
@@ -52,7 +52,7 @@ pub(super) fn span_sink(
     PyCapsule::new(py, capsule, Some(CAPSULE_NAME.to_owned()))
 }
 
-/// Decodes one `Span` and queues it. Never unwinds into the caller, and never takes the
+/// Checks that one encoded `Span` decodes and queues its bytes. Never unwinds into the caller, and never takes the
 /// GIL: callers may hold locks that a thread holding the GIL waits for.
 unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize) -> u32 {
     let push = || {
@@ -70,11 +70,9 @@ unsafe extern "C" fn push_span(sink: *const c_void, span: *const u8, len: usize)
         // The pipeline is per process: a forked child's first push makes its own.
         let pipeline = sink.batching.pipeline();
         match Span::decode(bytes) {
-            Ok(span) => {
-                let queued = pipeline.push(QueuedSpan {
-                    group: sink.group.clone(),
-                    span,
-                });
+            // Decoded only to refuse garbage: the bytes queue as they came.
+            Ok(_) => {
+                let queued = pipeline.push(EncodedSpan::new(sink.group.clone(), bytes.to_vec()));
                 if queued {
                     Pushed::Queued
                 } else {

@@ -12,10 +12,10 @@ use super::guard::guarded;
 use crate::config::Signal;
 use crate::otlp::BatchExporter;
 use crate::read::span::read_span;
-use crate::records::QueuedSpan;
+use crate::records::EncodedSpan;
 
 otlp_processor_class! {
-    SpanProcessorCore(QueuedSpan): Signal::Traces, "OTEL_BSP", "span",
+    SpanProcessorCore(EncodedSpan): Signal::Traces, "OTEL_BSP", "span",
     fn on_end(span) = |span, scopes| read_span(span, scopes, true);
 
     /// A capsule through which `otel_rust_bridge` in other extension modules queues Rust
@@ -35,7 +35,7 @@ otlp_processor_class! {
 
 impl SpanProcessorCore {
     /// The queue native spans are pushed to (`spans`).
-    pub(crate) fn batching(&self) -> Arc<Batching<BatchExporter<QueuedSpan>>> {
+    pub(crate) fn batching(&self) -> Arc<Batching<BatchExporter<EncodedSpan>>> {
         self.0.batching.clone()
     }
 }

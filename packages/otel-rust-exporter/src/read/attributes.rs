@@ -4,6 +4,7 @@
 //! lone surrogates become U+FFFD, integers beyond 64 bits become their decimal string,
 //! values over [`MAX_VALUE_BYTES`] are truncated, and unknown types become `str(value)`.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::common::v1::{
@@ -15,6 +16,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 use super::names::name;
 use super::text;
 use crate::diagnostics::{self, RateLimited};
+use crate::wire::Writer;
 
 /// One value larger than this cannot be delivered by a default collector (4 MiB gRPC
 /// messages), and would pin that much memory per queued record.
@@ -63,37 +65,89 @@ fn sanitized(place: Place<'_>, kind: Sanitization, what: &str) {
 
 /// Converts an attributes mapping (`dict`, `BoundedAttributes` or any mapping).
 pub fn key_values(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<KeyValue>> {
+    let mut out = Vec::new();
+    for_each_attribute(attributes, |key, value| {
+        let key = key_text(key);
+        let value = any_value(Place::Attribute(&key), value, 0);
+        out.push(KeyValue {
+            key: key.into_owned(),
+            value: Some(value),
+            ..Default::default()
+        });
+    })?;
+    Ok(out)
+}
+
+/// Writes an attributes mapping as repeated `KeyValue` field `tag`, straight from the
+/// Python objects: strings are copied once, into the record's bytes.
+pub fn write_key_values(
+    tag: u32,
+    attributes: &Bound<'_, PyAny>,
+    writer: &mut Writer,
+) -> PyResult<()> {
+    for_each_attribute(attributes, |key, value| {
+        let key = key_text(key);
+        let read = read_value(Place::Attribute(&key), value, 0);
+        writer.message(tag, |key_value| {
+            key_value.string(1, &key);
+            key_value.message(2, |any| write_value(read, any));
+        });
+    })
+}
+
+/// Writes a value outside any attribute (a log body) as `AnyValue` field `tag`.
+pub fn write_field_value(
+    tag: u32,
+    field: &'static str,
+    value: &Bound<'_, PyAny>,
+    writer: &mut Writer,
+) {
+    let read = read_value(Place::Field(field), value, 0);
+    writer.message(tag, |any| write_value(read, any));
+}
+
+/// The `AnyValue` fields (`oneof value`) for a value read.
+fn write_value(read: Option<Read<'_>>, any: &mut Writer) {
+    match read {
+        None => {}
+        Some(Read::Text(text)) => any.oneof_bytes(1, text.as_bytes()),
+        Some(Read::Bool(flag)) => any.oneof_bool(2, flag),
+        Some(Read::Int(number)) => any.oneof_int64(3, number),
+        Some(Read::Double(number)) => any.oneof_double(4, number),
+        Some(Read::Bytes(data)) => any.oneof_bytes(7, data),
+        Some(Read::Nested(value)) => value.encode(any.raw()),
+    }
+}
+
+/// Calls `each` with every key and value of a mapping.
+fn for_each_attribute<'py>(
+    attributes: &Bound<'py, PyAny>,
+    mut each: impl FnMut(&Bound<'py, PyAny>, &Bound<'py, PyAny>),
+) -> PyResult<()> {
     if attributes.is_none() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     if let Ok(dict) = attributes.cast::<PyDict>() {
-        return Ok(dict_key_values(dict));
+        dict.iter().for_each(|(key, value)| each(&key, &value));
+        return Ok(());
     }
     // BoundedAttributes keeps its data in a plain dict: iterate that directly.
     if let Ok(inner) = attributes.getattr(name!(attributes.py(), _dict)) {
         if let Ok(dict) = inner.cast::<PyDict>() {
-            return Ok(dict_key_values(dict));
+            dict.iter().for_each(|(key, value)| each(&key, &value));
+            return Ok(());
         }
     }
     let items = attributes.call_method0(name!(attributes.py(), items))?;
-    let mut out = Vec::new();
     for item in items.try_iter()? {
         let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
-        out.push(key_value(&key, &value));
+        each(&key, &value);
     }
-    Ok(out)
+    Ok(())
 }
 
-fn dict_key_values(dict: &Bound<'_, PyDict>) -> Vec<KeyValue> {
-    let mut out = Vec::with_capacity(dict.len());
-    for (key, value) in dict.iter() {
-        out.push(key_value(&key, &value));
-    }
-    out
-}
-
-fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
-    let key = match key.cast::<PyString>() {
+fn key_text<'a>(key: &'a Bound<'_, PyAny>) -> Cow<'a, str> {
+    match key.cast::<PyString>() {
         Ok(key) => {
             let (text, replaced) = text::utf8_lossy(key);
             if replaced {
@@ -103,18 +157,13 @@ fn key_value(key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> KeyValue {
                     "key had lone surrogates, replaced with U+FFFD",
                 );
             }
-            text.into_owned()
+            text
         }
-        Err(_) => key
-            .str()
-            .map(|k| k.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    };
-    let value = any_value(Place::Attribute(&key), value, 0);
-    KeyValue {
-        key,
-        value: Some(value),
-        ..Default::default()
+        Err(_) => Cow::Owned(
+            key.str()
+                .map(|k| k.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
     }
 }
 
@@ -130,36 +179,60 @@ pub fn field_value(field: &'static str, value: &Bound<'_, PyAny>) -> AnyValue {
 
 fn any_value(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> AnyValue {
     AnyValue {
-        value: value_of(place, value, depth),
+        value: read_value(place, value, depth).map(Read::into_value),
     }
 }
 
-fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
+/// A value as read, borrowing the Python object's text and bytes where it can.
+enum Read<'a> {
+    Text(Cow<'a, str>),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(&'a [u8]),
+    /// Arrays and mappings, converted whole.
+    Nested(Value),
+}
+
+impl Read<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Read::Text(text) => Value::StringValue(text.into_owned()),
+            Read::Bool(flag) => Value::BoolValue(flag),
+            Read::Int(number) => Value::IntValue(number),
+            Read::Double(number) => Value::DoubleValue(number),
+            Read::Bytes(data) => Value::BytesValue(data.to_vec()),
+            Read::Nested(value) => value,
+        }
+    }
+}
+
+fn read_value<'a>(place: Place<'_>, value: &'a Bound<'_, PyAny>, depth: usize) -> Option<Read<'a>> {
     if value.is_none() {
         return None;
     }
     // bool before int: bool is an int subclass.
     if let Ok(flag) = value.cast::<PyBool>() {
-        return Some(Value::BoolValue(flag.is_true()));
+        return Some(Read::Bool(flag.is_true()));
     }
     if let Ok(string) = value.cast::<PyString>() {
-        return Some(Value::StringValue(string_value(place, string)));
+        return Some(Read::Text(string_value(place, string)));
     }
     if let Ok(int) = value.cast::<PyInt>() {
         return Some(match int.extract::<i64>() {
-            Ok(number) => Value::IntValue(number),
+            Ok(number) => Read::Int(number),
             Err(_) => {
                 sanitized(
                     place,
                     Sanitization::BeyondSixtyFourBits,
                     "integer beyond 64 bits, sent as its decimal string",
                 );
-                Value::StringValue(int.to_string())
+                Read::Text(Cow::Owned(int.to_string()))
             }
         });
     }
     if let Ok(float) = value.cast::<PyFloat>() {
-        return Some(Value::DoubleValue(float.value()));
+        return Some(Read::Double(float.value()));
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         let mut data = bytes.as_bytes();
@@ -171,7 +244,7 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
             );
             data = &data[..MAX_VALUE_BYTES];
         }
-        return Some(Value::BytesValue(data.to_vec()));
+        return Some(Read::Bytes(data));
     }
     if depth >= NESTING_LIMIT {
         sanitized(
@@ -182,10 +255,10 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
         return None;
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
-        return Some(array(place, tuple.iter(), depth));
+        return Some(Read::Nested(array(place, tuple.iter(), depth)));
     }
     if let Ok(list) = value.cast::<PyList>() {
-        return Some(array(place, list.iter(), depth));
+        return Some(Read::Nested(array(place, list.iter(), depth)));
     }
     if let Ok(dict) = value.cast::<PyDict>() {
         let values = dict
@@ -203,11 +276,11 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
                 }
             })
             .collect();
-        return Some(Value::KvlistValue(KeyValueList { values }));
+        return Some(Read::Nested(Value::KvlistValue(KeyValueList { values })));
     }
     let shown = value
         .str()
-        .map(|text| string_value(place, &text))
+        .map(|text| string_value(place, &text).into_owned())
         .unwrap_or_else(|_| "<unprintable>".to_owned());
     let type_name = value
         .get_type()
@@ -219,7 +292,7 @@ fn value_of(place: Place<'_>, value: &Bound<'_, PyAny>, depth: usize) -> Option<
         Sanitization::UnsupportedType,
         &format!("unsupported type {type_name}, sent as str(value)"),
     );
-    Some(Value::StringValue(shown))
+    Some(Read::Text(Cow::Owned(shown)))
 }
 
 fn array<'py>(
@@ -233,7 +306,7 @@ fn array<'py>(
     Value::ArrayValue(ArrayValue { values })
 }
 
-fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
+fn string_value<'a>(place: Place<'_>, string: &'a Bound<'_, PyString>) -> Cow<'a, str> {
     let (text, replaced) = text::utf8_lossy(string);
     if replaced {
         sanitized(
@@ -252,14 +325,22 @@ fn string_value(place: Place<'_>, string: &Bound<'_, PyString>) -> String {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        return text[..end].to_owned();
+        return match text {
+            Cow::Borrowed(text) => Cow::Borrowed(&text[..end]),
+            Cow::Owned(text) => Cow::Owned(text[..end].to_owned()),
+        };
     }
-    text.into_owned()
+    text
 }
 
 /// `None` and non-strings become "", as protobuf's Python stubs treat an unset field.
 /// `field` names it in a sanitization warning.
 pub fn optional_str(value: &Bound<'_, PyAny>, field: &'static str) -> String {
+    optional_text(value, field).into_owned()
+}
+
+/// As `optional_str`, borrowing the string's UTF-8.
+pub fn optional_text<'a>(value: &'a Bound<'_, PyAny>, field: &'static str) -> Cow<'a, str> {
     value
         .cast::<PyString>()
         .map(|text| string_value(Place::Field(field), text))

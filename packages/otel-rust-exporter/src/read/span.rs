@@ -1,76 +1,95 @@
-//! A finished SDK span (`ReadableSpan`) to an OTLP `Span`, field for field as
+//! A finished SDK span (`ReadableSpan`) to the bytes of an OTLP `Span`, field for field as
 //! `opentelemetry-exporter-otlp-proto-common` encodes it.
 
 use super::names::name;
-use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::attributes::{key_values, optional_str};
+use super::attributes::{optional_text, write_key_values};
 use super::fields::{dropped, enum_value, field, time};
 use super::scope::ScopeCache;
-use crate::records::QueuedSpan;
+use crate::records::EncodedSpan;
+use crate::wire::{self, Writer};
 
 /// OTLP `SpanFlags`: the SDK always knows whether the parent was remote.
 pub const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
 pub const CONTEXT_IS_REMOTE: u32 = 0x200;
 
-/// Converts a finished span; `None` when `sampled_only` and the span is not sampled (the
-/// SDK's batch processor skips those too).
+/// Reads a finished span and encodes it as an OTLP `Span` (the runtime thread only
+/// concatenates); `None` when `sampled_only` and the span is not sampled (the SDK's batch
+/// processor skips those too).
 pub fn read_span(
     span: &Bound<'_, PyAny>,
     scopes: &ScopeCache,
     sampled_only: bool,
-) -> PyResult<Option<QueuedSpan>> {
+) -> PyResult<Option<EncodedSpan>> {
     let py = span.py();
     let context = SpanContext::read(&field(span, name!(py, _context), name!(py, context))?)?;
     if sampled_only && context.trace_flags & 1 == 0 {
         return Ok(None);
     }
-    let parent = field(span, name!(py, _parent), name!(py, parent))?;
-    let attributes = field(span, name!(py, _attributes), name!(py, attributes))?;
-    let events = field(span, name!(py, _events), name!(py, events))?;
-    let links = field(span, name!(py, _links), name!(py, links))?;
-    let status = field(span, name!(py, _status), name!(py, status))?;
-    let resource = field(span, name!(py, _resource), name!(py, resource))?;
-    let scope = field(
-        span,
-        name!(py, _instrumentation_scope),
-        name!(py, instrumentation_scope),
+    let group = scopes.group(
+        &field(span, name!(py, _resource), name!(py, resource))?,
+        &field(
+            span,
+            name!(py, _instrumentation_scope),
+            name!(py, instrumentation_scope),
+        )?,
     )?;
+    let encoded = wire::encode(|out| write_span(span, &context, out))?;
+    Ok(Some(EncodedSpan::new(group, encoded)))
+}
 
+/// The `Span` message's fields, in field-number order.
+fn write_span(
+    span: &Bound<'_, PyAny>,
+    context: &SpanContext<'_>,
+    out: &mut Writer,
+) -> PyResult<()> {
+    let py = span.py();
+    let parent = field(span, name!(py, _parent), name!(py, parent))?;
     let (parent_span_id, flags) = if parent.is_none() {
-        (Vec::new(), CONTEXT_HAS_IS_REMOTE)
+        (None, CONTEXT_HAS_IS_REMOTE)
     } else {
         let parent = SpanContext::read(&parent)?;
-        (parent.span_id.to_vec(), parent.flags())
+        (Some(parent.span_id), parent.flags())
     };
-
-    let converted = Span {
-        trace_id: context.trace_id.to_vec(),
-        span_id: context.span_id.to_vec(),
-        trace_state: trace_state(&context.trace_state)?,
-        parent_span_id,
-        flags,
-        name: optional_str(
-            &field(span, name!(py, _name), name!(py, name))?,
-            "span name",
-        ),
-        kind: enum_value(&field(span, name!(py, _kind), name!(py, kind))?)? + 1,
-        start_time_unix_nano: time(&field(span, name!(py, _start_time), name!(py, start_time))?)?,
-        end_time_unix_nano: time(&field(span, name!(py, _end_time), name!(py, end_time))?)?,
-        attributes: key_values(&attributes)?,
-        dropped_attributes_count: dropped(&attributes),
-        events: events_of(&events)?,
-        dropped_events_count: dropped(&events),
-        links: links_of(&links)?,
-        dropped_links_count: dropped(&links),
-        status: status_of(&status)?,
-    };
-    Ok(Some(QueuedSpan {
-        group: scopes.group(&resource, &scope)?,
-        span: converted,
-    }))
+    out.bytes(1, &context.trace_id);
+    out.bytes(2, &context.span_id);
+    out.string(3, &trace_state(&context.trace_state)?);
+    if let Some(parent_span_id) = parent_span_id {
+        out.bytes(4, &parent_span_id);
+    }
+    let name = field(span, name!(py, _name), name!(py, name))?;
+    out.string(5, &optional_text(&name, "span name"));
+    out.int32(
+        6,
+        enum_value(&field(span, name!(py, _kind), name!(py, kind))?)? + 1,
+    );
+    out.fixed64(
+        7,
+        time(&field(span, name!(py, _start_time), name!(py, start_time))?)?,
+    );
+    out.fixed64(
+        8,
+        time(&field(span, name!(py, _end_time), name!(py, end_time))?)?,
+    );
+    let attributes = field(span, name!(py, _attributes), name!(py, attributes))?;
+    write_key_values(9, &attributes, out)?;
+    out.uint32(10, dropped(&attributes));
+    let events = field(span, name!(py, _events), name!(py, events))?;
+    write_events(11, &events, out)?;
+    out.uint32(12, dropped(&events));
+    let links = field(span, name!(py, _links), name!(py, links))?;
+    write_links(13, &links, out)?;
+    out.uint32(14, dropped(&links));
+    write_status(
+        15,
+        &field(span, name!(py, _status), name!(py, status))?,
+        out,
+    )?;
+    out.fixed32(16, flags);
+    Ok(())
 }
 
 /// The fields of an API `SpanContext`.
@@ -157,65 +176,65 @@ fn contents<'py>(sequence: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
         .unwrap_or_else(|_| sequence.clone())
 }
 
-fn events_of(events: &Bound<'_, PyAny>) -> PyResult<Vec<span::Event>> {
+fn write_events(tag: u32, events: &Bound<'_, PyAny>, out: &mut Writer) -> PyResult<()> {
     if events.is_none() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let py = events.py();
-    let mut out = Vec::new();
     for event in contents(events).try_iter()? {
         let event = event?;
-        let attributes = field(&event, name!(py, _attributes), name!(py, attributes))?;
-        out.push(span::Event {
-            time_unix_nano: time(&field(&event, name!(py, _timestamp), name!(py, timestamp))?)?,
-            name: optional_str(
-                &field(&event, name!(py, _name), name!(py, name))?,
-                "event name",
-            ),
-            attributes: key_values(&attributes)?,
-            dropped_attributes_count: dropped(&attributes),
-        });
+        out.message(tag, |out| {
+            out.fixed64(
+                1,
+                time(&field(&event, name!(py, _timestamp), name!(py, timestamp))?)?,
+            );
+            let name = field(&event, name!(py, _name), name!(py, name))?;
+            out.string(2, &optional_text(&name, "event name"));
+            let attributes = field(&event, name!(py, _attributes), name!(py, attributes))?;
+            write_key_values(3, &attributes, out)?;
+            out.uint32(4, dropped(&attributes));
+            Ok::<_, PyErr>(())
+        })?;
     }
-    Ok(out)
+    Ok(())
 }
 
-fn links_of(links: &Bound<'_, PyAny>) -> PyResult<Vec<span::Link>> {
+fn write_links(tag: u32, links: &Bound<'_, PyAny>, out: &mut Writer) -> PyResult<()> {
     if links.is_none() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let py = links.py();
-    let mut out = Vec::new();
     for link in contents(links).try_iter()? {
         let link = link?;
         let context = SpanContext::read(&field(&link, name!(py, _context), name!(py, context))?)?;
-        let attributes = field(&link, name!(py, _attributes), name!(py, attributes))?;
-        out.push(span::Link {
-            trace_id: context.trace_id.to_vec(),
-            span_id: context.span_id.to_vec(),
-            // The stock exporter leaves a link's trace_state out.
-            trace_state: String::new(),
-            attributes: key_values(&attributes)?,
-            dropped_attributes_count: dropped(&attributes),
-            flags: context.flags(),
-        });
+        out.message(tag, |out| {
+            out.bytes(1, &context.trace_id);
+            out.bytes(2, &context.span_id);
+            // The stock exporter leaves a link's trace_state (3) out.
+            let attributes = field(&link, name!(py, _attributes), name!(py, attributes))?;
+            write_key_values(4, &attributes, out)?;
+            out.uint32(5, dropped(&attributes));
+            out.fixed32(6, context.flags());
+            Ok::<_, PyErr>(())
+        })?;
     }
-    Ok(out)
+    Ok(())
 }
 
-fn status_of(status: &Bound<'_, PyAny>) -> PyResult<Option<Status>> {
+fn write_status(tag: u32, status: &Bound<'_, PyAny>, out: &mut Writer) -> PyResult<()> {
     if status.is_none() {
-        return Ok(None);
+        return Ok(());
     }
     let py = status.py();
-    Ok(Some(Status {
-        code: enum_value(&field(
-            status,
-            name!(py, _status_code),
-            name!(py, status_code),
-        )?)?,
-        message: optional_str(
-            &field(status, name!(py, _description), name!(py, description))?,
-            "status description",
-        ),
-    }))
+    let code = enum_value(&field(
+        status,
+        name!(py, _status_code),
+        name!(py, status_code),
+    )?)?;
+    let description = field(status, name!(py, _description), name!(py, description))?;
+    out.message(tag, |out| {
+        out.string(2, &optional_text(&description, "status description"));
+        out.int32(3, code);
+    });
+    Ok(())
 }

@@ -2,10 +2,12 @@
 //! Its methods follow the SDK's `Span` (opentelemetry.sdk.trace) rule for rule; Python is
 //! only called for what Python asks to see (views) and for Python span processors.
 
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::span;
+use prost::Message;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
@@ -15,7 +17,8 @@ use super::attributes::{key_values_to_dict, warn_full, Attributes, Bounds, Clean
 use super::tracer::{ProviderCore, TracerState};
 use crate::read::fields::enum_value;
 use crate::read::span::{CONTEXT_HAS_IS_REMOTE, CONTEXT_IS_REMOTE};
-use crate::records::QueuedSpan;
+use crate::records::EncodedSpan;
+use crate::wire;
 
 const STATUS_UNSET: i32 = 0;
 const STATUS_OK: i32 = 1;
@@ -143,36 +146,47 @@ impl NativeSpan {
         Ok(object)
     }
 
-    /// The OTLP span as it stands (called at `end()`).
-    fn queued(&self) -> QueuedSpan {
+    /// The span as the bytes of an OTLP `Span` (called at `end()`): written from the
+    /// stored values with the hand-off's wire writer, so nothing is copied or converted
+    /// first and the export thread only concatenates.
+    fn encoded(&self) -> Vec<u8> {
         let state = self.lock();
-        let (parent_span_id, flags) = match &self.parent {
-            Some(parent) => (parent.span_id.to_be_bytes().to_vec(), parent.otlp_flags()),
-            None => (Vec::new(), CONTEXT_HAS_IS_REMOTE),
-        };
-        QueuedSpan {
-            group: self.tracer.group.clone(),
-            span: Span {
-                trace_id: self.context.trace_id.to_be_bytes().to_vec(),
-                span_id: self.context.span_id.to_be_bytes().to_vec(),
-                trace_state: self.trace_state_text.clone(),
-                parent_span_id,
-                flags,
-                name: state.name.clone(),
-                kind: state.kind + 1,
-                start_time_unix_nano: state.start_time,
-                end_time_unix_nano: state.end_time.unwrap_or(0),
-                attributes: state.attributes.items.clone(),
-                dropped_attributes_count: state.attributes.dropped,
-                events: state.events.clone(),
-                dropped_events_count: state.dropped_events,
-                links: state.links.iter().map(|link| link.otlp.clone()).collect(),
-                dropped_links_count: state.dropped_links,
-                status: Some(Status {
-                    code: state.status.0,
-                    message: state.status.1.clone().unwrap_or_default(),
-                }),
-            },
+        let written: Result<Vec<u8>, Infallible> = wire::encode(|out| {
+            out.bytes(1, &self.context.trace_id.to_be_bytes());
+            out.bytes(2, &self.context.span_id.to_be_bytes());
+            out.string(3, &self.trace_state_text);
+            let flags = match &self.parent {
+                Some(parent) => {
+                    out.bytes(4, &parent.span_id.to_be_bytes());
+                    parent.otlp_flags()
+                }
+                None => CONTEXT_HAS_IS_REMOTE,
+            };
+            out.string(5, &state.name);
+            out.int32(6, state.kind + 1);
+            out.fixed64(7, state.start_time);
+            out.fixed64(8, state.end_time.unwrap_or(0));
+            for attribute in &state.attributes.items {
+                out.message(9, |body| attribute.encode_raw(body.raw()));
+            }
+            out.uint32(10, state.attributes.dropped);
+            for event in &state.events {
+                out.message(11, |body| event.encode_raw(body.raw()));
+            }
+            out.uint32(12, state.dropped_events);
+            for link in &state.links {
+                out.message(13, |body| link.otlp.encode_raw(body.raw()));
+            }
+            out.uint32(14, state.dropped_links);
+            out.message(15, |status| {
+                status.string(2, state.status.1.as_deref().unwrap_or_default());
+                status.int32(3, state.status.0);
+            });
+            out.fixed32(16, flags);
+            Ok(())
+        });
+        match written {
+            Ok(bytes) => bytes,
         }
     }
 
@@ -445,12 +459,12 @@ impl NativeSpan {
             }
         }
         if span.is_sampled() && !processors.native.is_empty() {
-            let queued = span.queued();
+            let encoded = span.encoded();
             for batching in &processors.native {
-                batching.pipeline().push(QueuedSpan {
-                    group: queued.group.clone(),
-                    span: queued.span.clone(),
-                });
+                let group = span.tracer.group.clone();
+                batching
+                    .pipeline()
+                    .push(EncodedSpan::new(group, encoded.clone()));
             }
         }
         Ok(())

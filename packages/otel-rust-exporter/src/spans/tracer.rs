@@ -19,7 +19,7 @@ use crate::otlp::BatchExporter;
 use crate::python::batching::Batching;
 use crate::read::fields::enum_value;
 use crate::read::scope::build_group;
-use crate::records::{QueuedSpan, ScopeGroup};
+use crate::records::{EncodedSpan, ScopeGroup};
 use crate::runtime::generation;
 
 /// The `TraceFlags` bit the SDK sets when the trace id is random (W3C level 2).
@@ -30,7 +30,7 @@ const RANDOM_TRACE_ID: u8 = 0x02;
 #[derive(Default)]
 pub struct Processors {
     pub python: Vec<Py<PyAny>>,
-    pub native: Vec<Arc<Batching<BatchExporter<QueuedSpan>>>>,
+    pub native: Vec<Arc<Batching<BatchExporter<EncodedSpan>>>>,
 }
 
 /// The SDK's `SpanLimits`, read once per tracer.

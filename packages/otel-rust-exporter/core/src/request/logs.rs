@@ -1,48 +1,83 @@
-//! A batch of log records to one `ExportLogsServiceRequest`.
+//! A batch of encoded log records to one `ExportLogsServiceRequest`.
 
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
-use prost::Message;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 
-use super::group::by_resource_and_scope;
+use super::encoded::request;
 use crate::otlp::OtlpBatch;
-use crate::records::QueuedLogRecord;
+use crate::records::EncodedLogRecord;
 
-pub fn export_request(batch: Vec<QueuedLogRecord>) -> ExportLogsServiceRequest {
-    let grouped = by_resource_and_scope(
-        batch
-            .into_iter()
-            .map(|queued| (queued.group, queued.record)),
-    );
-    let resource_logs = grouped
-        .into_iter()
-        .map(|resource| ResourceLogs {
-            resource: Some(resource.group.resource.clone()),
-            schema_url: resource.group.resource_schema_url.clone(),
-            scope_logs: resource
-                .scopes
-                .into_iter()
-                .map(|(scope, log_records)| ScopeLogs {
-                    scope: Some(scope.scope.clone()),
-                    log_records,
-                    schema_url: scope.scope_schema_url.clone(),
-                })
-                .collect(),
-        })
-        .collect();
-    ExportLogsServiceRequest { resource_logs }
-}
-
-impl OtlpBatch for QueuedLogRecord {
+impl OtlpBatch for EncodedLogRecord {
     type Response = ExportLogsServiceResponse;
 
     fn encoded_len(&self) -> usize {
-        self.record.encoded_len()
+        self.message.len()
     }
 
     fn encode(batch: Vec<Self>) -> Vec<u8> {
-        export_request(batch).encode_to_vec()
+        request(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::records::ScopeGroup;
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+
+    fn record(body: &str) -> LogRecord {
+        LogRecord {
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(body.into())),
+            }),
+            severity_number: 9,
+            ..Default::default()
+        }
+    }
+
+    /// Logs share the spans' framing: the same bytes prost writes for the whole request.
+    #[test]
+    fn the_framed_request_is_byte_for_byte_what_prost_encodes() {
+        let group = |scope: &str| {
+            Arc::new(ScopeGroup {
+                resource: Resource::default(),
+                resource_schema_url: String::new(),
+                scope: InstrumentationScope {
+                    name: scope.into(),
+                    ..Default::default()
+                },
+                scope_schema_url: "https://example.com/s".into(),
+            })
+        };
+        let (app, db) = (group("app"), group("db"));
+        let batch = vec![
+            EncodedLogRecord::from_message(app.clone(), &record("one")),
+            EncodedLogRecord::from_message(db.clone(), &record(&"y".repeat(200))),
+            EncodedLogRecord::from_message(app.clone(), &record("three")),
+        ];
+        let expected = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                resource: Some(Resource::default()),
+                schema_url: String::new(),
+                scope_logs: vec![
+                    ScopeLogs {
+                        scope: Some(app.scope.clone()),
+                        log_records: vec![record("one"), record("three")],
+                        schema_url: app.scope_schema_url.clone(),
+                    },
+                    ScopeLogs {
+                        scope: Some(db.scope.clone()),
+                        log_records: vec![record(&"y".repeat(200))],
+                        schema_url: db.scope_schema_url.clone(),
+                    },
+                ],
+            }],
+        };
+        assert_eq!(EncodedLogRecord::encode(batch), expected.encode_to_vec());
     }
 }

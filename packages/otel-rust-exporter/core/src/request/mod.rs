@@ -1,5 +1,6 @@
 //! Batches of converted records to OTLP export requests.
 
+pub mod encoded;
 pub mod group;
 pub mod logs;
 pub mod metrics;
