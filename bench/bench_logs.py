@@ -32,6 +32,7 @@ from common import (
     ROOT,
     Sink,
     markdown_table,
+    pass_measures,
     replace_section,
     rotated,
     run_against_sink,
@@ -110,24 +111,9 @@ def run_all(sink: Sink, records: int, repeats: int) -> list[dict[str, Any]]:
 
 def derived(run: dict[str, Any]) -> dict[str, Optional[float]]:
     """One pass as the report's measures (per-record times in microseconds)."""
-    records = run["records"]
     received = run["received_records"]
-    exports = run["mode"] != "floor"
-    stats = run["processor_stats"] or {}
     return {
-        "loop_us": run["loop_seconds"] / records * 1e6,
-        "thread_cpu_us": run["loop_thread_cpu_seconds"] / records * 1e6,
-        "loop_process_cpu_us": run["loop_process_cpu_seconds"] / records * 1e6,
-        "process_cpu_us": run["process_cpu_seconds"] / records * 1e6,
-        "flush_s": run["flush_seconds"],
-        "received": received if exports else None,
-        "dropped": records - received if exports else None,
-        "delivered_pct": received / records * 100 if exports else None,
-        "processor_dropped": stats.get("dropped"),
-        "max_rss_mib": run["max_rss_kib"] / 1024,
-        "base_import_ms": run["base_import_seconds"] * 1000,
-        "import_ms": run["pipeline_import_seconds"] * 1000,
-        "sink_cpu_us": run["sink_cpu_seconds"] / records * 1e6,
+        **pass_measures(run, run["records"], received),
         "attributes_per_record": run["received_attributes"] / received if received else None,
         "with_trace_pct": run["received_with_trace"] / received * 100 if received else None,
         "other_load_cpus": run["other_load_cpus"],
