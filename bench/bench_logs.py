@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional
 
 from common import (
     BENCH,
+    OTLP_PACKAGES,
     QUIET_GATE,
     RESULTS,
     ROOT,
@@ -40,16 +41,6 @@ from common import (
 )
 from log_worker import MODES, RECORDS_PER_SPAN
 
-PACKAGES = [
-    "opentelemetry-sdk",
-    "opentelemetry-exporter-otlp-proto-http",
-    "opentelemetry-exporter-otlp-proto-grpc",
-    "opentelemetry-proto",
-    "protobuf",
-    "grpcio",
-    "requests",
-    "otel-rust-exporter",
-]
 WARMUP_RECORDS = 200
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
 BEGIN = "<!-- BEGIN logs -->"
@@ -384,7 +375,7 @@ def main() -> None:
 
     started = time.time()
     command = shlex.join([".venv/bin/python", "bench/bench_logs.py", *sys.argv[1:]])
-    setup, runs = run_against_sink(PACKAGES, lambda sink: run_all(sink, records, repeats))
+    setup, runs = run_against_sink(OTLP_PACKAGES, lambda sink: run_all(sink, records, repeats))
     results = {
         "command": command,
         "quick": args.quick,

@@ -43,6 +43,7 @@ import targets_report
 import traces_report
 from common import (
     BENCH,
+    OTLP_PACKAGES,
     QUIET_GATE,
     RESULTS,
     ROOT,
@@ -54,17 +55,7 @@ from common import (
 )
 from trace_worker import MODES, SELF_METRICS_MODE, SHAPES
 
-PACKAGES = [
-    "opentelemetry-sdk",
-    "opentelemetry-exporter-otlp-proto-http",
-    "opentelemetry-exporter-otlp-proto-grpc",
-    "opentelemetry-proto",
-    "protobuf",
-    "grpcio",
-    "requests",
-    "pytracingx",
-    "otel-rust-exporter",
-]
+PACKAGES = [*OTLP_PACKAGES, "pytracingx"]
 WARMUP_SPANS = 200
 
 

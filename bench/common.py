@@ -199,6 +199,19 @@ def run_against_sink(packages: list[str], run: Callable[[Sink], Any]) -> tuple[d
     return setup, runs
 
 
+# The versions a pipeline benchmark against the stock OTLP exporters records.
+OTLP_PACKAGES = [
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-exporter-otlp-proto-grpc",
+    "opentelemetry-proto",
+    "protobuf",
+    "grpcio",
+    "requests",
+    "otel-rust-exporter",
+]
+
+
 def pass_measures(timing: dict[str, Any], items: int, received: int) -> dict[str, Optional[float]]:
     """The measures every pipeline benchmark reports for one pass of `items` (per-item times
     in microseconds); `received` is what the sink decoded."""
