@@ -2,8 +2,6 @@
 //! or more LogGroups (per resource, within SLS limits), each sent as a signed PutLogs
 //! request with retry by SLS error code. The protocol itself is the `sls_exporter` crate.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -14,6 +12,7 @@ use crate::proto::{Log, LogGroup, LogTag};
 use crate::request::{signed_headers, Body, Target};
 use crate::response::SlsError;
 use crate::split::{pack, SLS_LIMITS};
+use futures_core::future::BoxFuture;
 use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::runtime::Handle;
@@ -250,24 +249,6 @@ impl SlsExporter {
         }
     }
 
-    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
-    pub fn begin_shutdown(&self) {
-        if let Some(spool) = &self.spool {
-            spool.stop();
-        }
-    }
-
-    /// Resolves when the spool's replay has ended.
-    pub async fn replay_finished(&self) {
-        if let Some(spool) = &self.spool {
-            spool.replay_finished().await;
-        }
-    }
-
-    pub fn spool_stats(&self) -> Option<&SpoolStats> {
-        self.spool.as_deref().map(|spool| &spool.stats)
-    }
-
     /// One signed PutLogs request (signed now: the server checks the date).
     async fn attempt(
         &self,
@@ -400,30 +381,24 @@ impl BatchExport for SlsExporter {
         item.record.encoded_len()
     }
 
-    fn export(
-        self: Arc<Self>,
-        batch: Vec<QueuedLogRecord>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn export(self: Arc<Self>, batch: Vec<QueuedLogRecord>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move { self.export_records(batch, false).await })
     }
 
-    fn overflow(
-        self: Arc<Self>,
-        batch: Vec<QueuedLogRecord>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn overflow(self: Arc<Self>, batch: Vec<QueuedLogRecord>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move { self.export_records(batch, true).await })
     }
 
     fn begin_shutdown(&self) {
-        SlsExporter::begin_shutdown(self);
+        Replay::begin_shutdown(self);
     }
 
     fn spool_stats(&self) -> Option<&SpoolStats> {
-        SlsExporter::spool_stats(self)
+        Replay::spool_stats(self)
     }
 
-    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move { self.replay_finished().await })
+    fn finished(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        Replay::replay_finished(&*self)
     }
 }
 
@@ -436,10 +411,7 @@ impl Replay for SlsExporter {
         &self.delivery
     }
 
-    fn resend(
-        self: Arc<Self>,
-        request: Request,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+    fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
         Box::pin(async move { self.resend_request(request).await })
     }
 }

@@ -1,13 +1,12 @@
 //! Sends encoded OTLP requests of any signal: retry within the export deadline, partial
 //! success counted and warned, failures logged once per kind.
 
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_core::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -222,25 +221,6 @@ impl OtlpClient {
         }
     }
 
-    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
-    pub fn begin_shutdown(&self) {
-        if let Some(spool) = &self.spool {
-            spool.stop();
-        }
-    }
-
-    /// Resolves when the spool's replay has ended (after `begin_shutdown`: once the spool
-    /// is empty or the endpoint fails).
-    pub async fn replay_finished(&self) {
-        if let Some(spool) = &self.spool {
-            spool.replay_finished().await;
-        }
-    }
-
-    pub fn spool_stats(&self) -> Option<&SpoolStats> {
-        self.spool.as_deref().map(|spool| &spool.stats)
-    }
-
     fn report_failure(&self, count: usize, failure: &Failure) {
         if self.delivery.first_of_its_kind(failure) {
             diagnostics::error(&format!(
@@ -299,10 +279,7 @@ impl Replay for OtlpClient {
         &self.delivery
     }
 
-    fn resend(
-        self: Arc<Self>,
-        request: Request,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+    fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
         Box::pin(async move {
             match self.signal {
                 Signal::Traces => self.resend_as::<ExportTraceServiceResponse>(request).await,
@@ -349,11 +326,11 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
         item.encoded_len()
     }
 
-    fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn export(self: Arc<Self>, batch: Vec<T>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move { self.export_batch(batch).await })
     }
 
-    fn overflow(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn overflow(self: Arc<Self>, batch: Vec<T>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move {
             let count = batch.len();
             let encoded = T::encode(batch);
@@ -371,7 +348,7 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
         self.otlp.spool_stats()
     }
 
-    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move { self.otlp.replay_finished().await })
+    fn finished(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        self.otlp.replay_finished()
     }
 }

@@ -13,11 +13,11 @@ mod directory;
 mod format;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use futures_core::future::BoxFuture;
 use tokio::runtime::Handle;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
@@ -351,10 +351,29 @@ pub trait Replay: Send + Sync + 'static {
     /// The sink's delivery policy, which knows whether the endpoint is failing.
     fn delivery(&self) -> &Delivery;
 
-    fn resend(
-        self: Arc<Self>,
-        request: Request,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>>;
+    fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>>;
+
+    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
+    fn begin_shutdown(&self) {
+        if let Some(spool) = self.spool() {
+            spool.stop();
+        }
+    }
+
+    /// Resolves when the spool's replay has ended (after `begin_shutdown`: once the spool
+    /// is empty or the endpoint fails).
+    fn replay_finished(&self) -> BoxFuture<'static, ()> {
+        let spool = self.spool().cloned();
+        Box::pin(async move {
+            if let Some(spool) = spool {
+                spool.replay_finished().await;
+            }
+        })
+    }
+
+    fn spool_stats(&self) -> Option<&SpoolStats> {
+        self.spool().map(|spool| &spool.stats)
+    }
 }
 
 /// Starts `sink`'s replay task on `runtime` (when it has a spool). The task holds the sink
@@ -684,10 +703,7 @@ mod tests {
             &self.delivery
         }
 
-        fn resend(
-            self: Arc<Self>,
-            request: Request,
-        ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+        fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
             Box::pin(async move {
                 let answer = {
                     let mut answers = self.answers.lock().unwrap();
