@@ -24,9 +24,11 @@ use otel_rust_core::pipeline::{BatchExport, Outcome};
 use otel_rust_core::records::QueuedLogRecord;
 use otel_rust_core::redact::Redactor;
 use otel_rust_core::request::group::by_resource_and_scope;
-use otel_rust_core::retry::{deadline_in, Delivery, Failure, FailureKind};
+use otel_rust_core::retry::{deadline_in, Failure, FailureKind};
 use otel_rust_core::self_metrics::ExportMetrics;
-use otel_rust_core::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
+use otel_rust_core::spool::{
+    self, send_or_spool, Kind, Replay, Request, Sending, Sent, Spool, SpoolStats,
+};
 use otel_rust_core::transport::{
     read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
 };
@@ -43,9 +45,7 @@ pub struct SlsExporter {
     source: OnceCell<String>,
     /// Scrubs the credentials from what SLS (or whatever answers) sends back.
     redactor: Redactor,
-    delivery: Delivery,
-    /// `None` unless a spool directory is configured (and usable).
-    spool: Option<Arc<Spool>>,
+    sending: Sending,
     oversized_warning: RateLimited,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
@@ -57,7 +57,7 @@ impl SlsExporter {
     pub fn start(config: SlsConfig, spool: Option<&SpoolConfig>, runtime: &Handle) -> Arc<Self> {
         let mut exporter = Self::new(config);
         if exporter.client.is_ok() {
-            exporter.spool = spool.map(|spool| Spool::new(spool, Kind::SlsLogs));
+            exporter.sending.spool = spool.map(|spool| Spool::new(spool, Kind::SlsLogs));
         }
         let exporter = Arc::new(exporter);
         spool::start_replay(&exporter, runtime);
@@ -86,8 +86,7 @@ impl SlsExporter {
             config,
             client,
             source: OnceCell::new(),
-            delivery: Delivery::default(),
-            spool: None,
+            sending: Sending::default(),
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
             oversized: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
@@ -179,9 +178,9 @@ impl SlsExporter {
             self.attempt(client, &body, payload.clone(), remaining)
         };
         let sent = send_or_spool(
-            self.spool.as_deref(),
+            self.sending.spool.as_deref(),
             to_disk,
-            &self.delivery,
+            &self.sending.delivery,
             deadline_in(self.config.timeout),
             spooled,
             attempt,
@@ -226,6 +225,7 @@ impl SlsExporter {
             self.attempt(client, &body, payload.clone(), remaining)
         };
         let outcome = self
+            .sending
             .delivery
             .send_once(deadline_in(self.config.timeout), attempt)
             .await;
@@ -239,7 +239,7 @@ impl SlsExporter {
     }
 
     fn report_failure(&self, count: usize, failure: &Failure) {
-        if self.delivery.first_of_its_kind(failure) {
+        if self.sending.delivery.first_of_its_kind(failure) {
             diagnostics::error(&format!(
                 "failed to export {count} log records to SLS {}: {} (further failures \
                  like this are counted, not logged)",
@@ -403,12 +403,8 @@ impl BatchExport for SlsExporter {
 }
 
 impl Replay for SlsExporter {
-    fn spool(&self) -> Option<&Arc<Spool>> {
-        self.spool.as_ref()
-    }
-
-    fn delivery(&self) -> &Delivery {
-        &self.delivery
+    fn sending(&self) -> &Sending {
+        &self.sending
     }
 
     fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {

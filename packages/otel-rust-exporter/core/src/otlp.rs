@@ -19,7 +19,7 @@ use crate::pipeline::{BatchExport, Outcome};
 use crate::redact::Redactor;
 use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::self_metrics::ExportMetrics;
-use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
+use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sending, Sent, Spool, SpoolStats};
 use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
@@ -55,9 +55,7 @@ pub struct OtlpClient {
     transport: Result<Transport, String>,
     endpoint: String,
     timeout: Duration,
-    delivery: Delivery,
-    /// `None` unless a spool directory is configured (and usable).
-    spool: Option<Arc<Spool>>,
+    sending: Sending,
     partial_success: RateLimited,
     /// Items the collector reported as rejected (partial success).
     pub rejected: AtomicU64,
@@ -92,8 +90,10 @@ impl OtlpClient {
             transport,
             endpoint: config.display_endpoint(),
             timeout,
-            delivery: Delivery::default(),
-            spool,
+            sending: Sending {
+                delivery: Delivery::default(),
+                spool,
+            },
             partial_success: RateLimited::new(Duration::from_secs(60)),
             rejected: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
@@ -155,9 +155,9 @@ impl OtlpClient {
             transport.send::<R>(payload.clone(), remaining)
         };
         let sent = send_or_spool(
-            self.spool.as_deref(),
+            self.sending.spool.as_deref(),
             to_disk,
-            &self.delivery,
+            &self.sending.delivery,
             deadline,
             spooled,
             attempt,
@@ -199,7 +199,8 @@ impl OtlpClient {
                     operation.attempt();
                     transport.send::<R>(payload.clone(), remaining)
                 };
-                self.delivery
+                self.sending
+                    .delivery
                     .send_once(deadline_in(self.timeout), attempt)
                     .await
             }
@@ -222,7 +223,7 @@ impl OtlpClient {
     }
 
     fn report_failure(&self, count: usize, failure: &Failure) {
-        if self.delivery.first_of_its_kind(failure) {
+        if self.sending.delivery.first_of_its_kind(failure) {
             diagnostics::error(&format!(
                 "failed to export {count} {} to {}: {} (further failures like this \
                  are counted, not logged)",
@@ -271,12 +272,8 @@ fn spool_kind(signal: Signal) -> Kind {
 }
 
 impl Replay for OtlpClient {
-    fn spool(&self) -> Option<&Arc<Spool>> {
-        self.spool.as_ref()
-    }
-
-    fn delivery(&self) -> &Delivery {
-        &self.delivery
+    fn sending(&self) -> &Sending {
+        &self.sending
     }
 
     fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
