@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 SLS_PYTHON = ROOT / ".venv-sls" / "bin" / "python"
@@ -67,7 +67,7 @@ class FakeSls:
             env["ALIBABA_CLOUD_SECURITY_TOKEN"] = self.security_token
         return env
 
-    def credentials(self) -> dict[str, Optional[str]]:
+    def credentials(self) -> dict[str, Any]:
         """The SLS classes' credential arguments for this server."""
         return {
             "access_key_id": self.access_key_id,

@@ -186,21 +186,11 @@ impl SlsExporter {
             attempt,
         )
         .await;
-        match sent {
-            Sent::Delivered(()) => {
-                operation.end::<()>(&Ok(()));
-                Outcome::Delivered
-            }
-            Sent::Spooled => {
-                operation.spooled();
-                Outcome::Spooled
-            }
-            Sent::Failed(failure) => {
-                operation.end::<()>(&Err(failure.clone()));
-                self.report_failure(count, &failure);
-                Outcome::Failed
-            }
+        let outcome = operation.end_as(&sent);
+        if let Sent::Failed(failure) = &sent {
+            self.report_failure(count, failure);
         }
+        outcome
     }
 
     /// One attempt at a request from the spool, signed now.

@@ -163,22 +163,15 @@ impl OtlpClient {
             attempt,
         )
         .await;
+        let outcome = operation.end_as(&sent);
         match sent {
             Sent::Delivered(response) => {
-                operation.end::<()>(&Ok(()));
-                self.report_partial_success(&response, transport.redactor());
-                Outcome::Delivered
+                self.report_partial_success(&response, transport.redactor())
             }
-            Sent::Spooled => {
-                operation.spooled();
-                Outcome::Spooled
-            }
-            Sent::Failed(failure) => {
-                operation.end::<()>(&Err(failure.clone()));
-                self.report_failure(count, &failure);
-                Outcome::Failed
-            }
+            Sent::Failed(failure) => self.report_failure(count, &failure),
+            Sent::Spooled => {}
         }
+        outcome
     }
 
     /// One attempt at a request from the spool, as the signal's response type `R`.
