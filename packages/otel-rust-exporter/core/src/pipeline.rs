@@ -630,8 +630,10 @@ mod tests {
     fn batches_are_exported_concurrently_up_to_the_limit() {
         let rt = runtime();
         let exporter = recorder(Duration::from_millis(100));
-        let mut settings = config(100, 5, 60_000);
-        settings.max_concurrent_exports = 2;
+        let settings = BatchConfig {
+            max_concurrent_exports: 2,
+            ..config(100, 5, 60_000)
+        };
         let pipeline = start(&rt, settings, &exporter);
         for i in 0..30 {
             assert!(pipeline.push(i));
@@ -649,8 +651,10 @@ mod tests {
     fn queued_and_in_flight_bytes_are_bounded_and_drops_counted_by_reason() {
         let rt = runtime();
         let exporter = recorder(Duration::from_millis(300));
-        let mut settings = config(100, 2, 60_000);
-        settings.max_queue_bytes = 100;
+        let settings = BatchConfig {
+            max_queue_bytes: 100,
+            ..config(100, 2, 60_000)
+        };
         let pipeline = start(&rt, settings, &exporter);
         assert!(pipeline.push(40));
         assert!(pipeline.push(40));
@@ -735,9 +739,11 @@ mod tests {
     #[test]
     fn a_huge_max_queue_size_allocates_nothing_up_front() {
         let rt = runtime();
-        let mut settings = config(usize::MAX, 512, 60_000);
-        settings.max_export_batch_size = 512;
-        let pipeline = Pipeline::start("item", settings, recorder(Duration::ZERO), rt.handle());
+        let pipeline = start(
+            &rt,
+            config(usize::MAX, 512, 60_000),
+            &recorder(Duration::ZERO),
+        );
         assert!(pipeline.push(1));
         assert!(pipeline.force_flush(Duration::from_secs(5)));
     }
