@@ -27,11 +27,13 @@ from typing import Any, Callable, Optional
 
 from common import (
     BENCH,
+    OTLP_PACKAGES,
     QUIET_GATE,
     RESULTS,
     ROOT,
     Sink,
     markdown_table,
+    pass_measures,
     replace_section,
     rotated,
     run_against_sink,
@@ -39,16 +41,6 @@ from common import (
 )
 from log_worker import MODES, RECORDS_PER_SPAN
 
-PACKAGES = [
-    "opentelemetry-sdk",
-    "opentelemetry-exporter-otlp-proto-http",
-    "opentelemetry-exporter-otlp-proto-grpc",
-    "opentelemetry-proto",
-    "protobuf",
-    "grpcio",
-    "requests",
-    "otel-rust-exporter",
-]
 WARMUP_RECORDS = 200
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
 BEGIN = "<!-- BEGIN logs -->"
@@ -110,24 +102,9 @@ def run_all(sink: Sink, records: int, repeats: int) -> list[dict[str, Any]]:
 
 def derived(run: dict[str, Any]) -> dict[str, Optional[float]]:
     """One pass as the report's measures (per-record times in microseconds)."""
-    records = run["records"]
     received = run["received_records"]
-    exports = run["mode"] != "floor"
-    stats = run["processor_stats"] or {}
     return {
-        "loop_us": run["loop_seconds"] / records * 1e6,
-        "thread_cpu_us": run["loop_thread_cpu_seconds"] / records * 1e6,
-        "loop_process_cpu_us": run["loop_process_cpu_seconds"] / records * 1e6,
-        "process_cpu_us": run["process_cpu_seconds"] / records * 1e6,
-        "flush_s": run["flush_seconds"],
-        "received": received if exports else None,
-        "dropped": records - received if exports else None,
-        "delivered_pct": received / records * 100 if exports else None,
-        "processor_dropped": stats.get("dropped"),
-        "max_rss_mib": run["max_rss_kib"] / 1024,
-        "base_import_ms": run["base_import_seconds"] * 1000,
-        "import_ms": run["pipeline_import_seconds"] * 1000,
-        "sink_cpu_us": run["sink_cpu_seconds"] / records * 1e6,
+        **pass_measures(run, run["records"], received),
         "attributes_per_record": run["received_attributes"] / received if received else None,
         "with_trace_pct": run["received_with_trace"] / received * 100 if received else None,
         "other_load_cpus": run["other_load_cpus"],
@@ -398,7 +375,7 @@ def main() -> None:
 
     started = time.time()
     command = shlex.join([".venv/bin/python", "bench/bench_logs.py", *sys.argv[1:]])
-    setup, runs = run_against_sink(PACKAGES, lambda sink: run_all(sink, records, repeats))
+    setup, runs = run_against_sink(OTLP_PACKAGES, lambda sink: run_all(sink, records, repeats))
     results = {
         "command": command,
         "quick": args.quick,

@@ -41,20 +41,21 @@ from typing import Any, Optional
 import bench_logs
 import targets_report
 import traces_report
-from common import BENCH, QUIET_GATE, RESULTS, ROOT, Sink, rotated, run_against_sink, run_measured_child
+from common import (
+    BENCH,
+    OTLP_PACKAGES,
+    QUIET_GATE,
+    RESULTS,
+    ROOT,
+    Sink,
+    pass_measures,
+    rotated,
+    run_against_sink,
+    run_measured_child,
+)
 from trace_worker import MODES, SELF_METRICS_MODE, SHAPES
 
-PACKAGES = [
-    "opentelemetry-sdk",
-    "opentelemetry-exporter-otlp-proto-http",
-    "opentelemetry-exporter-otlp-proto-grpc",
-    "opentelemetry-proto",
-    "protobuf",
-    "grpcio",
-    "requests",
-    "pytracingx",
-    "otel-rust-exporter",
-]
+PACKAGES = [*OTLP_PACKAGES, "pytracingx"]
 WARMUP_SPANS = 200
 
 
@@ -128,23 +129,10 @@ def derived(run: dict[str, Any]) -> dict[str, Optional[float]]:
     timing, probe = run["timing"], run["probe"]
     spans = timing["spans"]
     received = timing["received_spans"]
-    exports = timing["mode"] != "floor"
-    stats = timing["processor_stats"] or {}
     return {
-        "loop_us": timing["loop_seconds"] / spans * 1e6,
-        "thread_cpu_us": timing["loop_thread_cpu_seconds"] / spans * 1e6,
-        "loop_process_cpu_us": timing["loop_process_cpu_seconds"] / spans * 1e6,
-        "process_cpu_us": timing["process_cpu_seconds"] / spans * 1e6,
+        **pass_measures(timing, spans, received),
         # Pipelines that drop spans do less work; this puts them on the same footing.
         "cpu_per_delivered_us": timing["process_cpu_seconds"] / received * 1e6 if received else None,
-        "flush_s": timing["flush_seconds"],
-        "received": received if exports else None,
-        "dropped": spans - received if exports else None,
-        "delivered_pct": received / spans * 100 if exports else None,
-        "processor_dropped": stats.get("dropped"),
-        "max_rss_mib": timing["max_rss_kib"] / 1024,
-        "base_import_ms": timing["base_import_seconds"] * 1000,
-        "import_ms": timing["pipeline_import_seconds"] * 1000,
         "probe_pct": (
             probe["probe_busy_ops_per_ms"] / probe["probe_idle_ops_per_ms"] * 100
             if probe["probe_busy_ops_per_ms"] is not None
@@ -152,7 +140,6 @@ def derived(run: dict[str, Any]) -> dict[str, Optional[float]]:
         ),
         "probe_idle_ops_per_ms": probe["probe_idle_ops_per_ms"],
         "probe_busy_ops_per_ms": probe["probe_busy_ops_per_ms"],
-        "sink_cpu_us": timing["sink_cpu_seconds"] / spans * 1e6,
         "attributes_per_span": timing["received_attributes"] / received if received else None,
         "events_per_span": timing["received_events"] / received if received else None,
     }

@@ -199,6 +199,41 @@ def run_against_sink(packages: list[str], run: Callable[[Sink], Any]) -> tuple[d
     return setup, runs
 
 
+# The versions a pipeline benchmark against the stock OTLP exporters records.
+OTLP_PACKAGES = [
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-exporter-otlp-proto-grpc",
+    "opentelemetry-proto",
+    "protobuf",
+    "grpcio",
+    "requests",
+    "otel-rust-exporter",
+]
+
+
+def pass_measures(timing: dict[str, Any], items: int, received: int) -> dict[str, Optional[float]]:
+    """The measures every pipeline benchmark reports for one pass of `items` (per-item times
+    in microseconds); `received` is what the sink decoded."""
+    exports = timing["mode"] != "floor"
+    stats = timing["processor_stats"] or {}
+    return {
+        "loop_us": timing["loop_seconds"] / items * 1e6,
+        "thread_cpu_us": timing["loop_thread_cpu_seconds"] / items * 1e6,
+        "loop_process_cpu_us": timing["loop_process_cpu_seconds"] / items * 1e6,
+        "process_cpu_us": timing["process_cpu_seconds"] / items * 1e6,
+        "flush_s": timing["flush_seconds"],
+        "received": received if exports else None,
+        "dropped": items - received if exports else None,
+        "delivered_pct": received / items * 100 if exports else None,
+        "processor_dropped": stats.get("dropped"),
+        "max_rss_mib": timing["max_rss_kib"] / 1024,
+        "base_import_ms": timing["base_import_seconds"] * 1000,
+        "import_ms": timing["pipeline_import_seconds"] * 1000,
+        "sink_cpu_us": timing["sink_cpu_seconds"] / items * 1e6,
+    }
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     """The first column left-aligned, the others right-aligned."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]

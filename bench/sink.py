@@ -19,6 +19,7 @@ import sys
 import threading
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -30,6 +31,16 @@ TRACES, LOGS = "traces", "logs"
 HTTP_PATHS = {"/v1/traces": TRACES, "/v1/logs": LOGS}
 # Large enough for a batch of 512 heavy spans; grpcio's default (4 MiB) is not.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+
+def items_of(resources: Any, scopes: str, items: str) -> list[Any]:
+    """Every item of a request's resources, through each resource's `scopes` field."""
+    return [
+        item
+        for resource in resources
+        for scope in getattr(resource, scopes)
+        for item in getattr(scope, items)
+    ]
 
 
 class ReceivedCounter:
@@ -67,23 +78,13 @@ class ReceivedCounter:
         self.requests += 1
 
     def _count_spans(self, request: ExportTraceServiceRequest) -> None:
-        spans = [
-            span
-            for resource_spans in request.resource_spans
-            for scope_spans in resource_spans.scope_spans
-            for span in scope_spans.spans
-        ]
+        spans = items_of(request.resource_spans, "scope_spans", "spans")
         self.spans += len(spans)
         self.attributes += sum(len(span.attributes) for span in spans)
         self.events += sum(len(span.events) for span in spans)
 
     def _count_logs(self, request: ExportLogsServiceRequest) -> None:
-        records = [
-            record
-            for resource_logs in request.resource_logs
-            for scope_logs in resource_logs.scope_logs
-            for record in scope_logs.log_records
-        ]
+        records = items_of(request.resource_logs, "scope_logs", "log_records")
         self.log_records += len(records)
         self.log_attributes += sum(len(record.attributes) for record in records)
         self.log_records_with_trace += sum(1 for record in records if any(record.trace_id))

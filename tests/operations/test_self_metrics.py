@@ -11,7 +11,6 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from otel_rust_exporter import RustOTLPSpanExporter, RustSpanProcessor
-from otel_sls_exporter import SLSLogRecordProcessor
 
 from tests.apps import instrumented_env, run_under_instrument
 from tests.support.fake_sls import SLS_PYTHON, FakeSls
@@ -265,14 +264,7 @@ def test_the_sls_processor_reports_as_an_sls_log_exporter_with_sls_error_codes(m
     monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
     fake = FakeSls()
     reader = InMemoryMetricReader()
-    processor = SLSLogRecordProcessor(
-        fake.endpoint,
-        fake.project,
-        "store",
-        access_key_id=fake.access_key_id,
-        access_key_secret=fake.access_key_secret,
-        meter_provider=MeterProvider([reader]),
-    )
+    processor = fake.processor(meter_provider=MeterProvider([reader]))
     provider = LoggerProvider(shutdown_on_exit=False)
     provider.add_log_record_processor(processor)
     logger = provider.get_logger("sls-self-metrics")

@@ -20,20 +20,6 @@ from tests.support.our_logging import root_logs_exported_through
 RFC1123 = "%a, %d %b %Y %H:%M:%S GMT"
 
 
-def credentials(fake_sls: FakeSls) -> dict:
-    return {
-        "access_key_id": fake_sls.access_key_id,
-        "access_key_secret": fake_sls.access_key_secret,
-        "security_token": fake_sls.security_token or None,
-    }
-
-
-def sls_processor(fake_sls: FakeSls, **arguments) -> SLSLogRecordProcessor:
-    return SLSLogRecordProcessor(
-        fake_sls.endpoint, fake_sls.project, "store", **credentials(fake_sls), **arguments
-    )
-
-
 class Pipeline:
     """A LoggerProvider with `processor`, and a Python logger wired to it."""
 
@@ -69,7 +55,7 @@ def pipelines():
 
 
 def test_logs_arrive_signed_compressed_and_mapped(fake_sls, pipelines):
-    pipeline = pipelines(sls_processor(fake_sls, topic="orders", source="10.1.2.3"))
+    pipeline = pipelines(fake_sls.processor(topic="orders", source="10.1.2.3"))
     before = time.time()
     pipeline.logger.warning(
         "payment %s failed ✓", "42", extra={"order.id": 42, "ключ": "значение 🚀", "ok": False}
@@ -111,7 +97,7 @@ def test_logs_arrive_signed_compressed_and_mapped(fake_sls, pipelines):
 
 
 def test_default_source_is_the_host_ip_and_non_string_bodies_are_json(fake_sls, pipelines):
-    pipeline = pipelines(sls_processor(fake_sls))
+    pipeline = pipelines(fake_sls.processor())
     pipeline.logger.info({"event": "login", "user": {"id": 7}, "tags": ["a", "b"]})
     assert pipeline.processor.force_flush()
     [log] = fake_sls.delivered_logs()
@@ -120,7 +106,7 @@ def test_default_source_is_the_host_ip_and_non_string_bodies_are_json(fake_sls, 
 
 
 def test_logs_inside_spans_carry_the_trace_context(fake_sls, pipelines):
-    pipeline = pipelines(sls_processor(fake_sls))
+    pipeline = pipelines(fake_sls.processor())
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("checkout") as span:
         pipeline.logger.error("inside")
@@ -137,7 +123,7 @@ def test_logs_inside_spans_carry_the_trace_context(fake_sls, pipelines):
 def test_sts_token_is_sent_and_accepted(pipelines):
     fake_sls = FakeSls(security_token="CAIS" + "x" * 40)
     try:
-        pipeline = pipelines(sls_processor(fake_sls))
+        pipeline = pipelines(fake_sls.processor())
         pipeline.logger.info("with a token")
         assert pipeline.processor.force_flush()
         [request] = fake_sls.requests()
@@ -148,7 +134,7 @@ def test_sts_token_is_sent_and_accepted(pipelines):
 
 
 def test_hash_key_routes_to_a_shard(fake_sls, pipelines):
-    pipeline = pipelines(sls_processor(fake_sls, hash_key="5d41402abc4b2a76b9719d911017c592"))
+    pipeline = pipelines(fake_sls.processor(hash_key="5d41402abc4b2a76b9719d911017c592"))
     pipeline.logger.info("routed")
     assert pipeline.processor.force_flush()
     [request] = fake_sls.requests()
@@ -158,9 +144,7 @@ def test_hash_key_routes_to_a_shard(fake_sls, pipelines):
 
 
 def test_v4_signature_is_accepted(fake_sls, pipelines):
-    pipeline = pipelines(
-        sls_processor(fake_sls, signature_version="v4", region=fake_sls.region, hash_key="k ✓/x")
-    )
+    pipeline = pipelines(fake_sls.processor(signature_version="v4", region=fake_sls.region, hash_key="k ✓/x"))
     pipeline.logger.info("v4 ✓")
     assert pipeline.processor.force_flush()
     [request] = fake_sls.requests()
@@ -187,7 +171,7 @@ def test_a_wrong_secret_is_refused_by_the_server(fake_sls, pipelines, caplog):
 
 
 def test_more_than_4096_records_are_split_into_several_requests(fake_sls, pipelines):
-    processor = sls_processor(fake_sls, max_queue_size=10_000, max_export_batch_size=5_000)
+    processor = fake_sls.processor(max_queue_size=10_000, max_export_batch_size=5_000)
     pipeline = pipelines(processor)
     for index in range(5_000):
         pipeline.logger.info("record %d", index)
@@ -199,7 +183,7 @@ def test_more_than_4096_records_are_split_into_several_requests(fake_sls, pipeli
 
 
 def test_the_exporter_works_behind_a_stock_processor(fake_sls, pipelines):
-    exporter = SLSLogExporter(fake_sls.endpoint, fake_sls.project, "store", **credentials(fake_sls))
+    exporter = SLSLogExporter(fake_sls.endpoint, fake_sls.project, "store", **fake_sls.credentials())
     pipeline = pipelines(SimpleLogRecordProcessor(exporter))
     pipeline.logger.info("simple ✓")
     [log] = fake_sls.wait_for_logs(1)
@@ -208,7 +192,7 @@ def test_the_exporter_works_behind_a_stock_processor(fake_sls, pipelines):
 
 def test_503_then_200_is_delivered_exactly_once(fake_sls, pipelines):
     fake_sls.script({"status": 503, "code": "ServerBusy", "message": "busy"})
-    pipeline = pipelines(sls_processor(fake_sls))
+    pipeline = pipelines(fake_sls.processor())
     pipeline.logger.info("once")
     assert pipeline.processor.force_flush()
     assert [request["reply"]["status"] for request in fake_sls.requests()] == [503, 200]
@@ -221,7 +205,7 @@ def test_write_quota_exceeded_is_retried(fake_sls, pipelines):
         {"status": 403, "code": "WriteQuotaExceed", "message": "quota"},
         {"status": 403, "code": "ShardWriteQuotaExceed", "message": "shard quota"},
     )
-    pipeline = pipelines(sls_processor(fake_sls))
+    pipeline = pipelines(fake_sls.processor())
     pipeline.logger.info("after the quota")
     assert pipeline.processor.force_flush()
     assert [request["reply"]["status"] for request in fake_sls.requests()] == [403, 403, 200]
@@ -234,7 +218,7 @@ def test_401_is_not_retried_and_logged_once_with_the_request_id(fake_sls, pipeli
         {"status": 401, "code": "Unauthorized", "message": f"denied for {fake_sls.access_key_id}"},
         {"status": 401, "code": "Unauthorized", "message": "denied again"},
     )
-    pipeline = pipelines(sls_processor(fake_sls, schedule_delay_millis=60_000))
+    pipeline = pipelines(fake_sls.processor(schedule_delay_millis=60_000))
     with caplog.at_level(logging.WARNING, logger="otel_rust_exporter"):
         pipeline.logger.info("first")
         assert not pipeline.processor.force_flush()
@@ -256,15 +240,15 @@ def test_secrets_never_appear_in_logs_reprs_or_errors(pipelines, caplog):
     fake_sls = FakeSls(security_token="CAIS" + "t" * 40)
     try:
         fake_sls.script({"status": 503, "code": "ServerBusy", "message": fake_sls.access_key_secret})
-        processor = sls_processor(fake_sls, timeout=0.5)
-        exporter = SLSLogExporter(fake_sls.endpoint, fake_sls.project, "store", **credentials(fake_sls))
+        processor = fake_sls.processor(timeout=0.5)
+        exporter = SLSLogExporter(fake_sls.endpoint, fake_sls.project, "store", **fake_sls.credentials())
         pipeline = pipelines(processor)
         with caplog.at_level(logging.DEBUG):
             pipeline.logger.info("secret test")
             processor.force_flush()
             # An unreachable endpoint: the connection error is logged too.
             unreachable = SLSLogRecordProcessor(
-                "http://127.0.0.1:9", fake_sls.project, "store", **credentials(fake_sls), timeout=0.3
+                "http://127.0.0.1:9", fake_sls.project, "store", **fake_sls.credentials(), timeout=0.3
             )
             pipelines(unreachable, logger_name="app.unreachable").logger.info("lost")
             assert not unreachable.force_flush()
@@ -306,7 +290,7 @@ def test_our_own_warnings_are_not_exported_to_sls(fake_sls):
     """A failure logs on ``otel_rust_exporter``; with the SDK's handler on the root logger
     that record reaches our processor, which must not send it (or it would fail, log...)."""
     fake_sls.script({"status": 400, "code": "PostBodyInvalid", "message": "rejected"})
-    processor = sls_processor(fake_sls, schedule_delay_millis=60_000)
+    processor = fake_sls.processor(schedule_delay_millis=60_000)
     with root_logs_exported_through(processor):
         logging.getLogger("app.loop").warning("first")
         assert not processor.force_flush()
@@ -328,7 +312,7 @@ def test_a_synchronous_export_leaves_out_only_the_unreadable_records(fake_sls):
     logger.emit(body="first")
     logger.emit(body="second")
     first, second = memory.get_finished_logs()
-    exporter = SLSLogExporter(fake_sls.endpoint, fake_sls.project, "store", **credentials(fake_sls))
+    exporter = SLSLogExporter(fake_sls.endpoint, fake_sls.project, "store", **fake_sls.credentials())
     assert exporter.export([first, object(), second]).name == "SUCCESS"
     assert sorted(contents(log)["content"] for log in fake_sls.wait_for_logs(2)) == ["first", "second"]
     assert exporter.export([object()]).name == "FAILURE"

@@ -3,6 +3,7 @@ the variables, and the spool counters in every class's ``stats()``."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,37 +59,13 @@ def points_through(exporter: Any) -> None:
 
 
 CLASSES: dict[str, tuple[Callable[..., Any], Callable[[Any], None], str]] = {
-    "RustSpanProcessor": (
-        lambda endpoint, **spool: RustSpanProcessor(endpoint, **spool),
-        spans_through,
-        "traces",
-    ),
-    "RustOTLPSpanExporter": (
-        lambda endpoint, **spool: RustOTLPSpanExporter(endpoint, **spool),
-        spans_through,
-        "traces",
-    ),
-    "RustLogRecordProcessor": (
-        lambda endpoint, **spool: RustLogRecordProcessor(endpoint, **spool),
-        logs_through,
-        "logs",
-    ),
-    "RustOTLPLogExporter": (
-        lambda endpoint, **spool: RustOTLPLogExporter(endpoint, **spool),
-        logs_through,
-        "logs",
-    ),
-    "RustOTLPMetricExporter": (
-        lambda endpoint, **spool: RustOTLPMetricExporter(endpoint, **spool),
-        points_through,
-        "metrics",
-    ),
-    "SLSLogRecordProcessor": (
-        lambda endpoint, **spool: sls(SLSLogRecordProcessor, endpoint, **spool),
-        logs_through,
-        "sls",
-    ),
-    "SLSLogExporter": (lambda endpoint, **spool: sls(SLSLogExporter, endpoint, **spool), logs_through, "sls"),
+    "RustSpanProcessor": (RustSpanProcessor, spans_through, "traces"),
+    "RustOTLPSpanExporter": (RustOTLPSpanExporter, spans_through, "traces"),
+    "RustLogRecordProcessor": (RustLogRecordProcessor, logs_through, "logs"),
+    "RustOTLPLogExporter": (RustOTLPLogExporter, logs_through, "logs"),
+    "RustOTLPMetricExporter": (RustOTLPMetricExporter, points_through, "metrics"),
+    "SLSLogRecordProcessor": (partial(sls, SLSLogRecordProcessor), logs_through, "sls"),
+    "SLSLogExporter": (partial(sls, SLSLogExporter), logs_through, "sls"),
 }
 
 

@@ -117,21 +117,12 @@ def test_an_unusable_directory_warns_once_and_delivers_from_memory(tmp_path):
 def test_sls_requests_wait_on_disk_while_sls_fails_and_arrive_signed_when_it_recovers(
     tmp_path, monkeypatch, caplog
 ):
-    from otel_sls_exporter import SLSLogRecordProcessor
-
     fake = FakeSls()
     try:
         busy = {"status": 503, "code": "ServerBusy", "message": "busy"}
         fake.script(*[busy] * 3)
         monkeypatch.setenv("OTEL_RUST_EXPORTER_SPOOL_DIR", str(tmp_path))
-        processor = SLSLogRecordProcessor(
-            fake.endpoint,
-            fake.project,
-            "store",
-            access_key_id=fake.access_key_id,
-            access_key_secret=fake.access_key_secret,
-            max_export_batch_size=10,
-        )
+        processor = fake.processor(max_export_batch_size=10)
         provider = LoggerProvider(shutdown_on_exit=False)
         provider.add_log_record_processor(processor)
         logger = provider.get_logger("spool-sls")

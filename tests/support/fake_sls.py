@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 SLS_PYTHON = ROOT / ".venv-sls" / "bin" / "python"
@@ -66,6 +66,21 @@ class FakeSls:
         if self.security_token:
             env["ALIBABA_CLOUD_SECURITY_TOKEN"] = self.security_token
         return env
+
+    def credentials(self) -> dict[str, Any]:
+        """The SLS classes' credential arguments for this server."""
+        return {
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+            "security_token": self.security_token or None,
+        }
+
+    def processor(self, logstore: str = "store", **arguments):
+        """An ``SLSLogRecordProcessor`` sending here (``otel_sls_exporter`` is installed
+        only with the ``sls`` extra, hence the late import)."""
+        from otel_sls_exporter import SLSLogRecordProcessor
+
+        return SLSLogRecordProcessor(self.endpoint, self.project, logstore, **self.credentials(), **arguments)
 
     def env(self, logstore: str = "store", **extra: str) -> dict[str, str]:
         """The ``OTEL_EXPORTER_SLS_*`` settings that point an exporter here."""

@@ -479,6 +479,11 @@ mod tests {
         (ACCESS_KEY_SECRET_VAR, "s3cret"),
     ];
 
+    /// `FULL` and then `extra` in the environment, no constructor argument.
+    fn resolve_full_and(extra: &[(&str, &str)]) -> (Result<SlsConfig, ConfigError>, Vec<String>) {
+        resolve(SlsOverrides::default(), &[FULL, extra].concat())
+    }
+
     #[test]
     fn reads_the_environment_with_defaults() {
         let (config, warnings) = resolve(SlsOverrides::default(), FULL);
@@ -525,9 +530,9 @@ mod tests {
             security_token: Some("sts".into()),
             ..Default::default()
         };
-        let mut vars = FULL.to_vec();
-        vars.push((TIMEOUT_VAR, "1000"));
-        let config = resolve(given, &vars).0.unwrap();
+        let config = resolve(given, &[FULL, &[(TIMEOUT_VAR, "1000")]].concat())
+            .0
+            .unwrap();
         assert_eq!(config.project, "other");
         assert_eq!(
             config.signature,
@@ -541,8 +546,7 @@ mod tests {
 
     #[test]
     fn v4_takes_the_region_from_an_aliyun_endpoint() {
-        let mut vars = FULL.to_vec();
-        vars.push((SIGNATURE_VERSION_VAR, "v4"));
+        let mut vars = [FULL, &[(SIGNATURE_VERSION_VAR, "v4")]].concat();
         let config = resolve(SlsOverrides::default(), &vars).0.unwrap();
         assert_eq!(
             config.signature,
@@ -568,13 +572,12 @@ mod tests {
 
     #[test]
     fn invalid_values_are_reported() {
-        let mut vars = FULL.to_vec();
-        vars.push((TIMEOUT_VAR, "soon"));
-        let (config, warnings) = resolve(SlsOverrides::default(), &vars);
+        let (config, warnings) = resolve_full_and(&[(TIMEOUT_VAR, "soon")]);
         assert_eq!(config.unwrap().timeout, DEFAULT_TIMEOUT);
         assert_eq!(warnings.len(), 1);
-        vars.push((SIGNATURE_VERSION_VAR, "v2"));
-        let error = resolve(SlsOverrides::default(), &vars).0.unwrap_err();
+        let error = resolve_full_and(&[(TIMEOUT_VAR, "soon"), (SIGNATURE_VERSION_VAR, "v2")])
+            .0
+            .unwrap_err();
         assert!(
             matches!(error, ConfigError::Invalid { variable, .. } if variable == SIGNATURE_VERSION_VAR)
         );
@@ -663,9 +666,7 @@ mod tests {
 
     #[test]
     fn timeouts_are_clamped_with_one_warning() {
-        let mut vars = FULL.to_vec();
-        vars.push((TIMEOUT_VAR, "1e30"));
-        let (config, warnings) = resolve(SlsOverrides::default(), &vars);
+        let (config, warnings) = resolve_full_and(&[(TIMEOUT_VAR, "1e30")]);
         assert_eq!(config.unwrap().timeout, MAX_TIMEOUT);
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains(TIMEOUT_VAR), "{warnings:?}");

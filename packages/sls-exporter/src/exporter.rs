@@ -2,8 +2,6 @@
 //! or more LogGroups (per resource, within SLS limits), each sent as a signed PutLogs
 //! request with retry by SLS error code. The protocol itself is the `sls_exporter` crate.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -14,6 +12,7 @@ use crate::proto::{Log, LogGroup, LogTag};
 use crate::request::{signed_headers, Body, Target};
 use crate::response::SlsError;
 use crate::split::{pack, SLS_LIMITS};
+use futures_core::future::BoxFuture;
 use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::runtime::Handle;
@@ -25,9 +24,11 @@ use otel_rust_core::pipeline::{BatchExport, Outcome};
 use otel_rust_core::records::QueuedLogRecord;
 use otel_rust_core::redact::Redactor;
 use otel_rust_core::request::group::by_resource_and_scope;
-use otel_rust_core::retry::{deadline_in, Delivery, Failure, FailureKind};
+use otel_rust_core::retry::{deadline_in, Failure, FailureKind};
 use otel_rust_core::self_metrics::ExportMetrics;
-use otel_rust_core::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
+use otel_rust_core::spool::{
+    self, send_or_spool, Kind, Replay, Request, Sending, Sent, Spool, SpoolStats,
+};
 use otel_rust_core::transport::{
     read_capped, redirect_failure, request_failure, unusable_success, EXCERPT_CHARS,
 };
@@ -44,9 +45,7 @@ pub struct SlsExporter {
     source: OnceCell<String>,
     /// Scrubs the credentials from what SLS (or whatever answers) sends back.
     redactor: Redactor,
-    delivery: Delivery,
-    /// `None` unless a spool directory is configured (and usable).
-    spool: Option<Arc<Spool>>,
+    sending: Sending,
     oversized_warning: RateLimited,
     /// Logs too big for any PutLogs request, dropped.
     pub oversized: AtomicU64,
@@ -58,7 +57,7 @@ impl SlsExporter {
     pub fn start(config: SlsConfig, spool: Option<&SpoolConfig>, runtime: &Handle) -> Arc<Self> {
         let mut exporter = Self::new(config);
         if exporter.client.is_ok() {
-            exporter.spool = spool.map(|spool| Spool::new(spool, Kind::SlsLogs));
+            exporter.sending.spool = spool.map(|spool| Spool::new(spool, Kind::SlsLogs));
         }
         let exporter = Arc::new(exporter);
         spool::start_replay(&exporter, runtime);
@@ -87,8 +86,7 @@ impl SlsExporter {
             config,
             client,
             source: OnceCell::new(),
-            delivery: Delivery::default(),
-            spool: None,
+            sending: Sending::default(),
             oversized_warning: RateLimited::new(Duration::from_secs(60)),
             oversized: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
@@ -180,29 +178,19 @@ impl SlsExporter {
             self.attempt(client, &body, payload.clone(), remaining)
         };
         let sent = send_or_spool(
-            self.spool.as_deref(),
+            self.sending.spool.as_deref(),
             to_disk,
-            &self.delivery,
+            &self.sending.delivery,
             deadline_in(self.config.timeout),
             spooled,
             attempt,
         )
         .await;
-        match sent {
-            Sent::Delivered(()) => {
-                operation.end::<()>(&Ok(()));
-                Outcome::Delivered
-            }
-            Sent::Spooled => {
-                operation.spooled();
-                Outcome::Spooled
-            }
-            Sent::Failed(failure) => {
-                operation.end::<()>(&Err(failure.clone()));
-                self.report_failure(count, &failure);
-                Outcome::Failed
-            }
+        let outcome = operation.end_as(&sent);
+        if let Sent::Failed(failure) = &sent {
+            self.report_failure(count, failure);
         }
+        outcome
     }
 
     /// One attempt at a request from the spool, signed now.
@@ -227,6 +215,7 @@ impl SlsExporter {
             self.attempt(client, &body, payload.clone(), remaining)
         };
         let outcome = self
+            .sending
             .delivery
             .send_once(deadline_in(self.config.timeout), attempt)
             .await;
@@ -240,7 +229,7 @@ impl SlsExporter {
     }
 
     fn report_failure(&self, count: usize, failure: &Failure) {
-        if self.delivery.first_of_its_kind(failure) {
+        if self.sending.delivery.first_of_its_kind(failure) {
             diagnostics::error(&format!(
                 "failed to export {count} log records to SLS {}: {} (further failures \
                  like this are counted, not logged)",
@@ -248,24 +237,6 @@ impl SlsExporter {
                 failure.message,
             ));
         }
-    }
-
-    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
-    pub fn begin_shutdown(&self) {
-        if let Some(spool) = &self.spool {
-            spool.stop();
-        }
-    }
-
-    /// Resolves when the spool's replay has ended.
-    pub async fn replay_finished(&self) {
-        if let Some(spool) = &self.spool {
-            spool.replay_finished().await;
-        }
-    }
-
-    pub fn spool_stats(&self) -> Option<&SpoolStats> {
-        self.spool.as_deref().map(|spool| &spool.stats)
     }
 
     /// One signed PutLogs request (signed now: the server checks the date).
@@ -400,46 +371,33 @@ impl BatchExport for SlsExporter {
         item.record.encoded_len()
     }
 
-    fn export(
-        self: Arc<Self>,
-        batch: Vec<QueuedLogRecord>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn export(self: Arc<Self>, batch: Vec<QueuedLogRecord>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move { self.export_records(batch, false).await })
     }
 
-    fn overflow(
-        self: Arc<Self>,
-        batch: Vec<QueuedLogRecord>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn overflow(self: Arc<Self>, batch: Vec<QueuedLogRecord>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move { self.export_records(batch, true).await })
     }
 
     fn begin_shutdown(&self) {
-        SlsExporter::begin_shutdown(self);
+        Replay::begin_shutdown(self);
     }
 
     fn spool_stats(&self) -> Option<&SpoolStats> {
-        SlsExporter::spool_stats(self)
+        Replay::spool_stats(self)
     }
 
-    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move { self.replay_finished().await })
+    fn finished(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        Replay::replay_finished(&*self)
     }
 }
 
 impl Replay for SlsExporter {
-    fn spool(&self) -> Option<&Arc<Spool>> {
-        self.spool.as_ref()
+    fn sending(&self) -> &Sending {
+        &self.sending
     }
 
-    fn delivery(&self) -> &Delivery {
-        &self.delivery
-    }
-
-    fn resend(
-        self: Arc<Self>,
-        request: Request,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+    fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
         Box::pin(async move { self.resend_request(request).await })
     }
 }

@@ -1,13 +1,12 @@
 //! Sends encoded OTLP requests of any signal: retry within the export deadline, partial
 //! success counted and warned, failures logged once per kind.
 
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_core::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -20,7 +19,7 @@ use crate::pipeline::{BatchExport, Outcome};
 use crate::redact::Redactor;
 use crate::retry::{deadline_in, Delivery, Failure, FailureKind};
 use crate::self_metrics::ExportMetrics;
-use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sent, Spool, SpoolStats};
+use crate::spool::{self, send_or_spool, Kind, Replay, Request, Sending, Sent, Spool, SpoolStats};
 use crate::transport::{Transport, EXCERPT_CHARS};
 
 /// An `Export*ServiceResponse`, which may report that the collector rejected some items.
@@ -56,9 +55,7 @@ pub struct OtlpClient {
     transport: Result<Transport, String>,
     endpoint: String,
     timeout: Duration,
-    delivery: Delivery,
-    /// `None` unless a spool directory is configured (and usable).
-    spool: Option<Arc<Spool>>,
+    sending: Sending,
     partial_success: RateLimited,
     /// Items the collector reported as rejected (partial success).
     pub rejected: AtomicU64,
@@ -93,8 +90,10 @@ impl OtlpClient {
             transport,
             endpoint: config.display_endpoint(),
             timeout,
-            delivery: Delivery::default(),
-            spool,
+            sending: Sending {
+                delivery: Delivery::default(),
+                spool,
+            },
             partial_success: RateLimited::new(Duration::from_secs(60)),
             rejected: AtomicU64::new(0),
             self_metrics: ExportMetrics::default(),
@@ -156,30 +155,23 @@ impl OtlpClient {
             transport.send::<R>(payload.clone(), remaining)
         };
         let sent = send_or_spool(
-            self.spool.as_deref(),
+            self.sending.spool.as_deref(),
             to_disk,
-            &self.delivery,
+            &self.sending.delivery,
             deadline,
             spooled,
             attempt,
         )
         .await;
+        let outcome = operation.end_as(&sent);
         match sent {
             Sent::Delivered(response) => {
-                operation.end::<()>(&Ok(()));
-                self.report_partial_success(&response, transport.redactor());
-                Outcome::Delivered
+                self.report_partial_success(&response, transport.redactor())
             }
-            Sent::Spooled => {
-                operation.spooled();
-                Outcome::Spooled
-            }
-            Sent::Failed(failure) => {
-                operation.end::<()>(&Err(failure.clone()));
-                self.report_failure(count, &failure);
-                Outcome::Failed
-            }
+            Sent::Failed(failure) => self.report_failure(count, &failure),
+            Sent::Spooled => {}
         }
+        outcome
     }
 
     /// One attempt at a request from the spool, as the signal's response type `R`.
@@ -200,7 +192,8 @@ impl OtlpClient {
                     operation.attempt();
                     transport.send::<R>(payload.clone(), remaining)
                 };
-                self.delivery
+                self.sending
+                    .delivery
                     .send_once(deadline_in(self.timeout), attempt)
                     .await
             }
@@ -222,27 +215,8 @@ impl OtlpClient {
         }
     }
 
-    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
-    pub fn begin_shutdown(&self) {
-        if let Some(spool) = &self.spool {
-            spool.stop();
-        }
-    }
-
-    /// Resolves when the spool's replay has ended (after `begin_shutdown`: once the spool
-    /// is empty or the endpoint fails).
-    pub async fn replay_finished(&self) {
-        if let Some(spool) = &self.spool {
-            spool.replay_finished().await;
-        }
-    }
-
-    pub fn spool_stats(&self) -> Option<&SpoolStats> {
-        self.spool.as_deref().map(|spool| &spool.stats)
-    }
-
     fn report_failure(&self, count: usize, failure: &Failure) {
-        if self.delivery.first_of_its_kind(failure) {
+        if self.sending.delivery.first_of_its_kind(failure) {
             diagnostics::error(&format!(
                 "failed to export {count} {} to {}: {} (further failures like this \
                  are counted, not logged)",
@@ -291,18 +265,11 @@ fn spool_kind(signal: Signal) -> Kind {
 }
 
 impl Replay for OtlpClient {
-    fn spool(&self) -> Option<&Arc<Spool>> {
-        self.spool.as_ref()
+    fn sending(&self) -> &Sending {
+        &self.sending
     }
 
-    fn delivery(&self) -> &Delivery {
-        &self.delivery
-    }
-
-    fn resend(
-        self: Arc<Self>,
-        request: Request,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+    fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
         Box::pin(async move {
             match self.signal {
                 Signal::Traces => self.resend_as::<ExportTraceServiceResponse>(request).await,
@@ -349,11 +316,11 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
         item.encoded_len()
     }
 
-    fn export(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn export(self: Arc<Self>, batch: Vec<T>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move { self.export_batch(batch).await })
     }
 
-    fn overflow(self: Arc<Self>, batch: Vec<T>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn overflow(self: Arc<Self>, batch: Vec<T>) -> BoxFuture<'static, Outcome> {
         Box::pin(async move {
             let count = batch.len();
             let encoded = T::encode(batch);
@@ -371,7 +338,7 @@ impl<T: OtlpBatch> BatchExport for BatchExporter<T> {
         self.otlp.spool_stats()
     }
 
-    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move { self.otlp.replay_finished().await })
+    fn finished(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        self.otlp.replay_finished()
     }
 }

@@ -4,13 +4,12 @@
 //! Pushing never blocks and never takes the GIL (the bridge pushes from threads that must
 //! not): a drop is only counted and flagged, and the runtime thread reports it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crossbeam_queue::SegQueue;
+use futures_core::future::BoxFuture;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, Semaphore};
 
@@ -40,17 +39,11 @@ pub trait BatchExport: Send + Sync + 'static {
     /// What one queued item holds, for `max_queue_bytes`.
     fn item_bytes(item: &Self::Item) -> usize;
 
-    fn export(
-        self: Arc<Self>,
-        batch: Vec<Self::Item>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+    fn export(self: Arc<Self>, batch: Vec<Self::Item>) -> BoxFuture<'static, Outcome>;
 
     /// Writes `batch` to the disk spool without trying to send it first (the queue is about
     /// to overflow and every export slot is taken). Only called when `spool_stats` is some.
-    fn overflow(
-        self: Arc<Self>,
-        batch: Vec<Self::Item>,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    fn overflow(self: Arc<Self>, batch: Vec<Self::Item>) -> BoxFuture<'static, Outcome> {
         self.export(batch)
     }
 
@@ -63,7 +56,7 @@ pub trait BatchExport: Send + Sync + 'static {
     }
 
     /// Resolves when the exporter's own background work (spool replay) has ended.
-    fn finished(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    fn finished(self: Arc<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async {})
     }
 }
@@ -502,10 +495,7 @@ mod tests {
         fn item_bytes(item: &u32) -> usize {
             *item as usize
         }
-        fn export(
-            self: Arc<Self>,
-            batch: Vec<u32>,
-        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        fn export(self: Arc<Self>, batch: Vec<u32>) -> BoxFuture<'static, Outcome> {
             Box::pin(async move {
                 let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -550,16 +540,20 @@ mod tests {
             .unwrap()
     }
 
+    /// A pipeline of "item"s on `rt` exporting to `exporter`.
+    fn start<E: BatchExport>(
+        rt: &tokio::runtime::Runtime,
+        settings: BatchConfig,
+        exporter: &Arc<E>,
+    ) -> Arc<Pipeline<E>> {
+        Pipeline::start("item", settings, exporter.clone(), rt.handle())
+    }
+
     #[test]
     fn force_flush_delivers_everything_accepted_in_batches() {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
-        let pipeline = Pipeline::start(
-            "item",
-            config(100, 10, 60_000),
-            exporter.clone(),
-            rt.handle(),
-        );
+        let pipeline = start(&rt, config(100, 10, 60_000), &exporter);
         for i in 0..25 {
             assert!(pipeline.push(i));
         }
@@ -575,7 +569,7 @@ mod tests {
     fn a_full_queue_drops_and_counts() {
         let rt = runtime();
         let exporter = recorder(Duration::from_millis(200));
-        let pipeline = Pipeline::start("item", config(4, 4, 60_000), exporter.clone(), rt.handle());
+        let pipeline = start(&rt, config(4, 4, 60_000), &exporter);
         let accepted = (0..20).filter(|i| pipeline.push(*i)).count() as u64;
         assert!(accepted < 20);
         assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 20 - accepted);
@@ -588,7 +582,7 @@ mod tests {
     fn the_schedule_delay_exports_a_partial_batch() {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
-        let pipeline = Pipeline::start("item", config(100, 50, 50), exporter.clone(), rt.handle());
+        let pipeline = start(&rt, config(100, 50, 50), &exporter);
         pipeline.push(7);
         let start = Instant::now();
         while exporter.batches.lock().unwrap().is_empty()
@@ -604,18 +598,13 @@ mod tests {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
         exporter.fail.store(true, Ordering::SeqCst);
-        let pipeline = Pipeline::start(
-            "item",
-            config(100, 10, 60_000),
-            exporter.clone(),
-            rt.handle(),
-        );
+        let pipeline = start(&rt, config(100, 10, 60_000), &exporter);
         pipeline.push(1);
         assert!(!pipeline.force_flush(Duration::from_secs(5)));
         assert_eq!(pipeline.stats.failed.load(Ordering::SeqCst), 1);
 
         let slow = recorder(Duration::from_secs(2));
-        let pipeline = Pipeline::start("item", config(100, 10, 60_000), slow, rt.handle());
+        let pipeline = start(&rt, config(100, 10, 60_000), &slow);
         pipeline.push(1);
         let start = Instant::now();
         assert!(!pipeline.force_flush(Duration::from_millis(100)));
@@ -626,12 +615,7 @@ mod tests {
     fn shutdown_exports_the_rest_is_idempotent_and_refuses_later_records() {
         let rt = runtime();
         let exporter = recorder(Duration::ZERO);
-        let pipeline = Pipeline::start(
-            "item",
-            config(100, 10, 60_000),
-            exporter.clone(),
-            rt.handle(),
-        );
+        let pipeline = start(&rt, config(100, 10, 60_000), &exporter);
         for i in 0..3 {
             pipeline.push(i);
         }
@@ -646,9 +630,11 @@ mod tests {
     fn batches_are_exported_concurrently_up_to_the_limit() {
         let rt = runtime();
         let exporter = recorder(Duration::from_millis(100));
-        let mut settings = config(100, 5, 60_000);
-        settings.max_concurrent_exports = 2;
-        let pipeline = Pipeline::start("item", settings, exporter.clone(), rt.handle());
+        let settings = BatchConfig {
+            max_concurrent_exports: 2,
+            ..config(100, 5, 60_000)
+        };
+        let pipeline = start(&rt, settings, &exporter);
         for i in 0..30 {
             assert!(pipeline.push(i));
         }
@@ -665,9 +651,11 @@ mod tests {
     fn queued_and_in_flight_bytes_are_bounded_and_drops_counted_by_reason() {
         let rt = runtime();
         let exporter = recorder(Duration::from_millis(300));
-        let mut settings = config(100, 2, 60_000);
-        settings.max_queue_bytes = 100;
-        let pipeline = Pipeline::start("item", settings, exporter.clone(), rt.handle());
+        let settings = BatchConfig {
+            max_queue_bytes: 100,
+            ..config(100, 2, 60_000)
+        };
+        let pipeline = start(&rt, settings, &exporter);
         assert!(pipeline.push(40));
         assert!(pipeline.push(40));
         assert!(
@@ -707,20 +695,14 @@ mod tests {
         fn item_bytes(_: &u32) -> usize {
             1
         }
-        fn export(
-            self: Arc<Self>,
-            batch: Vec<u32>,
-        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        fn export(self: Arc<Self>, batch: Vec<u32>) -> BoxFuture<'static, Outcome> {
             Box::pin(async move {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 self.sent.lock().unwrap().extend(batch);
                 Outcome::Delivered
             })
         }
-        fn overflow(
-            self: Arc<Self>,
-            batch: Vec<u32>,
-        ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        fn overflow(self: Arc<Self>, batch: Vec<u32>) -> BoxFuture<'static, Outcome> {
             self.to_disk.lock().unwrap().extend(batch);
             Box::pin(async { Outcome::Spooled })
         }
@@ -737,12 +719,7 @@ mod tests {
             sent: Mutex::new(Vec::new()),
             to_disk: Mutex::new(Vec::new()),
         });
-        let pipeline = Pipeline::start(
-            "item",
-            config(40, 10, 60_000),
-            exporter.clone(),
-            rt.handle(),
-        );
+        let pipeline = start(&rt, config(40, 10, 60_000), &exporter);
         for i in 0..400 {
             assert!(pipeline.push(i), "item {i} was dropped");
             if i % 10 == 0 {
@@ -762,9 +739,11 @@ mod tests {
     #[test]
     fn a_huge_max_queue_size_allocates_nothing_up_front() {
         let rt = runtime();
-        let mut settings = config(usize::MAX, 512, 60_000);
-        settings.max_export_batch_size = 512;
-        let pipeline = Pipeline::start("item", settings, recorder(Duration::ZERO), rt.handle());
+        let pipeline = start(
+            &rt,
+            config(usize::MAX, 512, 60_000),
+            &recorder(Duration::ZERO),
+        );
         assert!(pipeline.push(1));
         assert!(pipeline.force_flush(Duration::from_secs(5)));
     }

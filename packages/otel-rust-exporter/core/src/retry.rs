@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures_core::future::BoxFuture;
 use rand::Rng;
 use tokio::time::Instant;
 
@@ -259,7 +259,7 @@ impl Delivery {
     fn watched<'a, T, F, Fut>(
         &'a self,
         mut attempt: F,
-    ) -> impl FnMut(Duration) -> Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>> + 'a
+    ) -> impl FnMut(Duration) -> BoxFuture<'a, Result<T, Failure>> + 'a
     where
         T: Send + 'a,
         F: FnMut(Duration) -> Fut + 'a,

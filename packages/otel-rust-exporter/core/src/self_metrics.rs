@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use tonic::Code;
 
+use crate::pipeline::Outcome;
 use crate::retry::{Failure, FailureKind};
+use crate::spool::Sent;
 
 /// Export durations kept between two collections; beyond that they are counted, not kept.
 const MAX_PENDING_DURATIONS: usize = 4096;
@@ -153,6 +155,24 @@ impl Operation<'_> {
     pub fn spooled(mut self) {
         self.spooled = true;
         self.ended = true;
+    }
+
+    /// Ends the operation as `send_or_spool`'s `sent` ended: the pipeline's outcome.
+    pub fn end_as<T>(self, sent: &Sent<T>) -> Outcome {
+        match sent {
+            Sent::Delivered(_) => {
+                self.end::<()>(&Ok(()));
+                Outcome::Delivered
+            }
+            Sent::Spooled => {
+                self.spooled();
+                Outcome::Spooled
+            }
+            Sent::Failed(failure) => {
+                self.end::<()>(&Err(failure.clone()));
+                Outcome::Failed
+            }
+        }
     }
 
     /// Ends the operation as failed before any attempt, e.g. without a usable transport.

@@ -207,32 +207,32 @@ class _Instruments:
             )
             sdk.create_observable_up_down_counter(
                 f"otel.sdk.exporter.{name}.inflight",
-                callbacks=[self._exporter_callback(signal, self._inflight)],
+                callbacks=[self._exporter_callback(signal, self._counter("inflight"))],
                 unit=unit,
                 description=f"The number of {plural} which were passed to the exporter, but that have not "
                 "been exported yet (neither successful, nor failed).",
             )
             ours.create_observable_counter(
                 f"otel_rust_exporter.exporter.{name}.rejected",
-                callbacks=[self._exporter_callback(signal, self._rejected)],
+                callbacks=[self._exporter_callback(signal, self._counter("rejected"))],
                 unit=unit,
                 description=f"The number of {plural} the receiver reported as rejected in a partial success.",
             )
         ours.create_observable_counter(
             "otel_rust_exporter.exporter.retries",
-            callbacks=[self._exporter_callback(None, self._retries)],
+            callbacks=[self._exporter_callback(None, self._counter("retries"))],
             unit="{request}",
             description="The number of export requests sent again after a failed attempt.",
         )
         ours.create_observable_counter(
             "otel_rust_exporter.exporter.uncompressed_size",
-            callbacks=[self._exporter_callback(None, self._uncompressed)],
+            callbacks=[self._exporter_callback(None, self._counter("uncompressed_bytes"))],
             unit="By",
             description="The size of the export request bodies as encoded, before compression.",
         )
         ours.create_observable_counter(
             "otel_rust_exporter.exporter.sent_size",
-            callbacks=[self._exporter_callback(None, self._sent)],
+            callbacks=[self._exporter_callback(None, self._counter("sent_bytes"))],
             unit="By",
             description="The size of the export request bodies after our compression (gzip for "
             "OTLP/HTTP, lz4 for SLS); for OTLP/gRPC, before the transport's own compression.",
@@ -349,24 +349,11 @@ class _Instruments:
             self._duration.record(seconds, failed)
 
     @staticmethod
-    def _inflight(component: Component, exporter: dict) -> Iterator[Observation]:
-        yield Observation(exporter["inflight"], component.exporter.attributes)
+    def _counter(key: str) -> _ExporterObserver:
+        def observe(component: Component, exporter: dict) -> Iterator[Observation]:
+            yield Observation(exporter[key], component.exporter.attributes)
 
-    @staticmethod
-    def _rejected(component: Component, exporter: dict) -> Iterator[Observation]:
-        yield Observation(exporter["rejected"], component.exporter.attributes)
-
-    @staticmethod
-    def _retries(component: Component, exporter: dict) -> Iterator[Observation]:
-        yield Observation(exporter["retries"], component.exporter.attributes)
-
-    @staticmethod
-    def _uncompressed(component: Component, exporter: dict) -> Iterator[Observation]:
-        yield Observation(exporter["uncompressed_bytes"], component.exporter.attributes)
-
-    @staticmethod
-    def _sent(component: Component, exporter: dict) -> Iterator[Observation]:
-        yield Observation(exporter["sent_bytes"], component.exporter.attributes)
+        return observe
 
     @staticmethod
     def _spool_observer(key: str) -> _ExporterObserver:

@@ -96,6 +96,28 @@ impl<T: OtlpBatch> OtlpProcessor<T> {
     }
 }
 
+/// `#[pymethods]` for `impl Class { ... }` plus the getters every OTLP class has (`Class.0`
+/// holds the `otlp` client). A macro because PyO3 reads one `#[pymethods]` block per class.
+macro_rules! otlp_pymethods {
+    (impl $class:ident { $($methods:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            $($methods)*
+
+            /// The resolved endpoint, for diagnostics (never credentials or headers).
+            #[getter]
+            fn endpoint(&self) -> String {
+                self.0.otlp.display_endpoint()
+            }
+
+            #[getter]
+            fn protocol(&self) -> &'static str {
+                self.0.otlp.protocol.name()
+            }
+        }
+    };
+}
+
 /// A processor class: `Class(Record)` for `signal`, batching variables `prefix`, items
 /// named `item_name`; `fn hand_off(parameter) = read;` names the SDK's hand-off method
 /// (`on_end(span)`, `on_emit(log_record)`) and how an item is read. Methods of the class's own follow.
@@ -110,66 +132,56 @@ macro_rules! otlp_processor_class {
         #[pyclass(frozen, module = "otel_rust_exporter._native")]
         pub struct $class(pub(super) $crate::python::classes::OtlpProcessor<$record>);
 
-        #[pymethods]
-        impl $class {
-            #[new]
-            #[pyo3(signature = (options, batching=None))]
-            fn new(
-                options: &$crate::python::options::OtlpOptions,
-                batching: Option<&$crate::python::batching::BatchOptions>,
-            ) -> Self {
-                let batch = $crate::python::batching::BatchOptions::resolve(batching, $prefix);
-                Self($crate::python::classes::OtlpProcessor::start(
-                    $signal, options, batch, $item_name,
-                ))
-            }
+        $crate::python::classes::otlp_pymethods! {
+            impl $class {
+                #[new]
+                #[pyo3(signature = (options, batching=None))]
+                fn new(
+                    options: &$crate::python::options::OtlpOptions,
+                    batching: Option<&$crate::python::batching::BatchOptions>,
+                ) -> Self {
+                    let batch = $crate::python::batching::BatchOptions::resolve(batching, $prefix);
+                    Self($crate::python::classes::OtlpProcessor::start(
+                        $signal, options, batch, $item_name,
+                    ))
+                }
 
-            /// Copies the item into the queue in one call; never raises.
-            fn $hand_off(&self, $parameter: &Bound<'_, PyAny>) {
-                self.0
-                    .hand_off(stringify!($hand_off), |scopes| ($read)($parameter, scopes))
-            }
+                /// Copies the item into the queue in one call; never raises.
+                fn $hand_off(&self, $parameter: &Bound<'_, PyAny>) {
+                    self.0
+                        .hand_off(stringify!($hand_off), |scopes| ($read)($parameter, scopes))
+                }
 
-            #[pyo3(signature = (timeout_millis=None))]
-            fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
-                self.0.force_flush(py, timeout_millis)
-            }
+                #[pyo3(signature = (timeout_millis=None))]
+                fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
+                    self.0.force_flush(py, timeout_millis)
+                }
 
-            #[pyo3(signature = (timeout_millis=None))]
-            fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
-                self.0.shutdown(py, timeout_millis)
-            }
+                #[pyo3(signature = (timeout_millis=None))]
+                fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
+                    self.0.shutdown(py, timeout_millis)
+                }
 
-            /// Counters since start (or since the fork that made this process).
-            fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-                self.0.stats(py)
-            }
+                /// Counters since start (or since the fork that made this process).
+                fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                    self.0.stats(py)
+                }
 
-            /// Counters for the self-metrics (read at collection time).
-            fn self_metrics<'py>(
-                &self,
-                py: Python<'py>,
-            ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-                self.0.self_metrics(py)
-            }
+                /// Counters for the self-metrics (read at collection time).
+                fn self_metrics<'py>(
+                    &self,
+                    py: Python<'py>,
+                ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                    self.0.self_metrics(py)
+                }
 
-            /// Export durations (seconds, `error.type`) since the last call.
-            fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
-                self.0.take_export_durations()
-            }
+                /// Export durations (seconds, `error.type`) since the last call.
+                fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+                    self.0.take_export_durations()
+                }
 
-            /// The resolved endpoint, for diagnostics (never credentials or headers).
-            #[getter]
-            fn endpoint(&self) -> String {
-                self.0.otlp.display_endpoint()
+                $($own_methods)*
             }
-
-            #[getter]
-            fn protocol(&self) -> &'static str {
-                self.0.otlp.protocol.name()
-            }
-
-            $($own_methods)*
         }
     };
 }
@@ -186,63 +198,53 @@ macro_rules! otlp_exporter_class {
         #[pyclass(frozen, module = "otel_rust_exporter._native")]
         pub struct $class($crate::python::exporting::SyncExport);
 
-        #[pymethods]
-        impl $class {
-            #[new]
-            fn new(options: &$crate::python::options::OtlpOptions) -> Self {
-                Self($crate::python::exporting::SyncExport::new($signal, options))
-            }
+        $crate::python::classes::otlp_pymethods! {
+            impl $class {
+                #[new]
+                fn new(options: &$crate::python::options::OtlpOptions) -> Self {
+                    Self($crate::python::exporting::SyncExport::new($signal, options))
+                }
 
-            /// Exports the items and waits for the result (without the GIL). `True` on
-            /// delivery.
-            fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
-                $crate::python::guard::guarded("export", false, || {
-                    self.0.export_items(py, batch, $read)
-                })
-            }
+                /// Exports the items and waits for the result (without the GIL). `True` on
+                /// delivery.
+                fn export(&self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> bool {
+                    $crate::python::guard::guarded("export", false, || {
+                        self.0.export_items(py, batch, $read)
+                    })
+                }
 
-            /// Only this exporter stops: the runtime and the other signals keep running.
-            fn shutdown(&self, py: Python<'_>) {
-                self.0.shutdown(py);
-            }
+                /// Only this exporter stops: the runtime and the other signals keep running.
+                fn shutdown(&self, py: Python<'_>) {
+                    self.0.shutdown(py);
+                }
 
-            /// The disk spool's counters (all 0 without a spool).
-            fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-                let dict = pyo3::types::PyDict::new(py);
-                $crate::python::exporting::fill_spool_stats(
-                    self.0.exporter().spool_stats(),
-                    &dict,
-                )?;
-                Ok(dict)
-            }
+                /// The disk spool's counters (all 0 without a spool).
+                fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                    let dict = pyo3::types::PyDict::new(py);
+                    $crate::python::exporting::fill_spool_stats(
+                        $crate::spool::Replay::spool_stats(&*self.0.exporter()),
+                        &dict,
+                    )?;
+                    Ok(dict)
+                }
 
-            /// Counters for the self-metrics (read at collection time).
-            fn self_metrics<'py>(
-                &self,
-                py: Python<'py>,
-            ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-                let dict = pyo3::types::PyDict::new(py);
-                $crate::python::exporting::export_metrics(&self.0.exporter(), &dict)?;
-                Ok(dict)
-            }
+                /// Counters for the self-metrics (read at collection time).
+                fn self_metrics<'py>(
+                    &self,
+                    py: Python<'py>,
+                ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                    let dict = pyo3::types::PyDict::new(py);
+                    $crate::python::exporting::export_metrics(&self.0.exporter(), &dict)?;
+                    Ok(dict)
+                }
 
-            /// Export durations (seconds, `error.type`) since the last call.
-            fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
-                self.0.exporter().self_metrics.take_durations()
-            }
-
-            /// The resolved endpoint, for diagnostics (never credentials or headers).
-            #[getter]
-            fn endpoint(&self) -> String {
-                self.0.otlp.display_endpoint()
-            }
-
-            #[getter]
-            fn protocol(&self) -> &'static str {
-                self.0.otlp.protocol.name()
+                /// Export durations (seconds, `error.type`) since the last call.
+                fn take_export_durations(&self) -> Vec<(f64, Option<String>)> {
+                    self.0.exporter().self_metrics.take_durations()
+                }
             }
         }
     };
 }
 
-pub(super) use {otlp_exporter_class, otlp_processor_class};
+pub(super) use {otlp_exporter_class, otlp_processor_class, otlp_pymethods};

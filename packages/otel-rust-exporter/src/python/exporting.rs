@@ -20,7 +20,7 @@ use crate::otlp::{BatchExporter, OtlpBatch, OtlpClient};
 use crate::pipeline::Outcome;
 use crate::read::scope::ScopeCache;
 use crate::runtime::{self, PerProcess};
-use crate::spool::SpoolStats;
+use crate::spool::{Replay, SpoolStats};
 
 /// A pipeline exporting `T` over OTLP; one export, retries included, gets
 /// `min(OTLP timeout, batch export timeout)`.

@@ -14,6 +14,7 @@ use crate::read::metrics::{export_request, MetricKinds};
 use crate::request::metrics::export;
 use crate::retry::deadline_in;
 use crate::runtime;
+use crate::spool::Replay;
 
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct MetricExporterCore {

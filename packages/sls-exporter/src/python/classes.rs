@@ -22,6 +22,7 @@ use otel_rust_exporter::python::guard::guarded;
 use otel_rust_exporter::read::log_record::read_log_record;
 use otel_rust_exporter::read::scope::ScopeCache;
 use otel_rust_exporter::runtime::{self, PerProcess};
+use otel_rust_exporter::spool::Replay;
 
 /// The official producers linger 2 s before sending a partial batch.
 const SLS_SCHEDULE_DELAY: Duration = Duration::from_secs(2);
@@ -35,6 +36,20 @@ struct Active {
 #[pyclass(frozen, module = "otel_rust_exporter._native")]
 pub struct SlsLogRecordProcessorCore {
     active: Option<Active>,
+}
+
+impl SlsLogRecordProcessorCore {
+    /// `operation` on the pipeline, guarded; `true` when exporting is off (nothing to do).
+    fn with_pipeline(
+        &self,
+        operation: &str,
+        run: impl FnOnce(&Batching<SlsExporter>) -> bool,
+    ) -> bool {
+        let Some(active) = &self.active else {
+            return true;
+        };
+        guarded(operation, false, || Ok(run(&active.batching)))
+    }
 }
 
 #[pymethods]
@@ -91,22 +106,14 @@ impl SlsLogRecordProcessorCore {
 
     #[pyo3(signature = (timeout_millis=None))]
     fn force_flush(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
-        let Some(active) = &self.active else {
-            return true;
-        };
-        guarded("force_flush", false, || {
-            Ok(active.batching.force_flush(py, timeout_millis))
+        self.with_pipeline("force_flush", |batching| {
+            batching.force_flush(py, timeout_millis)
         })
     }
 
     #[pyo3(signature = (timeout_millis=None))]
     fn shutdown(&self, py: Python<'_>, timeout_millis: Option<f64>) -> bool {
-        let Some(active) = &self.active else {
-            return true;
-        };
-        guarded("shutdown", false, || {
-            Ok(active.batching.shutdown(py, timeout_millis))
-        })
+        self.with_pipeline("shutdown", |batching| batching.shutdown(py, timeout_millis))
     }
 
     /// Counters; `rejected` counts records too big for any SLS request.

@@ -7,6 +7,7 @@
 use prost::Message;
 
 use super::group::by_resource_and_scope;
+use crate::otlp::{ExportResponse, OtlpBatch};
 use crate::records::Encoded;
 use crate::wire::{field_len, header};
 
@@ -14,6 +15,24 @@ const RESOURCES: u32 = 1;
 const SUBJECT: u32 = 1;
 const CHILDREN: u32 = 2;
 const SCHEMA_URL: u32 = 3;
+
+/// A record message (`Span`, `LogRecord`) whose encoded records batch into one request.
+pub trait RequestRecord: 'static {
+    /// The collector's answer to that request.
+    type Response: ExportResponse;
+}
+
+impl<M: RequestRecord> OtlpBatch for Encoded<M> {
+    type Response = M::Response;
+
+    fn encoded_len(&self) -> usize {
+        self.message.len()
+    }
+
+    fn encode(batch: Vec<Self>) -> Vec<u8> {
+        request(batch)
+    }
+}
 
 /// The encoded `Export{Trace,Logs}ServiceRequest` for `batch`.
 pub fn request<M>(batch: Vec<Encoded<M>>) -> Vec<u8> {

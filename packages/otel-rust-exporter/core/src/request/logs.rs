@@ -1,29 +1,20 @@
 //! A batch of encoded log records to one `ExportLogsServiceRequest`.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 
-use super::encoded::request;
-use crate::otlp::OtlpBatch;
-use crate::records::EncodedLogRecord;
+use super::encoded::RequestRecord;
 
-impl OtlpBatch for EncodedLogRecord {
+impl RequestRecord for LogRecord {
     type Response = ExportLogsServiceResponse;
-
-    fn encoded_len(&self) -> usize {
-        self.message.len()
-    }
-
-    fn encode(batch: Vec<Self>) -> Vec<u8> {
-        request(batch)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use super::*;
-    use crate::records::ScopeGroup;
+    use crate::otlp::OtlpBatch;
+    use crate::records::{EncodedLogRecord, ScopeGroup};
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
     use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};

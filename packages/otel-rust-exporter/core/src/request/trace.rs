@@ -1,29 +1,20 @@
 //! A batch of encoded spans to one `ExportTraceServiceRequest`.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use opentelemetry_proto::tonic::trace::v1::Span;
 
-use super::encoded::request;
-use crate::otlp::OtlpBatch;
-use crate::records::EncodedSpan;
+use super::encoded::RequestRecord;
 
-impl OtlpBatch for EncodedSpan {
+impl RequestRecord for Span {
     type Response = ExportTraceServiceResponse;
-
-    fn encoded_len(&self) -> usize {
-        self.message.len()
-    }
-
-    fn encode(batch: Vec<Self>) -> Vec<u8> {
-        request(batch)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use super::*;
-    use crate::records::ScopeGroup;
+    use crate::otlp::OtlpBatch;
+    use crate::records::{EncodedSpan, ScopeGroup};
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::{
         any_value, AnyValue, InstrumentationScope, KeyValue,

@@ -385,6 +385,15 @@ mod tests {
         }
     }
 
+    /// Claims the oldest traces request, which the test expects to be there.
+    fn oldest_trace(directory: &Directory) -> (Claim, Request) {
+        directory
+            .claim_oldest(Kind::Traces)
+            .unwrap()
+            .request
+            .unwrap()
+    }
+
     fn names(directory: &Directory) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(directory.path())
             .unwrap()
@@ -442,24 +451,16 @@ mod tests {
         }
         directory.write(&request(Kind::Logs, 9, 10)).unwrap();
         let other = Directory::new(&path, 1 << 20);
-        let (first, request) = directory
-            .claim_oldest(Kind::Traces)
-            .unwrap()
-            .request
-            .unwrap();
+        let (first, request) = oldest_trace(&directory);
         assert_eq!(request.items, 1);
-        let (second, request) = other.claim_oldest(Kind::Traces).unwrap().request.unwrap();
+        let (second, request) = oldest_trace(&other);
         assert_eq!(request.items, 2, "a claimed file is not claimed again");
         directory.release(first);
-        let (first, request) = other.claim_oldest(Kind::Traces).unwrap().request.unwrap();
+        let (first, request) = oldest_trace(&other);
         assert_eq!(request.items, 1, "a released file keeps its place");
         other.finish(first);
         other.finish(second);
-        let (third, request) = directory
-            .claim_oldest(Kind::Traces)
-            .unwrap()
-            .request
-            .unwrap();
+        let (third, request) = oldest_trace(&directory);
         assert_eq!(request.items, 3);
         directory.finish(third);
         assert!(directory
@@ -487,11 +488,7 @@ mod tests {
         assert_eq!(written.evicted_items, 1, "the oldest request made room");
         assert_eq!(written.total_bytes, 3 * file + 40);
         assert!(directory.total_bytes() <= 3 * file + 50);
-        let (claim, oldest) = directory
-            .claim_oldest(Kind::Traces)
-            .unwrap()
-            .request
-            .unwrap();
+        let (claim, oldest) = oldest_trace(&directory);
         assert_eq!(oldest.items, 2);
         directory.release(claim);
         assert!(matches!(

@@ -13,11 +13,11 @@ mod directory;
 mod format;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use futures_core::future::BoxFuture;
 use tokio::runtime::Handle;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
@@ -344,23 +344,47 @@ fn finished<T>(outcome: Result<T, Failure>) -> Sent<T> {
     }
 }
 
+/// How a sink sends: its delivery policy, which knows whether the endpoint is failing,
+/// and its spool (`None` unless a spool directory is configured and usable).
+#[derive(Default)]
+pub struct Sending {
+    pub delivery: Delivery,
+    pub spool: Option<Arc<Spool>>,
+}
+
 /// A sink that can send a spooled request again (one attempt, signed and framed now).
 pub trait Replay: Send + Sync + 'static {
-    fn spool(&self) -> Option<&Arc<Spool>>;
+    fn sending(&self) -> &Sending;
 
-    /// The sink's delivery policy, which knows whether the endpoint is failing.
-    fn delivery(&self) -> &Delivery;
+    fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>>;
 
-    fn resend(
-        self: Arc<Self>,
-        request: Request,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>>;
+    /// Shutdown began: sends to a failing endpoint give up (to the spool) at once.
+    fn begin_shutdown(&self) {
+        if let Some(spool) = &self.sending().spool {
+            spool.stop();
+        }
+    }
+
+    /// Resolves when the spool's replay has ended (after `begin_shutdown`: once the spool
+    /// is empty or the endpoint fails).
+    fn replay_finished(&self) -> BoxFuture<'static, ()> {
+        let spool = self.sending().spool.clone();
+        Box::pin(async move {
+            if let Some(spool) = spool {
+                spool.replay_finished().await;
+            }
+        })
+    }
+
+    fn spool_stats(&self) -> Option<&SpoolStats> {
+        self.sending().spool.as_deref().map(|spool| &spool.stats)
+    }
 }
 
 /// Starts `sink`'s replay task on `runtime` (when it has a spool). The task holds the sink
 /// weakly and ends with it, or at shutdown once the spool is empty or the endpoint fails.
 pub fn start_replay<R: Replay>(sink: &Arc<R>, runtime: &Handle) {
-    let Some(spool) = sink.spool().cloned() else {
+    let Some(spool) = sink.sending().spool.clone() else {
         return;
     };
     spool.replay_started.store(true, Ordering::SeqCst);
@@ -418,7 +442,7 @@ async fn replay_files<R: Replay>(sink: Weak<R>, spool: &Spool) {
         };
         let items = u64::from(request.items);
         let outcome = spool
-            .unless_stopped_while_failing(owner.delivery(), owner.clone().resend(request))
+            .unless_stopped_while_failing(&owner.sending().delivery, owner.clone().resend(request))
             .await;
         drop(owner);
         match outcome {
@@ -490,6 +514,24 @@ mod tests {
         Err(Failure::transient(FailureKind::Connection, "refused"))
     }
 
+    /// Sends a request of `items` through `spool` (no overflow), within `deadline()`.
+    async fn send<T, F, Fut>(spool: &Spool, delivery: &Delivery, items: u32, attempt: F) -> Sent<T>
+    where
+        T: Send,
+        F: FnMut(Duration) -> Fut,
+        Fut: Future<Output = Result<T, Failure>> + Send,
+    {
+        send_or_spool(
+            Some(spool),
+            false,
+            delivery,
+            deadline(),
+            || request(items),
+            attempt,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn failing_endpoints_spool_from_the_first_failed_attempt_and_refusals_never() {
         let config = scratch("policy");
@@ -505,27 +547,11 @@ mod tests {
             }
         };
 
-        let sent = send_or_spool(
-            Some(&spool),
-            false,
-            &delivery,
-            deadline(),
-            || request(1),
-            counted(Ok(())),
-        )
-        .await;
+        let sent = send(&spool, &delivery, 1, counted(Ok(()))).await;
         assert!(matches!(sent, Sent::Delivered(())));
         assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 0);
 
-        let sent = send_or_spool(
-            Some(&spool),
-            false,
-            &delivery,
-            deadline(),
-            || request(2),
-            counted(down()),
-        )
-        .await;
+        let sent = send(&spool, &delivery, 2, counted(down())).await;
         assert!(matches!(sent, Sent::Spooled));
         assert_eq!(
             attempts.load(Ordering::SeqCst),
@@ -534,15 +560,7 @@ mod tests {
         );
         assert!(delivery.is_failing());
 
-        let sent = send_or_spool(
-            Some(&spool),
-            false,
-            &delivery,
-            deadline(),
-            || request(3),
-            counted(Ok(())),
-        )
-        .await;
+        let sent = send(&spool, &delivery, 3, counted(Ok(()))).await;
         assert!(matches!(sent, Sent::Spooled));
         assert_eq!(
             attempts.load(Ordering::SeqCst),
@@ -553,15 +571,7 @@ mod tests {
 
         let refused = Err(Failure::permanent(FailureKind::Http(400), "bad"));
         let fresh = Delivery::default();
-        let sent = send_or_spool(
-            Some(&spool),
-            false,
-            &fresh,
-            deadline(),
-            || request(4),
-            counted(refused),
-        )
-        .await;
+        let sent = send(&spool, &fresh, 4, counted(refused)).await;
         assert!(matches!(sent, Sent::Failed(_)));
         assert_eq!(
             spool.stats.spooled.load(Ordering::SeqCst),
@@ -582,23 +592,16 @@ mod tests {
             max: Duration::from_millis(1),
         });
         let attempts = AtomicU32::new(0);
-        let sent = send_or_spool(
-            Some(&spool),
-            false,
-            &delivery,
-            deadline(),
-            || request(1),
-            |_| {
-                let attempt = attempts.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    if attempt < 3 {
-                        down()
-                    } else {
-                        Ok(())
-                    }
+        let sent = send(&spool, &delivery, 1, |_| {
+            let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if attempt < 3 {
+                    down()
+                } else {
+                    Ok(())
                 }
-            },
-        )
+            }
+        })
         .await;
         assert!(matches!(sent, Sent::Delivered(())), "{sent:?}");
         assert_eq!(
@@ -629,17 +632,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             spool.stop();
         };
-        let (sent, ()) = tokio::join!(
-            send_or_spool(
-                Some(&spool),
-                false,
-                &delivery,
-                deadline(),
-                || request(1),
-                slow_success
-            ),
-            stop
-        );
+        let (sent, ()) = tokio::join!(send(&spool, &delivery, 1, slow_success), stop);
         assert!(matches!(sent, Sent::Delivered(())));
 
         // Failing (another request just failed): the send in flight goes to disk at once.
@@ -650,17 +643,7 @@ mod tests {
             let _ = delivery.send_once(deadline(), |_| async { down() }).await;
             spool.stop();
         };
-        let (sent, ()) = tokio::join!(
-            send_or_spool(
-                Some(&spool),
-                false,
-                &delivery,
-                deadline(),
-                || request(2),
-                hanging
-            ),
-            fail_then_stop
-        );
+        let (sent, ()) = tokio::join!(send(&spool, &delivery, 2, hanging), fail_then_stop);
         // The attempt would have succeeded after a minute: spooled means it was cut short.
         assert!(matches!(sent, Sent::Spooled));
         assert_eq!(spool.stats.spooled.load(Ordering::SeqCst), 2);
@@ -668,26 +651,18 @@ mod tests {
     }
 
     struct Flaky {
-        spool: Option<Arc<Spool>>,
-        delivery: Delivery,
+        sending: Sending,
         /// Answers, in order; then success.
         answers: Mutex<Vec<Result<(), Failure>>>,
         sent: Mutex<Vec<u32>>,
     }
 
     impl Replay for Flaky {
-        fn spool(&self) -> Option<&Arc<Spool>> {
-            self.spool.as_ref()
+        fn sending(&self) -> &Sending {
+            &self.sending
         }
 
-        fn delivery(&self) -> &Delivery {
-            &self.delivery
-        }
-
-        fn resend(
-            self: Arc<Self>,
-            request: Request,
-        ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>> {
+        fn resend(self: Arc<Self>, request: Request) -> BoxFuture<'static, Result<(), Failure>> {
             Box::pin(async move {
                 let answer = {
                     let mut answers = self.answers.lock().unwrap();
@@ -698,6 +673,7 @@ mod tests {
                     }
                 };
                 let answer = self
+                    .sending
                     .delivery
                     .send_once(deadline(), |_| {
                         let answer = answer.clone();
@@ -720,8 +696,10 @@ mod tests {
             assert!(spool.store(request(items)).await);
         }
         let sink = Arc::new(Flaky {
-            spool: Some(spool.clone()),
-            delivery: Delivery::default(),
+            sending: Sending {
+                delivery: Delivery::default(),
+                spool: Some(spool.clone()),
+            },
             answers: Mutex::new(vec![
                 down(),
                 Err(Failure::permanent(FailureKind::Http(400), "bad")),
