@@ -148,32 +148,27 @@ fn random<T>(draw: impl Fn(&mut rand::rngs::StdRng) -> T) -> T {
 
 impl Ids {
     fn trace_id(&self, py: Python<'_>) -> PyResult<u128> {
-        match self {
-            Self::Random => Ok(random(|rng| loop {
-                let id: u128 = rng.random();
-                if id != 0 {
-                    break id;
-                }
-            })),
-            Self::Python(generator) => generator
-                .bind(py)
-                .call_method0("generate_trace_id")?
-                .extract(),
-        }
+        self.generate(py, "generate_trace_id")
     }
 
     fn span_id(&self, py: Python<'_>) -> PyResult<u64> {
+        self.generate(py, "generate_span_id")
+    }
+
+    /// A random non-zero id, or what the Python generator's `method` returns.
+    fn generate<T>(&self, py: Python<'_>, method: &str) -> PyResult<T>
+    where
+        T: Default + PartialEq + for<'a, 'py> FromPyObject<'a, 'py, Error = PyErr>,
+        rand::distr::StandardUniform: rand::distr::Distribution<T>,
+    {
         match self {
             Self::Random => Ok(random(|rng| loop {
-                let id: u64 = rng.random();
-                if id != 0 {
+                let id: T = rng.random();
+                if id != T::default() {
                     break id;
                 }
             })),
-            Self::Python(generator) => generator
-                .bind(py)
-                .call_method0("generate_span_id")?
-                .extract(),
+            Self::Python(generator) => generator.bind(py).call_method0(method)?.extract(),
         }
     }
 
