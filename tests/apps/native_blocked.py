@@ -5,6 +5,8 @@ does (its own sitecustomize would shadow one of ours, so the blocker is installe
 ``entry-point``: load the ``rust_otlp`` traces exporter entry point and use it directly.
 ``logs-entry-point``: the same for the logs exporter entry point (records go to
 ``/v1/logs`` of the traces endpoint's host).
+``tracer-provider``: the API's global provider, as ``OTEL_PYTHON_TRACER_PROVIDER`` selects it,
+exporting through the stock exporter.
 Warnings go to stderr as ``LOG <level> <logger>: <message>``; a JSON report to stdout.
 """
 
@@ -51,7 +53,13 @@ if sys.argv[1] == "logs-entry-point":
     print(json.dumps(report))
     sys.exit(0)
 
-if sys.argv[1] == "instrument":
+if sys.argv[1] == "tracer-provider":
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = trace.get_tracer_provider()
+    exporter_class = None
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))  # type: ignore[attr-defined]
+elif sys.argv[1] == "instrument":
     from opentelemetry.instrumentation.auto_instrumentation import initialize
 
     initialize()

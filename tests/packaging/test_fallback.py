@@ -1,5 +1,6 @@
 """When the native module cannot be imported, ``rust_otlp`` must still export: the entry
-point resolves to the stock OTLP exporter of the configured protocol, with one warning."""
+point resolves to the stock OTLP exporter of the configured protocol, with one warning; and
+native spans, however they were asked for, resolve to the SDK's provider with one warning."""
 
 import json
 
@@ -53,6 +54,36 @@ def test_auto_instrumentation_keeps_exporting_through_the_stock_exporter(receive
     assert len(receiver.received.wait_for_spans(WORKLOAD_SPANS)) == WORKLOAD_SPANS
     assert len(our_warnings(stderr)) == 1, stderr
     assert not [line for line in stderr if line.startswith("LOG ERROR")], stderr
+
+
+def test_native_spans_under_auto_instrumentation_fall_back_to_the_sdks_provider(receiver):
+    variables = {
+        "OTEL_PYTHON_CONFIGURATOR": "rust_otlp",
+        "OTEL_RUST_EXPORTER_NATIVE_SPANS": "true",
+        "OTEL_TRACES_EXPORTER": "rust_otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    report, stderr = run_blocked("instrument", receiver, **variables)
+
+    assert report["provider"] == "TracerProvider", stderr
+    assert report["flushed"] is True
+    assert len(receiver.received.wait_for_spans(WORKLOAD_SPANS)) == WORKLOAD_SPANS
+    # One for the exporter, one for the spans: each names what fell back.
+    warnings = our_warnings(stderr)
+    assert len(warnings) == 2, stderr
+    assert sum("native spans fall back to the SDK's TracerProvider" in line for line in warnings) == 1
+    assert not [line for line in stderr if line.startswith("LOG ERROR")], stderr
+
+
+def test_the_rust_tracer_provider_entry_point_falls_back_to_the_sdks_provider(http_receiver):
+    report, stderr = run_blocked("tracer-provider", http_receiver, OTEL_PYTHON_TRACER_PROVIDER="rust")
+
+    assert report["provider"] == "TracerProvider", stderr
+    assert report["flushed"] is True
+    assert len(http_receiver.received.wait_for_spans(WORKLOAD_SPANS)) == WORKLOAD_SPANS
+    assert len(our_warnings(stderr)) == 1, stderr
+    assert "native spans fall back to the SDK's TracerProvider" in our_warnings(stderr)[0]
 
 
 STOCK_LOG_EXPORTERS = {

@@ -1,6 +1,6 @@
 """The opentelemetry-sdk internals we rely on (``otel_rust_exporter._sdk_compat``), checked
-against the newest supported SDK (the one installed) and the lowest (1.40.0, in a cached
-virtualenv under .venvs/).
+against the newest supported SDK (the one installed), the lowest (1.40.0, in a cached
+virtualenv under .venvs/), and the lowest that native spans support (1.45.0, likewise).
 
 The checks run in a child process (this file as a script): they configure the SDK globally,
 and the lowest SDK needs an interpreter of its own. The child needs only the SDK and the
@@ -25,7 +25,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 FACADE = ROOT / "packages" / "otel-rust-exporter" / "python"
 LOWEST_SDK = "1.40.0"
-LOWEST_SDK_VENV = ROOT / ".venvs" / f"sdk-compat-{LOWEST_SDK}"
 
 
 # ---- The checks (run in the child process) ----------------------------------------------
@@ -184,13 +183,77 @@ def check_native_reads() -> None:
     assert provider._active_span_processor._span_processors == (samples["processor"],)
 
 
+def check_subclass_members() -> None:
+    from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
+    from otel_rust_exporter import _sdk_compat
+
+    provider = TracerProvider(shutdown_on_exit=False)
+    instances = {
+        "opentelemetry.sdk.trace.TracerProvider": provider,
+        "opentelemetry.sdk.trace.Tracer": provider.get_tracer("compat"),
+        "opentelemetry.sdk.trace.SynchronousMultiSpanProcessor": SynchronousMultiSpanProcessor(),
+    }
+    missing = [
+        f"{owner}.{member}"
+        for owner, members in _sdk_compat.SUBCLASS_MEMBERS.items()
+        for member in members
+        if not hasattr(instances[owner], member)
+    ]
+    assert not missing, missing
+
+
+def check_native_spans() -> bool:
+    """Whether native spans run on this SDK; where they do, a span goes through a
+    RustTracerProvider to a Python processor intact; where not, the provider refuses with
+    the reason and the entry points fall back to the SDK's provider."""
+    import logging
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from otel_rust_exporter import RustTracerProvider, _entry_points, _sdk_compat
+
+    if _sdk_compat.native_spans_unsupported() is None:
+        check_subclass_members()
+        provider = RustTracerProvider(shutdown_on_exit=False)
+        exporter = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        tracer = provider.get_tracer("compat", "1.0")
+        with tracer.start_as_current_span("parent", attributes={"a": 1}):
+            tracer.start_span("child").end()
+        child, parent = exporter.get_finished_spans()
+        assert type(parent).__name__ == "ReadableSpan", type(parent)
+        assert (parent.name, dict(parent.attributes or {})) == ("parent", {"a": 1}), parent
+        assert child.parent is not None and child.parent.span_id == parent.context.span_id
+        assert _entry_points.native_tracer_provider_class() is RustTracerProvider
+        return True
+    try:
+        RustTracerProvider(shutdown_on_exit=False)
+    except RuntimeError as error:
+        assert _sdk_compat.NATIVE_SPANS_LOWEST_SDK in str(error), error
+    else:
+        raise AssertionError("RustTracerProvider ran on an SDK it does not support")
+    warnings: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("otel_rust_exporter").addHandler(handler)
+    fallback = _entry_points.tracer_provider()
+    assert type(fallback) is TracerProvider, type(fallback)
+    assert len(warnings) == 1 and "fall back to the SDK's TracerProvider" in warnings[0], warnings
+    return False
+
+
 def run_checks() -> dict[str, Any]:
     check_configurator_hooks()
     check_configurator_reaches_initialize_components()
     check_created_by_sdk_tracing_setup()
     check_native_reads()
     shared = check_component_counters()
-    return {"sdk": metadata.version("opentelemetry-sdk"), "shared_counters": shared}
+    return {
+        "sdk": metadata.version("opentelemetry-sdk"),
+        "shared_counters": shared,
+        "native_spans": check_native_spans(),
+    }
 
 
 # ---- The tests ----------------------------------------------------------------------------
@@ -214,6 +277,7 @@ def test_sdk_internals_hold_in_the_installed_sdk():
     assert report == {
         "sdk": metadata.version("opentelemetry-sdk"),
         "shared_counters": {"processor": True, "exporter": True},
+        "native_spans": True,
     }
 
 
@@ -225,14 +289,15 @@ def _pypi_reachable() -> bool:
     return True
 
 
-def _lowest_sdk_python() -> Path:
-    """The cached virtualenv with the lowest supported SDK, made on first use."""
+def _sdk_python(version: str) -> Path:
+    """A cached virtualenv with opentelemetry-sdk ``version``, made on first use."""
     import pytest
 
-    python = LOWEST_SDK_VENV / "bin" / "python"
+    venv = ROOT / ".venvs" / f"sdk-compat-{version}"
+    python = venv / "bin" / "python"
     if python.exists():
         return python
-    building = LOWEST_SDK_VENV.with_name(f"{LOWEST_SDK_VENV.name}.{os.getpid()}")
+    building = venv.with_name(f"{venv.name}.{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(building)], check=True, capture_output=True)
     install = subprocess.run(
@@ -243,8 +308,8 @@ def _lowest_sdk_python() -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            f"opentelemetry-api=={LOWEST_SDK}",
-            f"opentelemetry-sdk=={LOWEST_SDK}",
+            f"opentelemetry-api=={version}",
+            f"opentelemetry-sdk=={version}",
         ],
         capture_output=True,
         text=True,
@@ -254,17 +319,29 @@ def _lowest_sdk_python() -> Path:
     if install.returncode != 0:
         shutil.rmtree(building, ignore_errors=True)
         if not _pypi_reachable():
-            pytest.skip(f"PyPI is unreachable: cannot install opentelemetry-sdk=={LOWEST_SDK}")
+            pytest.skip(f"PyPI is unreachable: cannot install opentelemetry-sdk=={version}")
         raise AssertionError(install.stdout + install.stderr)
-    building.rename(LOWEST_SDK_VENV)
+    building.rename(venv)
     return python
 
 
 def test_sdk_internals_hold_in_the_lowest_supported_sdk():
     # The facade's sources with the native module `maturin develop` built beside them.
-    report = _run_checks_in(_lowest_sdk_python(), str(FACADE))
-    # 1.40.0 has no self-metrics of its own, so no counters to share.
-    assert report == {"sdk": LOWEST_SDK, "shared_counters": {"processor": False, "exporter": False}}
+    report = _run_checks_in(_sdk_python(LOWEST_SDK), str(FACADE))
+    # 1.40.0 has no self-metrics of its own, so no counters to share; nor native spans.
+    assert report == {
+        "sdk": LOWEST_SDK,
+        "shared_counters": {"processor": False, "exporter": False},
+        "native_spans": False,
+    }
+
+
+def test_native_spans_run_on_the_lowest_sdk_they_support():
+    # Native spans need a newer SDK than the exporters do.
+    from otel_rust_exporter._sdk_compat import NATIVE_SPANS_LOWEST_SDK
+
+    report = _run_checks_in(_sdk_python(NATIVE_SPANS_LOWEST_SDK), str(FACADE))
+    assert report["native_spans"] is True, report
 
 
 def _private_reads_in_rust() -> dict[str, set[str]]:
@@ -279,6 +356,19 @@ def _private_reads_in_rust() -> dict[str, set[str]]:
         if found:
             reads[source.relative_to(ROOT).as_posix()] = found
     return reads
+
+
+def test_subclass_members_list_every_private_member_the_tracer_provider_uses():
+    from otel_rust_exporter._sdk_compat import SUBCLASS_MEMBERS
+
+    source = (FACADE / "otel_rust_exporter" / "_tracer_provider.py").read_text()
+    used = set(re.findall(r"(?<!otel_rust_exporter)\.(_[a-z]\w*)", source))
+    # Its own members: what it assigns or defines.
+    own = set(re.findall(r"self\.(_\w+) =|def (_\w+)\(", source))
+    own_names = {name for pair in own for name in pair if name}
+    sdk_members = {member for members in SUBCLASS_MEMBERS.values() for member in members}
+    # Overriding one of the SDK's methods is a use of it too.
+    assert used - own_names | (own_names & sdk_members) == sdk_members
 
 
 def test_native_reads_list_every_private_field_the_rust_code_reads():

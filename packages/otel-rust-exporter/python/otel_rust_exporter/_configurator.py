@@ -24,6 +24,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from otel_rust_exporter._entry_points import native_tracer_provider_class
 from otel_rust_exporter._sdk_compat import (
     SdkConfigurator,
     initialize_components_parameters,
@@ -84,10 +85,9 @@ class RustConfigurator(SdkConfigurator):
                 kwargs.setdefault(name, hook)
         _active = True
         try:
-            if native_spans_requested():
-                from otel_rust_exporter._tracer_provider import RustTracerProvider
-
-                with tracer_provider_class_while_configuring(RustTracerProvider):
+            provider_class = native_spans_requested() and native_tracer_provider_class()
+            if provider_class:
+                with tracer_provider_class_while_configuring(provider_class):
                     super().initialize(kwargs)
             else:
                 super().initialize(kwargs)

@@ -1,14 +1,18 @@
-"""Targets of the ``rust_otlp`` exporter entry points.
+"""Targets of the ``rust_otlp`` exporter entry points and of the ``rust`` tracer provider.
 
 If the native module cannot be loaded (an unsupported platform, a broken install), the
 entry point resolves to the stock OTLP exporter of the configured protocol instead, with
-one warning, so the application keeps exporting.
+one warning, so the application keeps exporting; and native spans resolve to the SDK's
+``TracerProvider``, with one warning, as they do on an SDK too old for them.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from typing import Optional
+
+from opentelemetry.sdk.trace import TracerProvider
 
 from otel_rust_exporter import _diagnostics
 
@@ -56,6 +60,28 @@ def _load_exporter(signal: str, ours: str, stock: str) -> type:
             f"back to the stock {fallback.__module__}.{fallback.__name__}"
         )
         return fallback
+
+
+def native_tracer_provider_class() -> Optional[type[TracerProvider]]:
+    """``RustTracerProvider``, or ``None`` with one warning when native spans cannot run
+    here (the native module cannot load, or the SDK predates them)."""
+    try:
+        from otel_rust_exporter._sdk_compat import native_spans_unsupported
+        from otel_rust_exporter._tracer_provider import RustTracerProvider
+    except ImportError as error:
+        reason = f"otel_rust_exporter's native module could not be loaded ({error})"
+    else:
+        unsupported = native_spans_unsupported()
+        if unsupported is None:
+            return RustTracerProvider
+        reason = unsupported
+    _diagnostics.warn(f"{reason}; native spans fall back to the SDK's TracerProvider")
+    return None
+
+
+def tracer_provider() -> TracerProvider:
+    """``OTEL_PYTHON_TRACER_PROVIDER=rust``: the API calls this for its global provider."""
+    return (native_tracer_provider_class() or TracerProvider)()
 
 
 def __getattr__(name: str) -> type:

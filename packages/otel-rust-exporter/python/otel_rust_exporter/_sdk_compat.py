@@ -5,8 +5,11 @@ internals only through the names below; the logs SDK's ``opentelemetry.sdk._logs
 documented import path, not an internal. Each name says what it relies on and the SDK
 versions it was read against; the supported range is opentelemetry-sdk 1.40 to 1.45.2, and
 tests/packaging/test_sdk_compat.py runs every check against the lowest (1.40.0) and the newest
-(1.45.2) of it. When the range moves, re-read the sources named here and update the
-"Checked" lines.
+(1.45.2) of it. Native spans (``RustTracerProvider``) need 1.45.0 or newer
+(``NATIVE_SPANS_LOWEST_SDK``), also checked; its module subclasses the SDK's provider and
+tracer and uses the private members ``SUBCLASS_MEMBERS`` lists, which the test matches to
+the source and finds in the SDKs. When the range moves, re-read the sources named here and
+update the "Checked" lines.
 
 The native code reads some private fields too (the hot path cannot afford a Python call per
 field); ``NATIVE_READS`` lists them, and the same test checks that the list matches what the
@@ -26,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from importlib import import_module
+from importlib import import_module, metadata
 from types import FrameType
 from typing import Any, Optional
 
@@ -141,6 +144,72 @@ def current_context_var() -> Optional[ContextVar[Any]]:
         if isinstance(variable, ContextVar):
             return variable
     return None
+
+
+NATIVE_SPANS_LOWEST_SDK = "1.45.0"
+
+
+def native_spans_unsupported() -> Optional[str]:
+    """Why the installed SDK cannot host ``RustTracerProvider``; ``None`` when it can.
+
+    Native spans clean attributes by the rules of opentelemetry-api 1.45 (values of any
+    ``AnyValue`` type, maps included; older APIs refuse maps), so an older API would see
+    other attributes from them than from its own spans.
+
+    Relies on: ``opentelemetry.attributes._clean_attribute_value`` (the 1.45 rules; absent
+    before), and ``TracerProvider`` keeping one tracer per scope (``_tracers``,
+    ``_tracers_lock``) made with ``_apply_tracer_configurator(scope)`` (1.41+).
+    Checked: 1.40.0, 1.44.0, 1.45.0, 1.45.2.
+    """
+    from opentelemetry import attributes
+    from opentelemetry.sdk.trace import TracerProvider
+
+    if not (
+        hasattr(attributes, "_clean_attribute_value")
+        and hasattr(TracerProvider, "_apply_tracer_configurator")
+    ):
+        installed = metadata.version("opentelemetry-sdk")
+        return (
+            f"opentelemetry-sdk {installed} is older than {NATIVE_SPANS_LOWEST_SDK}, "
+            "whose attribute rules native spans implement"
+        )
+    return None
+
+
+# The private members of the SDK's classes that ``RustTracerProvider`` and ``RustTracer``
+# (``_tracer_provider.py``, subclasses of the SDK's) use, by class: ``get_tracer`` is the
+# SDK's, step for step, making our tracer. (``_native_spans.py`` fills the bounded
+# containers' ``_dict`` and ``_dq``, listed in ``NATIVE_READS``.) Checked: 1.45.0, 1.45.2.
+SUBCLASS_MEMBERS: dict[str, tuple[str, ...]] = {
+    "opentelemetry.sdk.trace.TracerProvider": (
+        "_active_span_processor",
+        "_apply_tracer_configurator",
+        "_disabled",
+        "_meter_provider",
+        "_span_limits",
+        "_tracers",
+        "_tracers_lock",
+    ),
+    "opentelemetry.sdk.trace.Tracer": (
+        "_instrumentation_scope",
+        "_set_resource",
+        "_set_tracer_config",
+        "_span_limits",
+        "_tracer_config",
+    ),
+    "opentelemetry.sdk.trace.SynchronousMultiSpanProcessor": ("_span_processors",),
+}
+
+
+def recording_tracer_metrics(tracer: Any) -> Optional[Any]:
+    """The tracer's span metrics (``start_span(parent, decision)`` returns what ``end()``
+    calls), ``None`` when they record nothing.
+
+    Relies on: ``Tracer._tracer_metrics``, ``NoOpTracerMetrics`` when the SDK's own metrics
+    are off. Checked: 1.45.0, 1.45.2.
+    """
+    metrics = tracer._tracer_metrics
+    return None if type(metrics).__name__ == "NoOpTracerMetrics" else metrics
 
 
 def builtin_sampler_parts(sampler: Any) -> Optional[tuple[Any, ...]]:

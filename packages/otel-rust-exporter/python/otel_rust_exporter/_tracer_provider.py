@@ -17,7 +17,6 @@ from opentelemetry.sdk.trace import (
     TracerProvider,
     _TracerConfig,
 )
-from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationInfo, InstrumentationScope
@@ -25,6 +24,7 @@ from opentelemetry.trace import NoOpTracer
 from opentelemetry.util import types
 
 from otel_rust_exporter import _diagnostics, _native
+from otel_rust_exporter._sdk_compat import native_spans_unsupported, recording_tracer_metrics
 from otel_rust_exporter._trace import RustSpanProcessor
 
 _logger = logging.getLogger("opentelemetry.sdk.trace")
@@ -44,7 +44,7 @@ class RustTracer(Tracer):
             self._span_limits,
             self.sampler,
             self.id_generator,
-            None if isinstance(self._tracer_metrics, NoOpTracerMetrics) else self._tracer_metrics,
+            recording_tracer_metrics(self),
             self.instrumentation_info,
         )
         self._core.set_enabled(self._tracer_config.is_enabled)
@@ -80,6 +80,9 @@ class RustTracerProvider(TracerProvider):
         span_limits: Optional[SpanLimits] = None,
         **keywords: Any,
     ) -> None:
+        unsupported = native_spans_unsupported()
+        if unsupported:
+            raise RuntimeError(f"RustTracerProvider cannot run here: {unsupported}")
         super().__init__(
             sampler=sampler,
             resource=resource,
