@@ -14,3 +14,9 @@ VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --release --quiet -m examples
 # (the OTLP stack needs newer), so it runs from a virtualenv of its own.
 python3 -m venv .venv-sls
 .venv-sls/bin/python -m pip install --quiet -r tests/support/requirements-sls.txt
+# opentelemetry-python-contrib's instrumentations (tests/instrumentation/) pin an SDK one
+# patch behind .venv's, so they get a virtualenv of their own, with the package built
+# above installed into it (maturin reuses the compiled module: seconds, not a rebuild).
+python3 -m venv .venv-instrumentation
+.venv-instrumentation/bin/python -m pip install --quiet -r tests/support/requirements-instrumentation.txt
+VIRTUAL_ENV="$PWD/.venv-instrumentation" .venv/bin/maturin develop --release --quiet
