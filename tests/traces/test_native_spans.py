@@ -23,7 +23,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -40,50 +39,10 @@ from otel_rust_exporter._native import NativeSpan
 from otel_rust_exporter._tracer_provider import RustTracer
 
 from tests.support.otlp_receivers import items_of
+from tests.support.span_parity import SequentialIds, wire_without_times, without_times
 from tests.support.spans_catalog import build_rich_spans
 
 PROVIDERS = (TracerProvider, RustTracerProvider)
-
-
-class SequentialIds(IdGenerator):
-    """The same ids for both providers; trace ids spread over the ratio sampler's range."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def generate_span_id(self) -> int:
-        self.count += 1
-        return self.count
-
-    def generate_trace_id(self) -> int:
-        self.count += 1
-        return (self.count * 0x9E3779B97F4A7C15) % (1 << 64) | (self.count << 64)
-
-
-def without_times(span: ReadableSpan) -> dict[str, Any]:
-    data = json.loads(span.to_json())
-    data["start_time"] = data["end_time"] = None
-    for event in data["events"]:
-        if event["timestamp"] != "2023-11-14T22:13:20.000000Z":
-            event["timestamp"] = None
-        if "exception.stacktrace" in event["attributes"]:
-            event["attributes"]["exception.stacktrace"] = application_frames(
-                event["attributes"]["exception.stacktrace"]
-            )
-    return data
-
-
-def application_frames(stacktrace: str) -> list[str]:
-    """The SDK's traceback also lists the frames of its own context manager (the span is
-    ended there); ours has none to list. Everything else must be the same."""
-    lines = stacktrace.splitlines()
-    kept, skipping = [], False
-    for line in lines:
-        if line.startswith("  File "):
-            skipping = "/opentelemetry/" in line or "/contextlib.py" in line
-        if not skipping:
-            kept.append(line)
-    return kept
 
 
 def run_with(
@@ -96,7 +55,7 @@ def run_with(
     # Guards every comparison: a tracer falling back to the SDK's would make them vacuous.
     assert type(tracer) is (RustTracer if provider_class is RustTracerProvider else Tracer)
     scenario(tracer)
-    return [without_times(span) for span in memory.get_finished_spans()]
+    return [without_times(json.loads(span.to_json())) for span in memory.get_finished_spans()]
 
 
 def assert_same_as_sdk(scenario: Callable[[trace.Tracer], None], **provider_options: Any) -> list:
@@ -331,19 +290,7 @@ def test_wire_output_equals_the_sdk_providers_through_our_processor(http_receive
         http_receiver.received.requests.clear()
     sdk, native = ([span for request in run for span in items_of(request, "traces")] for run in requests)
     assert len(sdk) == len(native) == 10
-    for spans in (sdk, native):
-        for span in spans:
-            span.start_time_unix_nano = span.end_time_unix_nano = 0
-            for event in span.events:
-                if event.time_unix_nano != 1_700_000_000_000_000_001:
-                    event.time_unix_nano = 0
-                if event.name == "exception":
-                    # The SDK's traceback also lists its own context manager's frames.
-                    for attribute in event.attributes:
-                        if attribute.key == "exception.stacktrace":
-                            attribute.value.string_value = attribute.value.string_value.splitlines()[-1]
-    by_id = lambda spans: sorted(spans, key=lambda span: span.span_id)  # noqa: E731
-    assert by_id(native) == by_id(sdk)
+    assert wire_without_times(native) == wire_without_times(sdk)
     # And each request groups by resource and scope as the stock encoder would.
     assert_grouped_as_stock(requests[1])
 
