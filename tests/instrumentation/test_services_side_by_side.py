@@ -68,6 +68,8 @@ def run_service(
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.endpoint_for("traces"),
         APP_NATIVE_SPANS="true" if native else "false",
         DOWNSTREAM_URL=downstream.url,
+        # Both the old and the stable semantic conventions: every attribute there is.
+        OTEL_SEMCONV_STABILITY_OPT_IN="http/dup,database/dup",
         PYTHONPATH=str(ROOT),
     )
     result = run(str(INSTRUMENTATION_PYTHON), str(APPS / "instrumented_services.py"), service, env=env)

@@ -1,8 +1,10 @@
 """A pytest plugin (``-p native_provider_plugin``, with tests/support on the path) for
 running a suite we did not write against RustTracerProvider: every
 ``opentelemetry.sdk.trace.TracerProvider`` the suite makes, however it names the class, is
-ours. With ``NATIVE_SUITE_REPORT`` set, it writes there (JSON) which tests made a native
-tracer, so that a pass can be told from a test that never reached our code."""
+ours (the module attribute is replaced before the suite's modules, and
+opentelemetry-test-utils' ``TestBase``, import the name). With ``NATIVE_SUITE_REPORT``
+set, it writes there (JSON) which tests made a native tracer, so that a pass can be told
+from a test that never reached our code."""
 
 from __future__ import annotations
 
