@@ -156,6 +156,7 @@ def logging_correlation(provider: TracerProvider) -> None:
     logger.warning("before any span")
     tracer = trace.get_tracer("orders.worker")
     with tracer.start_as_current_span("checkout"):
+        note_current_span()
         logger.warning("in checkout")
         with tracer.start_as_current_span("charge"):
             logger.warning("in charge for %s", "tea")

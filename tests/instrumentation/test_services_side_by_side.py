@@ -147,6 +147,7 @@ def test_a_fastapi_service_through_its_test_client(http_receiver, downstream):
 def test_log_records_carry_the_native_spans_ids(http_receiver, downstream):
     _, native = run_both("logging", http_receiver, downstream)
     spans = by_name(native)
+    assert native["current_spans"] == ["NativeSpan"]
     ids = {
         name: (spans[name][0]["context"]["trace_id"][2:], spans[name][0]["context"]["span_id"][2:])
         for name in ("checkout", "charge")
