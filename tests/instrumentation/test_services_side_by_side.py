@@ -6,7 +6,8 @@ the SDK's provider and once with RustTracerProvider, with the same ids
 
 What a Python exporter receives (``ReadableSpan.to_json()``), what our processor sends to a
 real receiver (decoded with the official protobuf stubs) and the log records' correlation
-fields must be equal, field by field, times aside.
+fields must be equal, field by field, times aside; also under span limits tight enough to
+drop and cut the instrumentations' attributes.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def downstream() -> Iterator[Downstream]:
 
 
 def run_service(
-    service: str, native: bool, receiver: HttpReceiver, downstream: Downstream
+    service: str, native: bool, receiver: HttpReceiver, downstream: Downstream, **variables: str
 ) -> tuple[dict, list]:
     """The app's report, and the spans the receiver got from our processor."""
     receiver.received.requests.clear()
@@ -71,6 +72,7 @@ def run_service(
         # Both the old and the stable semantic conventions: every attribute there is.
         OTEL_SEMCONV_STABILITY_OPT_IN="http/dup,database/dup",
         PYTHONPATH=str(ROOT),
+        **variables,
     )
     result = run(str(INSTRUMENTATION_PYTHON), str(APPS / "instrumented_services.py"), service, env=env)
     assert result.returncode == 0, result.stderr
@@ -82,10 +84,12 @@ def run_service(
     return report, wire
 
 
-def run_both(service: str, receiver: HttpReceiver, downstream: Downstream) -> tuple[dict, dict]:
-    """(the SDK provider's report, ours), after checking they are equal."""
-    sdk, sdk_wire = run_service(service, False, receiver, downstream)
-    native, native_wire = run_service(service, True, receiver, downstream)
+def run_both(
+    service: str, receiver: HttpReceiver, downstream: Downstream, **variables: str
+) -> tuple[dict, list]:
+    """Our provider's report and wire spans, after checking they equal the SDK's."""
+    sdk, sdk_wire = run_service(service, False, receiver, downstream, **variables)
+    native, native_wire = run_service(service, True, receiver, downstream, **variables)
     # Guards every comparison: spans made by the SDK in both runs would make them vacuous.
     assert set(sdk["current_spans"]) <= {"_Span"}
     assert set(native["current_spans"]) <= {"NativeSpan"}
@@ -93,7 +97,7 @@ def run_both(service: str, receiver: HttpReceiver, downstream: Downstream) -> tu
     assert [without_times(span) for span in native["spans"]] == [without_times(span) for span in sdk["spans"]]
     assert wire_without_times(native_wire) == wire_without_times(sdk_wire)
     assert native["logs"] == sdk["logs"]
-    return sdk, native
+    return native, native_wire
 
 
 def by_name(report: dict) -> dict[str, list[dict]]:
@@ -104,7 +108,7 @@ def by_name(report: dict) -> dict[str, list[dict]]:
 
 
 def test_a_flask_service_with_requests_and_sqlite3(http_receiver, downstream):
-    _, native = run_both("flask", http_receiver, downstream)
+    native, _ = run_both("flask", http_receiver, downstream)
     spans = by_name(native)
     assert len(native["current_spans"]) == 3
     # The remote parent carried in, and ours carried out: the downstream service got the
@@ -129,7 +133,7 @@ def test_a_flask_service_with_requests_and_sqlite3(http_receiver, downstream):
 
 
 def test_a_fastapi_service_through_its_test_client(http_receiver, downstream):
-    _, native = run_both("fastapi", http_receiver, downstream)
+    native, _ = run_both("fastapi", http_receiver, downstream)
     spans = by_name(native)
     assert len(native["current_spans"]) == 3
     (lookup,) = spans["price lookup"]
@@ -145,7 +149,7 @@ def test_a_fastapi_service_through_its_test_client(http_receiver, downstream):
 
 
 def test_log_records_carry_the_native_spans_ids(http_receiver, downstream):
-    _, native = run_both("logging", http_receiver, downstream)
+    native, _ = run_both("logging", http_receiver, downstream)
     spans = by_name(native)
     assert native["current_spans"] == ["NativeSpan"]
     ids = {
@@ -177,3 +181,21 @@ def test_log_records_carry_the_native_spans_ids(http_receiver, downstream):
     # The unsampled span is not exported, but it has an id of its own, from the id generator.
     assert correlation[4][2] not in {"0", "000000000000005b"}
     assert "unsampled" not in spans
+
+
+@pytest.mark.parametrize("service", ["flask", "fastapi"])
+def test_tight_span_limits_cut_the_instrumentations_spans_as_the_sdk_does(service, http_receiver, downstream):
+    # Which of the many attributes an instrumentation sets survive, in which order, cut how.
+    _, wire = run_both(
+        service,
+        http_receiver,
+        downstream,
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT="7",
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT="9",
+        OTEL_SPAN_EVENT_COUNT_LIMIT="1",
+        OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT="2",
+    )
+    assert any(span.dropped_attributes_count for span in wire)
+    assert any(span.events and span.events[0].dropped_attributes_count for span in wire)
+    values = [attribute.value.string_value for span in wire for attribute in span.attributes]
+    assert max(len(value) for value in values) == 9
