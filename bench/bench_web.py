@@ -1,7 +1,8 @@
 """Web app benchmark: the CPU a Flask service under gunicorn spends per 1,000 requests,
 untraced and with each trace pipeline, started the way users start it.
 
-    .venv/bin/python bench/bench_web.py [--requests N] [--repeats R] [--quick]
+    .venv/bin/python bench/bench_web.py [--requests N] [--repeats R] [--quick] [--rebuild]
+    .venv/bin/python bench/bench_web.py --report bench/results/web-<time>.json
 
 The service is ``web_app.py`` (``GET /orders/<id>``: two sqlite3 queries, one ``requests``
 call to a stub, JSON), run by ``gunicorn`` with one sync worker from its own virtualenv
@@ -30,7 +31,8 @@ a request's four spans as the instrumentations do, alone in a loop, under each m
 ``opentelemetry-instrument`` set-up: the span machinery's own cost on the request thread.
 
 Writes ``bench/results/web-<time>.json`` and the "Web app" section of ``docs/BENCHMARKS.md``
-(``--quick``: 1,000 requests, 2 repeats, report next to the JSON).
+(``--quick``: 1,000 requests, 2 repeats, report next to the JSON); ``--report`` rewrites that
+section from a results file.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ TRACES_EXPORTER = {
 }
 EXPORTING = ["stock", "ours-sdk", "ours-native"]
 SPANS_ALONE_REQUESTS = 20000
+# Other helpers' builds share the 2 vCPUs: a pass during which others used more than this
+# is measured again (up to PASS_TRIES times; the last try is kept, its other load reported).
+MAX_OTHER_LOAD_CPUS = 0.25
+PASS_TRIES = 3
 # The issue's target: at most two thirds of the SDK provider's tracing CPU (a third less).
 TARGET_RATIO = 2 / 3
 SPANS_PER_REQUEST = 4  # Flask server span, two sqlite3 queries, the requests client span
@@ -389,8 +395,13 @@ def run_all(
     runs = []
     for repeat in range(repeats):
         for mode in rotated(MODES, repeat):
+            tries = 1
             result = run_pass(sink, mode, requests, database, inventory_url)
-            result["repeat"] = repeat
+            while result["other_load_cpus"] > MAX_OTHER_LOAD_CPUS and tries < PASS_TRIES:
+                print(f"{mode}: other load {result['other_load_cpus']:.2f} CPUs, measuring again", flush=True)
+                tries += 1
+                result = run_pass(sink, mode, requests, database, inventory_url)
+            result.update(repeat=repeat, tries=tries)
             runs.append(result)
             print(
                 f"repeat {repeat + 1}/{repeats} {mode:11} cpu {result['cpu_s_per_1k']:.3f} s/1k requests"
@@ -449,6 +460,10 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "cpu_s_per_1k": [run["cpu_s_per_1k"] for run in rows],
             "cpu_served_s_per_1k": [run["cpu_served_s_per_1k"] for run in rows],
             "request_thread_cpu_s_per_1k": [run["request_thread_cpu_s_per_1k"] for run in rows],
+            # The worker's other threads: the export pipeline's.
+            "background_cpu_s_per_1k": [
+                run["cpu_s_per_1k"] - run["request_thread_cpu_s_per_1k"] for run in rows
+            ],
             "requests_per_second": [run["requests_per_second"] for run in rows],
             "vs_untraced": [run["cpu_s_per_1k"] / untraced[run["repeat"]]["cpu_s_per_1k"] for run in rows],
             "tracing_cpu_s_per_1k": [tracing(run) for run in rows] if mode != "untraced" else [],
@@ -515,6 +530,10 @@ def section(results: dict[str, Any]) -> str:
     verdict = "**PASS**" if native_ratio <= TARGET_RATIO else "**MISS**"
     saved = median("ours-sdk", "tracing_cpu_s_per_1k") - median("ours-native", "tracing_cpu_s_per_1k")
     alone_saved = median("ours-sdk", "spans_alone_us") - median("ours-native", "spans_alone_us")
+    # What recording the spans adds to the native provider's tracing CPU over sampling them out.
+    recording = median("ours-native", "tracing_cpu_s_per_1k") - median("sampled-out", "tracing_cpu_s_per_1k")
+    recording_spans = median("ours-native", "spans_alone_us") - median("sampled-out", "spans_alone_us")
+    recording_export = median("ours-native", "background_cpu_s_per_1k")
     other = [load for row in summary.values() for load in row["other_load_cpus"]]
     return f"""## Web app: Flask under gunicorn, CPU per 1,000 requests (issue 14)
 
@@ -538,7 +557,8 @@ requests one at a time. Worker CPU is the worker process's `utime+stime` (every 
 export is counted) from before the first measured request until the sink has received all
 their spans; the request thread's CPU is the same for the worker's main thread alone, until
 the last response. Tracing CPU = worker CPU less the untraced worker CPU of the same repeat.
-Medians of {arguments["repeats"]} interleaved repeats, range in brackets.
+Medians of {arguments["repeats"]} interleaved repeats, range in brackets; a pass during which
+other processes used more than {MAX_OTHER_LOAD_CPUS} CPUs was measured again (up to {PASS_TRIES} tries).
 
 {table}
 
@@ -565,17 +585,21 @@ middleware in place of the instrumentations, neither of which is what users of i
   make them, in a loop, request thread only) costs {median("ours-sdk", "spans_alone_us"):.1f} µs
   per request with the SDK provider and {median("ours-native", "spans_alone_us"):.1f} µs with
   `RustTracerProvider` (stock: {median("stock", "spans_alone_us"):.1f} µs): the native provider
-  removes {alone_saved:.0f} µs of it, which is the most it can save per request here, whatever
-  its own cost.
+  removes {alone_saved:.0f} µs of it; the rest of the SDK provider's tracing CPU is not the spans'.
+- Recording the spans (native provider against sampled out) adds {recording * 1000:.0f} µs per
+  request: {recording_spans:.0f} µs of span machinery (the spans alone), {recording_export * 1000:.0f} µs
+  on the export threads (worker CPU less request-thread CPU), and the remaining
+  {(recording - recording_export) * 1000 - recording_spans:.0f} µs in what the instrumentations do only
+  for a recording span (attributes they build and set, custom header capture, status mapping).
 """
 
 
-def write(results: dict[str, Any], output: Path) -> Path:
-    if output.suffix == ".md" and output.name != "BENCHMARKS.md":
-        output.write_text(section(results))
-        return output
-    output.write_text(replace_section(output.read_text(), BEGIN, END, section(results)))
-    return output
+def write_benchmarks_doc(results: dict[str, Any]) -> Path:
+    """The "Web app" section of docs/BENCHMARKS.md; a new one goes right after "Traces"."""
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    text = replace_section(doc.read_text(), BEGIN, END, section(results), insert_before="<!-- BEGIN logs -->")
+    doc.write_text(text)
+    return doc
 
 
 def main() -> None:
@@ -586,10 +610,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, help="interleaved repeats, reported as medians (default 5)")
     parser.add_argument("--quick", action="store_true", help="1000 requests, 2 repeats, report kept local")
     parser.add_argument("--rebuild", action="store_true", help="maturin develop into .venvs/web first")
+    parser.add_argument(
+        "--report", type=Path, metavar="JSON", help="only rewrite the doc section from a results file"
+    )
     parser.add_argument("--load", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load is not None:
         load(args.load, args.requests)
+        return
+    if args.report is not None:
+        results = json.loads(args.report.read_text())
+        results["summary"] = summarize(results["runs"])
+        print(f"report: {write_benchmarks_doc(results)}")
         return
     requests = args.requests or (1000 if args.quick else 3000)
     repeats = args.repeats or (2 if args.quick else 5)
@@ -632,7 +664,11 @@ def main() -> None:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
     results_path = RESULTS / f"web-{stamp}.json"
     results_path.write_text(json.dumps(results, indent=2))
-    report = write(results, RESULTS / f"web-{stamp}.md" if args.quick else ROOT / "docs" / "BENCHMARKS.md")
+    if args.quick:
+        report = RESULTS / f"web-{stamp}.md"
+        report.write_text(section(results))
+    else:
+        report = write_benchmarks_doc(results)
     print(f"results: {results_path}\nreport: {report}")
     print(section(results))
 
