@@ -2,13 +2,21 @@
 success, queue overflow, force_flush, shutdown and delivery at interpreter exit."""
 
 import logging
+import threading
 import time
 
 import grpc
 import pytest
 
 from tests.apps import PYTHON, app, exporter_env, run
-from tests.support.delivery import end_spans, overflow, permanent_failure, start, transient_failure
+from tests.support.delivery import (
+    OVERFLOWING,
+    end_spans,
+    overflow,
+    permanent_failure,
+    start,
+    transient_failure,
+)
 from tests.support.otlp_receivers import Reply
 from tests.support.our_logging import our_records
 
@@ -126,6 +134,37 @@ def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplo
     stats = overflow(receiver, start, end_spans)
     assert len(unique_span_ids(receiver.received)) == stats["accepted"]
     assert any("dropped" in record.getMessage() for record in our_records(caplog, logging.WARNING))
+
+
+def test_reporting_a_drop_never_stops_the_queue_draining(http_receiver):
+    """The drop warning goes to Python's logging, which needs the GIL; the thread that
+    drains the queue must not wait for it. A handler that blocks stands in for a busy
+    application holding the GIL: exports must go on while it blocks."""
+    reporting, release = threading.Event(), threading.Event()
+
+    class Blocking(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "dropped so far" in record.getMessage():
+                reporting.set()
+                release.wait(30)
+
+    handler = Blocking()
+    logging.getLogger("otel_rust_exporter").addHandler(handler)
+    try:
+        http_receiver.reply_with(Reply(delay=0.3))
+        processor, tracer = start(http_receiver, max_queue_size=10, max_export_batch_size=10)
+        end_spans(tracer, OVERFLOWING, "flood")
+        assert reporting.wait(10), "no drop warning"
+        assert processor.force_flush(10_000) is True
+        stats = processor.stats()
+        assert stats["dropped"] > 0
+        assert stats["exported"] == stats["accepted"]
+        end_spans(tracer, 5, "later")
+        assert processor.force_flush(10_000) is True
+        assert {f"later-{i}" for i in range(5)} <= {span.name for span in http_receiver.received.spans()}
+    finally:
+        release.set()
+        logging.getLogger("otel_rust_exporter").removeHandler(handler)
 
 
 def test_force_flush_delivers_everything_accepted(receiver):

@@ -55,7 +55,7 @@ pub fn deferring<R>(body: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Reports the messages emitted inside [`deferring`] (called by the runtime thread).
+/// Reports the messages emitted inside [`deferring`] (called from the runtime's blocking pool).
 pub fn flush_deferred() {
     if SINK_FORBIDDEN.with(Cell::get) {
         return;
@@ -74,6 +74,14 @@ pub fn flush_deferred() {
             &format!("{overflow} more messages were lost while they could not be reported"),
         );
     }
+}
+
+/// Whether deferred messages wait for `flush_deferred`.
+pub fn deferred_waiting() -> bool {
+    DEFERRED_OVERFLOW.load(Ordering::Relaxed) > 0
+        || DEFERRED
+            .try_lock()
+            .is_ok_and(|deferred| !deferred.is_empty())
 }
 
 fn emit(level: u8, message: &str) {

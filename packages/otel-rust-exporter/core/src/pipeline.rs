@@ -230,21 +230,37 @@ impl<E: BatchExport> Pipeline<E> {
         self.count_drop(DropReason::Unreadable);
     }
 
-    /// Called on the runtime thread: one rate-limited warning for the drops since the last.
-    fn report_drops(&self) {
+    /// Called on the runtime thread: one rate-limited warning for the drops since the last,
+    /// and the messages other threads deferred. Reported from the blocking pool: Python's
+    /// logging needs the GIL, which a busy application thread holds for up to its switch
+    /// interval (5 ms), and the thread that drains the queue must not wait that long while
+    /// the queue is full.
+    fn report_in_background(&self) {
+        let drops = self.drop_report();
+        if drops.is_none() && !diagnostics::deferred_waiting() {
+            return;
+        }
+        tokio::task::spawn_blocking(move || {
+            diagnostics::flush_deferred();
+            if let Some(message) = drops {
+                diagnostics::warn(&message);
+            }
+        });
+    }
+
+    /// The warning for the drops since the last one, unless one was given too recently.
+    fn drop_report(&self) -> Option<String> {
         if !self.drop_unreported.load(Ordering::Acquire) {
-            return;
+            return None;
         }
-        if self.drop_warning.admit().is_none() {
-            return;
-        }
+        self.drop_warning.admit()?;
         self.drop_unreported.store(false, Ordering::Release);
-        diagnostics::warn(&format!(
+        Some(format!(
             "{} {}s dropped so far: {}",
             self.stats.dropped.load(Ordering::Relaxed),
             self.item_name,
             self.drop_reasons()
-        ));
+        ))
     }
 
     /// The drop counts by reason, with the setting that bounds each.
@@ -375,8 +391,7 @@ impl<E: BatchExport> Pipeline<E> {
                 drain_all = woken.is_err();
             }
             self.wake_pending.store(false, Ordering::Release);
-            diagnostics::flush_deferred();
-            self.report_drops();
+            self.report_in_background();
             drain_all |= self.flush_requested.swap(false, Ordering::SeqCst);
             self.drain(drain_all).await;
             if stopping {
