@@ -14,7 +14,7 @@ from otel_rust_exporter import RustOTLPMetricExporter, RustOTLPSpanExporter, Rus
 
 from tests.apps import PYTHON, clean_env, instrumented_env, run, run_under_instrument
 from tests.hardening.test_bad_input import UNREADABLE_SPANS, ended_span
-from tests.support.delivery import end_spans, permanent_failure, start, transient_failure
+from tests.support.delivery import end_spans, permanent_failure, small_backlog, start, transient_failure
 from tests.support.otlp_receivers import GrpcReceiver, Reply
 from tests.support.our_logging import our_messages, our_records
 from tests.support.tcp import Blackhole, ResettingRelay
@@ -104,7 +104,8 @@ def test_the_shutdown_summary_gives_failed_and_dropped_totals(http_receiver, cap
     caplog.set_level(logging.WARNING, logger="otel_rust_exporter")
     # Slow refusals: the queue overflows while the first batches are refused.
     http_receiver.reply_with(*[Reply(http_status=400, delay=0.5)] * 20)
-    processor, tracer = start(http_receiver, max_export_batch_size=100, max_queue_size=200)
+    with small_backlog():
+        processor, tracer = start(http_receiver, max_export_batch_size=100, max_queue_size=200)
     end_spans(tracer, 1000)
     processor.force_flush(20_000)
     processor.shutdown()
@@ -190,9 +191,37 @@ def test_huge_spans_with_the_collector_down_stay_within_the_byte_bound():
     assert report["peak_mib"] < 600, report
 
 
+def test_batches_waiting_for_a_collector_that_never_answers_stay_within_the_backlog_bound(monkeypatch):
+    monkeypatch.setenv("OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES", "10000")
+    collector = Blackhole()
+    try:
+        processor = RustSpanProcessor(
+            endpoint=f"http://127.0.0.1:{collector.port}/v1/traces",
+            max_queue_size=100,
+            max_export_batch_size=10,
+            schedule_delay_millis=60_000,
+        )
+        provider = TracerProvider(shutdown_on_exit=False)
+        provider.add_span_processor(processor)
+        tracer = provider.get_tracer("blackhole")
+        for i in range(2000):
+            with tracer.start_as_current_span(f"span-{i}") as span:
+                span.set_attribute("blob", "x" * 1000)
+        stats = processor.stats()
+        # Four batches in flight, about 10 kB of batches waiting for them, the queue full.
+        assert stats["queued"] == 100
+        assert 100 + 4 * 10 < stats["accepted"] <= 100 + 4 * 10 + 2 * 10, stats
+        assert stats["accepted"] + stats["dropped"] == 2000
+        assert processor.force_flush(100) is False
+    finally:
+        collector.close()
+
+
 def test_drops_are_shown_on_stderr_when_only_opentelemetry_handlers_listen(http_receiver):
     # Under opentelemetry-instrument with logging auto-instrumentation, the root logger's
     # only handler is the SDK's LoggingHandler, which never shows a record to anyone.
+    # Slow answers and no backlog: the queue overflows.
+    http_receiver.reply_with(*[Reply(delay=0.5)] * 4)
     env = instrumented_env(
         traces="rust_otlp",
         logs="rust_otlp",
@@ -202,6 +231,7 @@ def test_drops_are_shown_on_stderr_when_only_opentelemetry_handlers_listen(http_
         OTEL_BSP_MAX_QUEUE_SIZE="64",
         OTEL_BSP_MAX_EXPORT_BATCH_SIZE="64",
         OTEL_BSP_SCHEDULE_DELAY="60000",
+        OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES="1",
         WORKLOAD_SPANS="5000",
     )
     report, result = run_under_instrument("burst.py", env=env)

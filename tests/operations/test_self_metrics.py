@@ -192,6 +192,8 @@ def collected(reader) -> dict[tuple[str, frozenset], object]:
 
 def test_drops_retries_and_rejections_are_counted_by_reason(monkeypatch):
     monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+    # The queue fills while the first export waits to be retried.
+    monkeypatch.setenv("OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES", "1")
     receiver = GrpcReceiver()
     reader = InMemoryMetricReader()
     processor = RustSpanProcessor(

@@ -3,8 +3,10 @@ overflowed against a slow receiver."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
@@ -62,13 +64,26 @@ def permanent_failure(protocol: str) -> Reply:
 OVERFLOWING = 500
 
 
+@contextlib.contextmanager
+def small_backlog() -> Iterator[None]:
+    """Processors made inside cut no more batches once one waits for an export slot: the
+    queue then fills while a slow receiver holds every slot, as a queue overflows when
+    the collector cannot keep up."""
+    os.environ["OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES"] = "1"
+    try:
+        yield
+    finally:
+        del os.environ["OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES"]
+
+
 def overflow(receiver, start: Callable[..., tuple], produce: Callable[[object, int], None]) -> dict:
     """Produces ``OVERFLOWING`` items into a 10-item queue while a slow receiver holds each
     export, so the producer outpaces the exporter; checks that the drops are counted and that
     everything accepted was exported. ``start`` and ``produce`` are a signal's (e.g. ``start``
     and ``end_spans`` here). Returns the processor's stats."""
     receiver.reply_with(*[Reply(delay=0.3)] * 3)
-    processor, producer = start(receiver, max_queue_size=10, max_export_batch_size=10)
+    with small_backlog():
+        processor, producer = start(receiver, max_queue_size=10, max_export_batch_size=10)
     produce(producer, OVERFLOWING)
 
     assert processor.force_flush(20_000) is True

@@ -136,6 +136,21 @@ def test_overflow_drops_are_counted_and_nothing_accepted_is_lost(receiver, caplo
     assert any("dropped" in record.getMessage() for record in our_records(caplog, logging.WARNING))
 
 
+def test_a_burst_ten_times_the_queue_arrives_whole_while_every_export_slot_is_busy(http_receiver):
+    """max_queue_size bounds spans waiting to be batched, as the SDK's queue does (it pops
+    a batch before exporting it): batches waiting for one of the four export slots, all
+    held here by slow answers, are out of it, bounded by max_backlog_bytes instead."""
+    http_receiver.reply_with(*[Reply(delay=0.5)] * 4)
+    processor, tracer = start(http_receiver, max_queue_size=500, max_export_batch_size=10)
+    for burst in range(25):
+        end_spans(tracer, 200, f"burst-{burst}")
+        time.sleep(0.001)  # lets the exporter's thread run on a busy machine
+    assert processor.force_flush(20_000) is True
+    stats = processor.stats()
+    assert (stats["accepted"], stats["dropped"], stats["exported"]) == (5000, 0, 5000)
+    assert len(unique_span_ids(http_receiver.received)) == 5000
+
+
 def test_reporting_a_drop_never_stops_the_queue_draining(http_receiver):
     """The drop warning goes to Python's logging, which needs the GIL; the thread that
     drains the queue must not wait for it. A handler that blocks stands in for a busy

@@ -159,8 +159,11 @@ pub struct BatchOverrides {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
     pub max_queue_size: usize,
-    /// What queued and in-flight records may hold, by their encoded size.
+    /// What queued, batched and in-flight records may hold, by their encoded size.
     pub max_queue_bytes: usize,
+    /// What batches waiting for an export slot may hold before no more are cut from the
+    /// queue (then the queue fills, and overflows against `max_queue_size`).
+    pub max_backlog_bytes: usize,
     pub schedule_delay: Duration,
     pub max_export_batch_size: usize,
     pub export_timeout: Duration,
@@ -404,6 +407,15 @@ impl BatchConfig {
             ),
             DEFAULT_MAX_QUEUE_BYTES,
         );
+        let (max_backlog_bytes, max_backlog_bytes_source) = resolved(
+            None,
+            parsed(
+                env.get(MAX_BACKLOG_BYTES_VAR)
+                    .map(|value| (MAX_BACKLOG_BYTES_VAR.to_owned(), value)),
+                parse_count,
+            ),
+            DEFAULT_MAX_BACKLOG_BYTES,
+        );
         let (schedule_delay, schedule_delay_source) = resolved(
             given.schedule_delay.map(Some),
             millis("SCHEDULE_DELAY"),
@@ -454,6 +466,7 @@ impl BatchConfig {
         let config = BatchConfig {
             max_queue_size,
             max_queue_bytes,
+            max_backlog_bytes,
             schedule_delay,
             max_export_batch_size,
             export_timeout,
@@ -462,6 +475,7 @@ impl BatchConfig {
         let sources = vec![
             ("max_queue_size", max_queue_size_source),
             ("max_queue_bytes", max_queue_bytes_source),
+            ("max_backlog_bytes", max_backlog_bytes_source),
             ("schedule_delay", schedule_delay_source),
             ("max_export_batch_size", max_export_batch_size_source),
             ("export_timeout", export_timeout_source),
@@ -520,6 +534,11 @@ pub const MAX_QUEUE_ITEMS: usize = 1 << 24;
 pub const MAX_QUEUE_BYTES_VAR: &str = "OTEL_RUST_EXPORTER_MAX_QUEUE_BYTES";
 /// Never binds for normal records (2048 spans of 32 KiB each), bounds a flood of huge ones.
 pub const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
+
+pub const MAX_BACKLOG_BYTES_VAR: &str = "OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES";
+/// Room for a burst of ~100k small spans while every export slot is busy; bounds what a
+/// slow or unreachable collector costs in memory beyond the queue.
+pub const DEFAULT_MAX_BACKLOG_BYTES: usize = 16 << 20;
 
 /// The longest any timeout or delay may be. Longer is a typo (seconds given as
 /// milliseconds) or an attack, and a deadline that far out could overflow.
@@ -989,6 +1008,7 @@ mod tests {
                     Source::Variable("OTEL_BLRP_MAX_QUEUE_SIZE".into())
                 ),
                 ("max_queue_bytes", Source::Default),
+                ("max_backlog_bytes", Source::Default),
                 ("schedule_delay", Source::Default),
                 ("max_export_batch_size", Source::Argument),
                 ("export_timeout", Source::Default),

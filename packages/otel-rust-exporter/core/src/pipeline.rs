@@ -11,7 +11,7 @@ use std::time::Duration;
 use crossbeam_queue::SegQueue;
 use futures_core::future::BoxFuture;
 use tokio::runtime::Handle;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{oneshot, Notify, Semaphore};
 
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
@@ -59,6 +59,20 @@ pub trait BatchExport: Send + Sync + 'static {
     fn finished(self: Arc<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async {})
     }
+}
+
+/// Where a cut batch goes.
+enum Slot {
+    /// To the export slot already taken for it.
+    Taken(tokio::sync::OwnedSemaphorePermit),
+    /// To the disk spool, every slot being taken.
+    Disk,
+    /// To the next free export slot, once the batch cut before it (`after`) has one; then
+    /// `taken` tells the batch cut after it.
+    WhenFree {
+        after: Option<oneshot::Receiver<()>>,
+        taken: oneshot::Sender<()>,
+    },
 }
 
 /// Why a record was not queued.
@@ -117,10 +131,20 @@ pub struct Pipeline<E: BatchExport> {
     /// What the queue holds, for messages: "span", "log record".
     item_name: &'static str,
     config: BatchConfig,
-    /// Items with their `item_bytes`; the bounds are kept by the counters below.
+    /// Items waiting to be cut into a batch, with their `item_bytes`; the bounds are kept by
+    /// the counters below. `max_queue_size` bounds these alone: as the SDK's processor pops
+    /// a batch before exporting it, a cut batch no longer counts against it.
     queue: SegQueue<(E::Item, usize)>,
     queued: AtomicUsize,
-    /// Bytes of queued and in-flight items.
+    /// Items in batches cut but not yet exported (waiting for an export slot or in flight).
+    cut: AtomicUsize,
+    /// Bytes of the cut batches waiting for an export slot (`max_backlog_bytes`).
+    backlog_bytes: AtomicUsize,
+    /// A batch waiting for a slot has one now.
+    backlog_shrunk: Notify,
+    /// The last cut batch has finished.
+    cut_finished: Notify,
+    /// Bytes of queued, cut and in-flight items: `max_queue_bytes` bounds them all.
     bytes: AtomicUsize,
     exporter: Arc<E>,
     wake: Notify,
@@ -161,6 +185,10 @@ impl<E: BatchExport> Pipeline<E> {
             config,
             queue: SegQueue::new(),
             queued: AtomicUsize::new(0),
+            cut: AtomicUsize::new(0),
+            backlog_bytes: AtomicUsize::new(0),
+            backlog_shrunk: Notify::new(),
+            cut_finished: Notify::new(),
             bytes: AtomicUsize::new(0),
             exporter,
             wake: Notify::new(),
@@ -302,7 +330,7 @@ impl<E: BatchExport> Pipeline<E> {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Bytes held by queued and in-flight items.
+    /// Bytes held by queued, cut and in-flight items.
     pub fn queued_bytes(&self) -> usize {
         self.bytes.load(Ordering::Relaxed)
     }
@@ -336,7 +364,7 @@ impl<E: BatchExport> Pipeline<E> {
         let stopped = self.wait_for(timeout, |progress| progress.stopped);
         let dropped = self.stats.dropped.load(Ordering::Relaxed);
         let failed = self.stats.failed.load(Ordering::Relaxed);
-        let unsent = self.queued();
+        let unsent = self.queued() + self.cut.load(Ordering::SeqCst);
         let spooled = self.stats.spooled.load(Ordering::Relaxed);
         if dropped + failed + spooled > 0 || unsent > 0 {
             let mut summary = format!(
@@ -352,7 +380,9 @@ impl<E: BatchExport> Pipeline<E> {
                 summary.push_str(&format!(", {spooled} spooled to disk"));
             }
             if unsent > 0 {
-                summary.push_str(&format!(", {unsent} still queued at the shutdown timeout"));
+                summary.push_str(&format!(
+                    ", {unsent} still queued or being exported at the shutdown timeout"
+                ));
             }
             if dropped > 0 {
                 summary.push_str(&format!(", {dropped} dropped ({})", self.drop_reasons()));
@@ -382,6 +412,7 @@ impl<E: BatchExport> Pipeline<E> {
     }
 
     async fn run(self: Arc<Self>) {
+        let mut last_cut = None;
         loop {
             let stopping = self.shutting_down.load(Ordering::SeqCst);
             let mut drain_all = stopping;
@@ -393,32 +424,70 @@ impl<E: BatchExport> Pipeline<E> {
             self.wake_pending.store(false, Ordering::Release);
             self.report_in_background();
             drain_all |= self.flush_requested.swap(false, Ordering::SeqCst);
-            self.drain(drain_all).await;
+            self.drain(drain_all, &mut last_cut).await;
             if stopping {
                 break;
             }
         }
-        // Every permit back means no export is still running.
-        let all_permits = self.config.max_concurrent_exports.max(1) as u32;
-        drop(self.in_flight.acquire_many(all_permits).await);
+        self.all_cut_finished().await;
         self.exporter.clone().finished().await;
         self.update_progress(|progress| progress.stopped = true);
     }
 
-    /// Starts the export of one batch, then more while full batches wait (or everything,
-    /// when asked), with at most `max_concurrent_exports` in flight.
-    /// With a spool, a queue about to overflow while every slot is taken goes to disk.
-    async fn drain(self: &Arc<Self>, all: bool) {
+    async fn all_cut_finished(&self) {
         loop {
-            let permit = tokio::select! {
-                biased;
-                permit = self.in_flight.clone().acquire_owned() => match permit {
-                    Ok(permit) => Some(permit),
-                    Err(_) => return,
-                },
-                () = self.nearly_full.notified(), if self.overflow_at.is_some() => None,
+            let finished = self.cut_finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            if self.cut.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            finished.await;
+        }
+    }
+
+    /// Waits until the batches waiting for an export slot hold less than `max_backlog_bytes`.
+    async fn backlog_room(&self) {
+        loop {
+            let shrunk = self.backlog_shrunk.notified();
+            tokio::pin!(shrunk);
+            shrunk.as_mut().enable();
+            if self.backlog_bytes.load(Ordering::SeqCst) < self.config.max_backlog_bytes {
+                return;
+            }
+            shrunk.await;
+        }
+    }
+
+    /// Cuts batches while full ones wait (or everything, when asked). Each is exported
+    /// when one of the `max_concurrent_exports` slots is free; until then it waits in the
+    /// backlog (up to `max_backlog_bytes`), out of the queue, so a burst or a slow answer
+    /// does not fill the queue while the exporter keeps up on average.
+    /// With a spool, batches wait for a slot in the queue instead, and a queue about to
+    /// overflow while every slot is taken goes to disk.
+    async fn drain(self: &Arc<Self>, all: bool, last_cut: &mut Option<oneshot::Receiver<()>>) {
+        while all || self.queued() >= self.config.max_export_batch_size {
+            if self.queued() == 0 {
+                return;
+            }
+            if self.overflow_at.is_none() {
+                self.backlog_room().await;
+            }
+            let reserved = if self.overflow_at.is_some() {
+                tokio::select! {
+                    biased;
+                    permit = self.in_flight.clone().acquire_owned() => match permit {
+                        Ok(permit) => Some(Slot::Taken(permit)),
+                        Err(_) => return,
+                    },
+                    () = self.nearly_full.notified() => Some(Slot::Disk),
+                }
+            } else {
+                None
             };
-            if permit.is_none() && self.overflow_at.is_some_and(|at| self.queued() < at) {
+            if matches!(reserved, Some(Slot::Disk))
+                && self.overflow_at.is_some_and(|at| self.queued() < at)
+            {
                 continue;
             }
             let mut batch =
@@ -437,15 +506,39 @@ impl<E: BatchExport> Pipeline<E> {
             if batch.is_empty() {
                 return;
             }
+            let slot = reserved.unwrap_or_else(|| {
+                self.backlog_bytes.fetch_add(batch_bytes, Ordering::SeqCst);
+                // Slots go to batches in the order they were cut.
+                let (taken, next) = oneshot::channel();
+                Slot::WhenFree {
+                    after: last_cut.replace(next),
+                    taken,
+                }
+            });
+            self.cut.fetch_add(batch.len(), Ordering::SeqCst);
             let pipeline = self.clone();
             tokio::spawn(async move {
-                let to_disk = permit.is_none();
+                let to_disk = matches!(slot, Slot::Disk);
+                let permit = match slot {
+                    Slot::Taken(permit) => Some(permit),
+                    Slot::Disk => None,
+                    Slot::WhenFree { after, taken } => {
+                        if let Some(previous) = after {
+                            // An error only means the previous batch's task has ended.
+                            let _ = previous.await;
+                        }
+                        let permit = pipeline.in_flight.clone().acquire_owned().await.ok();
+                        let _ = taken.send(());
+                        pipeline
+                            .backlog_bytes
+                            .fetch_sub(batch_bytes, Ordering::SeqCst);
+                        pipeline.backlog_shrunk.notify_waiters();
+                        permit
+                    }
+                };
                 pipeline.export(batch, batch_bytes, to_disk).await;
                 drop(permit);
             });
-            if !all && self.queued() < self.config.max_export_batch_size {
-                return;
-            }
         }
     }
 
@@ -477,6 +570,9 @@ impl<E: BatchExport> Pipeline<E> {
         };
         counter.fetch_add(count, Ordering::SeqCst);
         self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        if self.cut.fetch_sub(count as usize, Ordering::SeqCst) == count as usize {
+            self.cut_finished.notify_waiters();
+        }
         self.update_progress(|progress| progress.processed += count);
     }
 
@@ -540,6 +636,7 @@ mod tests {
         BatchConfig {
             max_queue_size: queue,
             max_queue_bytes: usize::MAX,
+            max_backlog_bytes: usize::MAX,
             schedule_delay: Duration::from_millis(delay_ms),
             max_export_batch_size: batch,
             export_timeout: Duration::from_secs(30),
@@ -695,6 +792,138 @@ mod tests {
         assert_eq!(
             exporter.batches.lock().unwrap().concat(),
             vec![40, 40, 20, 90]
+        );
+    }
+
+    /// Holds every export until the test opens its gate.
+    struct Gated {
+        open: tokio::sync::Semaphore,
+        in_flight: AtomicUsize,
+        peak_in_flight: AtomicUsize,
+        delivered: Mutex<Vec<u32>>,
+    }
+
+    impl BatchExport for Gated {
+        type Item = u32;
+        fn item_bytes(_: &u32) -> usize {
+            10
+        }
+        fn export(self: Arc<Self>, batch: Vec<u32>) -> BoxFuture<'static, Outcome> {
+            Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+                drop(self.open.acquire().await);
+                self.delivered.lock().unwrap().extend(batch);
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                Outcome::Delivered
+            })
+        }
+    }
+
+    fn gated() -> Arc<Gated> {
+        Arc::new(Gated {
+            open: tokio::sync::Semaphore::new(0),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
+            delivered: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Pushes `items` (one batch's worth) and waits until they are cut from the queue.
+    fn push_batch_and_wait_for_its_cut<E: BatchExport<Item = u32>>(
+        pipeline: &Pipeline<E>,
+        items: std::ops::Range<u32>,
+    ) {
+        for item in items.clone() {
+            assert!(pipeline.push(item), "item {item} was dropped");
+        }
+        let start = Instant::now();
+        while pipeline.queued() > 0 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(pipeline.queued(), 0, "items {items:?} were not cut");
+    }
+
+    #[test]
+    fn batches_waiting_for_an_export_slot_leave_the_queue_and_go_out_in_order() {
+        let rt = runtime();
+        let exporter = gated();
+        let pipeline = start(&rt, config(20, 10, 60_000), &exporter);
+        // Ten times the queue's size while the only export slot is taken.
+        for first in (0..200).step_by(10) {
+            push_batch_and_wait_for_its_cut(&pipeline, first..first + 10);
+        }
+        assert_eq!(
+            pipeline.queued_bytes(),
+            2000,
+            "cut batches still count in bytes"
+        );
+        exporter.open.add_permits(1 << 20);
+        assert!(pipeline.force_flush(Duration::from_secs(10)));
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            *exporter.delivered.lock().unwrap(),
+            (0..200).collect::<Vec<_>>()
+        );
+        assert_eq!(exporter.peak_in_flight.load(Ordering::SeqCst), 1);
+        assert_eq!(pipeline.queued_bytes(), 0);
+        assert!(pipeline.shutdown(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn batches_waiting_for_a_slot_are_bounded_by_max_queue_bytes_and_counted() {
+        let rt = runtime();
+        let exporter = gated();
+        let settings = BatchConfig {
+            max_queue_bytes: 100,
+            ..config(4, 2, 60_000)
+        };
+        let pipeline = start(&rt, settings, &exporter);
+        // 10 items of 10 bytes: one batch in flight, four waiting for the slot.
+        for first in (0..10).step_by(2) {
+            push_batch_and_wait_for_its_cut(&pipeline, first..first + 2);
+        }
+        assert_eq!(pipeline.queued_bytes(), 100);
+        assert!(!pipeline.push(10));
+        assert_eq!(pipeline.stats.dropped_for(DropReason::QueueBytes), 1);
+        assert!(!pipeline.shutdown(Duration::from_millis(200)));
+        exporter.open.add_permits(1 << 20);
+        let start = Instant::now();
+        while exporter.delivered.lock().unwrap().len() < 10
+            && start.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            *exporter.delivered.lock().unwrap(),
+            (0..10).collect::<Vec<_>>()
+        );
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_full_backlog_leaves_batches_in_the_queue_which_then_overflows() {
+        let rt = runtime();
+        let exporter = gated();
+        let settings = BatchConfig {
+            max_backlog_bytes: 20,
+            ..config(4, 2, 60_000)
+        };
+        let pipeline = start(&rt, settings, &exporter);
+        // One batch in flight, one (20 bytes) waiting for the slot: the backlog is full.
+        push_batch_and_wait_for_its_cut(&pipeline, 0..2);
+        push_batch_and_wait_for_its_cut(&pipeline, 2..4);
+        for item in 4..8 {
+            assert!(pipeline.push(item), "item {item} was dropped");
+        }
+        assert!(!pipeline.push(8));
+        assert_eq!(pipeline.stats.dropped_for(DropReason::QueueFull), 1);
+        assert_eq!(pipeline.queued(), 4);
+        exporter.open.add_permits(1 << 20);
+        assert!(pipeline.force_flush(Duration::from_secs(10)));
+        assert_eq!(
+            *exporter.delivered.lock().unwrap(),
+            (0..8).collect::<Vec<_>>()
         );
     }
 

@@ -117,6 +117,7 @@ fn resolve_batch<'py>(py: Python<'py>, signal_name: &str) -> PyResult<Bound<'py,
     let dict = PyDict::new(py);
     dict.set_item("max_queue_size", config.max_queue_size)?;
     dict.set_item("max_queue_bytes", config.max_queue_bytes)?;
+    dict.set_item("max_backlog_bytes", config.max_backlog_bytes)?;
     dict.set_item("schedule_delay", config.schedule_delay.as_secs_f64())?;
     dict.set_item("max_export_batch_size", config.max_export_batch_size)?;
     dict.set_item("export_timeout", config.export_timeout.as_secs_f64())?;
