@@ -142,6 +142,10 @@ pub struct Pipeline<E: BatchExport> {
     backlog_bytes: AtomicUsize,
     /// A batch waiting for a slot has one now.
     backlog_shrunk: Notify,
+    /// Held while cutting a batch into the backlog, with the last one cut: slots go to
+    /// batches in the order they were cut.
+    cutting: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
+    runtime: Handle,
     /// The last cut batch has finished.
     cut_finished: Notify,
     /// Bytes of queued, cut and in-flight items: `max_queue_bytes` bounds them all.
@@ -188,6 +192,8 @@ impl<E: BatchExport> Pipeline<E> {
             cut: AtomicUsize::new(0),
             backlog_bytes: AtomicUsize::new(0),
             backlog_shrunk: Notify::new(),
+            cutting: tokio::sync::Mutex::new(None),
+            runtime: runtime.clone(),
             cut_finished: Notify::new(),
             bytes: AtomicUsize::new(0),
             exporter,
@@ -208,13 +214,12 @@ impl<E: BatchExport> Pipeline<E> {
     }
 
     /// Queues one record; never blocks. Returns `false` when it was dropped.
-    pub fn push(&self, item: E::Item) -> bool {
+    pub fn push(self: &Arc<Self>, item: E::Item) -> bool {
         if self.shutting_down.load(Ordering::Relaxed) {
             self.count_drop(DropReason::ShutDown);
             return false;
         }
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.config.max_queue_size {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        if !self.take_queue_place() {
             self.count_drop(DropReason::QueueFull);
             return false;
         }
@@ -238,6 +243,22 @@ impl<E: BatchExport> Pipeline<E> {
             self.nearly_full.notify_one();
         }
         true
+    }
+
+    /// Counts one more record against `max_queue_size`; `false` when the queue is full and
+    /// no batch could be cut from it.
+    fn take_queue_place(self: &Arc<Self>) -> bool {
+        let mut cut_here = false;
+        loop {
+            if self.queued.fetch_add(1, Ordering::AcqRel) < self.config.max_queue_size {
+                return true;
+            }
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            if cut_here || !self.cut_for_a_full_queue() {
+                return false;
+            }
+            cut_here = true;
+        }
     }
 
     /// Counts a record that was not queued; the runtime thread reports it.
@@ -412,7 +433,6 @@ impl<E: BatchExport> Pipeline<E> {
     }
 
     async fn run(self: Arc<Self>) {
-        let mut last_cut = None;
         loop {
             let stopping = self.shutting_down.load(Ordering::SeqCst);
             let mut drain_all = stopping;
@@ -424,7 +444,7 @@ impl<E: BatchExport> Pipeline<E> {
             self.wake_pending.store(false, Ordering::Release);
             self.report_in_background();
             drain_all |= self.flush_requested.swap(false, Ordering::SeqCst);
-            self.drain(drain_all, &mut last_cut).await;
+            self.drain(drain_all).await;
             if stopping {
                 break;
             }
@@ -465,81 +485,112 @@ impl<E: BatchExport> Pipeline<E> {
     /// does not fill the queue while the exporter keeps up on average.
     /// With a spool, batches wait for a slot in the queue instead, and a queue about to
     /// overflow while every slot is taken goes to disk.
-    async fn drain(self: &Arc<Self>, all: bool, last_cut: &mut Option<oneshot::Receiver<()>>) {
+    async fn drain(self: &Arc<Self>, all: bool) {
         while all || self.queued() >= self.config.max_export_batch_size {
             if self.queued() == 0 {
                 return;
             }
-            if self.overflow_at.is_none() {
+            let Some(_spool) = self.overflow_at else {
                 self.backlog_room().await;
-            }
-            let reserved = if self.overflow_at.is_some() {
-                tokio::select! {
-                    biased;
-                    permit = self.in_flight.clone().acquire_owned() => match permit {
-                        Ok(permit) => Some(Slot::Taken(permit)),
-                        Err(_) => return,
-                    },
-                    () = self.nearly_full.notified() => Some(Slot::Disk),
+                let mut last_cut = self.cutting.lock().await;
+                if !self.cut_to_backlog(&mut last_cut) {
+                    return;
                 }
-            } else {
-                None
+                continue;
             };
-            if matches!(reserved, Some(Slot::Disk))
-                && self.overflow_at.is_some_and(|at| self.queued() < at)
-            {
+            let slot = tokio::select! {
+                biased;
+                permit = self.in_flight.clone().acquire_owned() => match permit {
+                    Ok(permit) => Slot::Taken(permit),
+                    Err(_) => return,
+                },
+                () = self.nearly_full.notified() => Slot::Disk,
+            };
+            if matches!(slot, Slot::Disk) && self.overflow_at.is_some_and(|at| self.queued() < at) {
                 continue;
             }
-            let mut batch =
-                Vec::with_capacity(self.queued().min(self.config.max_export_batch_size));
-            let mut batch_bytes = 0;
-            while batch.len() < self.config.max_export_batch_size {
-                match self.queue.pop() {
-                    Some((item, size)) => {
-                        self.queued.fetch_sub(1, Ordering::AcqRel);
-                        batch_bytes += size;
-                        batch.push(item);
-                    }
-                    None => break,
-                }
-            }
-            if batch.is_empty() {
+            let Some((batch, bytes)) = self.take_batch() else {
                 return;
-            }
-            let slot = reserved.unwrap_or_else(|| {
-                self.backlog_bytes.fetch_add(batch_bytes, Ordering::SeqCst);
-                // Slots go to batches in the order they were cut.
-                let (taken, next) = oneshot::channel();
-                Slot::WhenFree {
-                    after: last_cut.replace(next),
-                    taken,
-                }
-            });
-            self.cut.fetch_add(batch.len(), Ordering::SeqCst);
-            let pipeline = self.clone();
-            tokio::spawn(async move {
-                let to_disk = matches!(slot, Slot::Disk);
-                let permit = match slot {
-                    Slot::Taken(permit) => Some(permit),
-                    Slot::Disk => None,
-                    Slot::WhenFree { after, taken } => {
-                        if let Some(previous) = after {
-                            // An error only means the previous batch's task has ended.
-                            let _ = previous.await;
-                        }
-                        let permit = pipeline.in_flight.clone().acquire_owned().await.ok();
-                        let _ = taken.send(());
-                        pipeline
-                            .backlog_bytes
-                            .fetch_sub(batch_bytes, Ordering::SeqCst);
-                        pipeline.backlog_shrunk.notify_waiters();
-                        permit
-                    }
-                };
-                pipeline.export(batch, batch_bytes, to_disk).await;
-                drop(permit);
-            });
+            };
+            self.start_export(batch, bytes, slot);
         }
+    }
+
+    /// On a thread that would drop for a full queue: when the runtime's thread has not cut
+    /// a batch for a while (a busy machine leaves it waiting for a CPU) and the backlog has
+    /// room, cuts one here instead. Never waits; `false` when no room was made.
+    fn cut_for_a_full_queue(self: &Arc<Self>) -> bool {
+        if self.overflow_at.is_some()
+            || self.backlog_bytes.load(Ordering::SeqCst) >= self.config.max_backlog_bytes
+        {
+            return false;
+        }
+        match self.cutting.try_lock() {
+            Ok(mut last_cut) => self.cut_to_backlog(&mut last_cut),
+            // Another thread is cutting: the queue is being emptied.
+            Err(_) => false,
+        }
+    }
+
+    /// Cuts a batch that takes the next free export slot after the batch cut before it
+    /// (`last_cut`); `false` when the queue was empty.
+    fn cut_to_backlog(self: &Arc<Self>, last_cut: &mut Option<oneshot::Receiver<()>>) -> bool {
+        let Some((batch, bytes)) = self.take_batch() else {
+            return false;
+        };
+        self.backlog_bytes.fetch_add(bytes, Ordering::SeqCst);
+        let (taken, next) = oneshot::channel();
+        let after = last_cut.replace(next);
+        self.start_export(batch, bytes, Slot::WhenFree { after, taken });
+        true
+    }
+
+    /// Up to a batch from the queue, with its bytes; `None` when the queue is empty.
+    fn take_batch(&self) -> Option<(Vec<E::Item>, usize)> {
+        let mut batch = Vec::with_capacity(self.queued().min(self.config.max_export_batch_size));
+        let mut batch_bytes = 0;
+        while batch.len() < self.config.max_export_batch_size {
+            match self.queue.pop() {
+                Some((item, size)) => {
+                    self.queued.fetch_sub(1, Ordering::AcqRel);
+                    batch_bytes += size;
+                    batch.push(item);
+                }
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return None;
+        }
+        self.cut.fetch_add(batch.len(), Ordering::SeqCst);
+        Some((batch, batch_bytes))
+    }
+
+    /// Starts a task exporting `batch` through `slot`.
+    fn start_export(self: &Arc<Self>, batch: Vec<E::Item>, batch_bytes: usize, slot: Slot) {
+        let pipeline = self.clone();
+        self.runtime.spawn(async move {
+            let to_disk = matches!(slot, Slot::Disk);
+            let permit = match slot {
+                Slot::Taken(permit) => Some(permit),
+                Slot::Disk => None,
+                Slot::WhenFree { after, taken } => {
+                    if let Some(previous) = after {
+                        // An error only means the previous batch's task has ended.
+                        let _ = previous.await;
+                    }
+                    let permit = pipeline.in_flight.clone().acquire_owned().await.ok();
+                    let _ = taken.send(());
+                    pipeline
+                        .backlog_bytes
+                        .fetch_sub(batch_bytes, Ordering::SeqCst);
+                    pipeline.backlog_shrunk.notify_waiters();
+                    permit
+                }
+            };
+            pipeline.export(batch, batch_bytes, to_disk).await;
+            drop(permit);
+        });
     }
 
     /// Exports `batch` (`to_disk`: straight to the spool), which holds `bytes` of the
@@ -681,7 +732,11 @@ mod tests {
     fn a_full_queue_drops_and_counts() {
         let rt = runtime();
         let exporter = recorder(Duration::from_millis(200));
-        let pipeline = start(&rt, config(4, 4, 60_000), &exporter);
+        let settings = BatchConfig {
+            max_backlog_bytes: 1,
+            ..config(4, 4, 60_000)
+        };
+        let pipeline = start(&rt, settings, &exporter);
         let accepted = (0..20).filter(|i| pipeline.push(*i)).count() as u64;
         assert!(accepted < 20);
         assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 20 - accepted);
@@ -831,7 +886,7 @@ mod tests {
 
     /// Pushes `items` (one batch's worth) and waits until they are cut from the queue.
     fn push_batch_and_wait_for_its_cut<E: BatchExport<Item = u32>>(
-        pipeline: &Pipeline<E>,
+        pipeline: &Arc<Pipeline<E>>,
         items: std::ops::Range<u32>,
     ) {
         for item in items.clone() {
@@ -899,6 +954,33 @@ mod tests {
             (0..10).collect::<Vec<_>>()
         );
         assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_full_queue_is_cut_on_the_pushing_thread_while_the_runtime_cannot_run() {
+        let rt = runtime();
+        let exporter = recorder(Duration::ZERO);
+        let pipeline = start(&rt, config(20, 10, 60_000), &exporter);
+        // The runtime's only worker blocks, as a thread waiting for a CPU would.
+        let (blocking, blocked) = std::sync::mpsc::channel();
+        let release = Arc::new(std::sync::Barrier::new(2));
+        let worker_release = release.clone();
+        rt.spawn(async move {
+            blocking.send(()).unwrap();
+            worker_release.wait();
+        });
+        blocked.recv().unwrap();
+        let dropped = (0..200).filter(|item| !pipeline.push(*item)).count();
+        let queued = pipeline.queued();
+        release.wait();
+        assert_eq!(dropped, 0);
+        assert!(queued <= 20);
+        assert!(pipeline.force_flush(Duration::from_secs(10)));
+        assert_eq!(
+            exporter.batches.lock().unwrap().concat(),
+            (0..200).collect::<Vec<_>>()
+        );
+        assert_eq!(pipeline.stats.dropped.load(Ordering::SeqCst), 0);
     }
 
     #[test]
