@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_traces.py [--spans N] [--heavy-spans N] [--repeats R] [--quick]
     .venv/bin/python bench/bench_traces.py --self-metrics [--spans N] [--repeats R]
     .venv/bin/python bench/bench_traces.py --targets [--baseline REV] [--repeats R] [--quick]
+    .venv/bin/python bench/bench_traces.py --modes M1,M2 [--baseline REV] [--spans N] [--repeats R]
 
 Every pass of every mode runs in its own fresh interpreter (``trace_worker.py``), so RSS and
 import time are clean; repeats are interleaved (repeat 1 runs every mode, then repeat 2...)
@@ -11,6 +12,10 @@ and the report uses medians. One sink process (``sink.py``) receives for all mod
 Writes the raw results to ``bench/results/traces-<time>.json`` and the "Traces" section of
 ``docs/BENCHMARKS.md`` with ``docs/benchmarks_traces.png``. ``--quick`` writes its report
 next to the JSON instead, so a quick run never replaces the published numbers.
+
+``--modes`` runs only the given modes (each also from ``--baseline REV``, built as below)
+and prints, per shape and mode, the drops of every repeat and the median per-span costs;
+it writes only ``bench/results/traces-modes-<time>.json``, never the published report.
 
 ``--self-metrics`` runs only our HTTP pipeline, with its self-metrics off and on (collected
 every second), interleaved, and prints the on/off ratios per repeat and their median
@@ -93,21 +98,34 @@ def run_pass(
 
 
 def run_all(
-    sink: Sink, counts: dict[str, int], repeats: int, modes: list[str] = MODES
+    sink: Sink,
+    counts: dict[str, int],
+    repeats: int,
+    modes: list[str] = MODES,
+    baseline: Optional[Path] = None,
 ) -> list[dict[str, Any]]:
+    """Every mode; a mode ending in ``@baseline`` runs from the ``baseline`` build."""
+
+    def one_pass(mode: str, shape: str, spans: int, pass_name: str, idle: Optional[float] = None) -> dict:
+        implementation = mode.removesuffix(targets_report.BASELINE)
+        python_path = baseline if mode.endswith(targets_report.BASELINE) else None
+        result = run_pass(sink, implementation, shape, spans, pass_name, idle, python_path)
+        result["mode"] = mode
+        return result
+
     print("warm-up: one tiny pass per mode (bytecode cache, page cache)", flush=True)
     for mode in modes:
-        run_pass(sink, mode, "light", WARMUP_SPANS, "timing")
+        one_pass(mode, "light", WARMUP_SPANS, "timing")
     runs = []
     for repeat in range(repeats):
         for shape, spans in counts.items():
             for mode in rotated(modes, repeat):
-                timing = run_pass(sink, mode, shape, spans, "timing")
+                timing = one_pass(mode, shape, spans, "timing")
                 # The probe's idle phase lasts about as long as an export of this workload.
-                probe = run_pass(sink, mode, shape, spans, "probe", min(timing["loop_seconds"], 5.0))
+                probe = one_pass(mode, shape, spans, "probe", min(timing["loop_seconds"], 5.0))
                 runs.append({"repeat": repeat, "timing": timing, "probe": probe})
                 print(
-                    f"repeat {repeat + 1}/{repeats} {shape:5} {mode:10}"
+                    f"repeat {repeat + 1}/{repeats} {shape:5} {mode:25}"
                     f" loop {timing['loop_seconds'] / spans * 1e6:7.2f} us/span"
                     f"  cpu {timing['process_cpu_seconds'] / spans * 1e6:7.2f} us/span"
                     f"  received {timing['received_spans']}/{spans}"
@@ -289,8 +307,9 @@ def main() -> None:
         "--targets", action="store_true", help="issue 15's targets: floor and ours only, all workloads"
     )
     parser.add_argument(
-        "--baseline", metavar="REV", help="with --targets: also ours built from this git revision"
+        "--baseline", metavar="REV", help="with --targets or --modes: also ours built from this git revision"
     )
+    parser.add_argument("--modes", help=f"comma-separated, of: {', '.join(MODES)}")
     args = parser.parse_args()
     if args.targets:
         targets(args.repeats or (1 if args.quick else 5), args.quick, args.baseline)
@@ -301,6 +320,9 @@ def main() -> None:
     light = args.spans or (20_000 if args.quick else 200_000)
     heavy = args.heavy_spans or (3_000 if args.quick else 30_000)
     repeats = args.repeats or (1 if args.quick else 3)
+    if args.modes:
+        compare_modes(args.modes.split(","), {"light": light, "heavy": heavy}, repeats, args.baseline)
+        return
 
     started = time.time()
     command = shlex.join([".venv/bin/python", "bench/bench_traces.py", *sys.argv[1:]])
@@ -326,6 +348,53 @@ def main() -> None:
     output = RESULTS if args.quick else ROOT / "docs"
     for path in traces_report.write(results, output):
         print(f"report: {path.relative_to(ROOT)}")
+
+
+def compare_modes(
+    modes: list[str], counts: dict[str, int], repeats: int, baseline_revision: Optional[str]
+) -> None:
+    """Only ``modes`` (and the same from ``baseline_revision``), interleaved: drops per
+    repeat and median per-span costs, printed and kept as JSON."""
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise SystemExit(f"unknown modes: {', '.join(sorted(unknown))}")
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
+        baseline = build_baseline(baseline_revision, Path(scratch)) if baseline_revision else None
+        all_modes = modes + ([mode + targets_report.BASELINE for mode in modes] if baseline else [])
+        setup, runs = run_against_sink(
+            PACKAGES, lambda sink: run_all(sink, counts, repeats, all_modes, baseline)
+        )
+    print(f"{'shape':5} {'mode':25} {'drops per repeat':32} loop   thread  process CPU (us/span, medians)")
+    for shape, spans in counts.items():
+        for mode in all_modes:
+            rows = [run["timing"] for run in runs if run["timing"]["shape"] == shape]
+            rows = [row for row in rows if row["mode"] == mode]
+            drops = [spans - row["received_spans"] for row in rows]
+            per_span = {
+                key: statistics.median(row[key] for row in rows) / spans * 1e6
+                for key in ("loop_seconds", "loop_thread_cpu_seconds", "process_cpu_seconds")
+            }
+            print(
+                f"{shape:5} {mode:25} {' '.join(map(str, drops)):32}"
+                f" {per_span['loop_seconds']:6.2f} {per_span['loop_thread_cpu_seconds']:6.2f}"
+                f" {per_span['process_cpu_seconds']:6.2f}"
+            )
+    results = {
+        "command": shlex.join([".venv/bin/python", "bench/bench_traces.py", *sys.argv[1:]]),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "duration_minutes": round((time.time() - started) / 60, 1),
+        "spans": counts,
+        "repeats": repeats,
+        "baseline": baseline_revision,
+        "quiet_gate": QUIET_GATE,
+        "machine": setup,
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"traces-modes-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(started))}.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(f"raw results: {path.relative_to(ROOT)}")
 
 
 SELF_METRICS_MEASURES = ("loop_us", "thread_cpu_us", "process_cpu_us", "probe_pct")

@@ -14,6 +14,7 @@ from tests.support.delivery import (
     end_spans,
     overflow,
     permanent_failure,
+    small_backlog,
     start,
     transient_failure,
 )
@@ -167,7 +168,8 @@ def test_reporting_a_drop_never_stops_the_queue_draining(http_receiver):
     logging.getLogger("otel_rust_exporter").addHandler(handler)
     try:
         http_receiver.reply_with(Reply(delay=0.3))
-        processor, tracer = start(http_receiver, max_queue_size=10, max_export_batch_size=10)
+        with small_backlog():
+            processor, tracer = start(http_receiver, max_queue_size=10, max_export_batch_size=10)
         end_spans(tracer, OVERFLOWING, "flood")
         assert reporting.wait(10), "no drop warning"
         assert processor.force_flush(10_000) is True
