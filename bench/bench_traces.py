@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_traces.py [--spans N] [--heavy-spans N] [--repeats R] [--quick]
     .venv/bin/python bench/bench_traces.py --self-metrics [--spans N] [--repeats R]
     .venv/bin/python bench/bench_traces.py --targets [--baseline REV] [--repeats R] [--quick]
-    .venv/bin/python bench/bench_traces.py --modes M1,M2 [--baseline REV] [--spans N] [--repeats R]
+    .venv/bin/python bench/bench_traces.py --modes M1,M2 [--baseline REV] [--busy N] [--spans N] [--repeats R]
 
 Every pass of every mode runs in its own fresh interpreter (``trace_worker.py``), so RSS and
 import time are clean; repeats are interleaved (repeat 1 runs every mode, then repeat 2...)
@@ -16,6 +16,8 @@ next to the JSON instead, so a quick run never replaces the published numbers.
 ``--modes`` runs only the given modes (each also from ``--baseline REV``, built as below)
 and prints, per shape and mode, the drops of every repeat and the median per-span costs;
 it writes only ``bench/results/traces-modes-<time>.json``, never the published report.
+``--busy N`` keeps N processes spinning on the CPUs meanwhile (a machine busy with other
+work; the quiet gate is off).
 
 ``--self-metrics`` runs only our HTTP pipeline, with its self-metrics off and on (collected
 every second), interleaved, and prints the on/off ratios per repeat and their median
@@ -53,6 +55,7 @@ from common import (
     RESULTS,
     ROOT,
     Sink,
+    busy_cpus,
     pass_measures,
     rotated,
     run_against_sink,
@@ -310,6 +313,7 @@ def main() -> None:
         "--baseline", metavar="REV", help="with --targets or --modes: also ours built from this git revision"
     )
     parser.add_argument("--modes", help=f"comma-separated, of: {', '.join(MODES)}")
+    parser.add_argument("--busy", type=int, default=0, help="with --modes: N processes spinning meanwhile")
     args = parser.parse_args()
     if args.targets:
         targets(args.repeats or (1 if args.quick else 5), args.quick, args.baseline)
@@ -321,7 +325,8 @@ def main() -> None:
     heavy = args.heavy_spans or (3_000 if args.quick else 30_000)
     repeats = args.repeats or (1 if args.quick else 3)
     if args.modes:
-        compare_modes(args.modes.split(","), {"light": light, "heavy": heavy}, repeats, args.baseline)
+        counts = {"light": light, "heavy": heavy}
+        compare_modes(args.modes.split(","), counts, repeats, args.baseline, args.busy)
         return
 
     started = time.time()
@@ -351,7 +356,7 @@ def main() -> None:
 
 
 def compare_modes(
-    modes: list[str], counts: dict[str, int], repeats: int, baseline_revision: Optional[str]
+    modes: list[str], counts: dict[str, int], repeats: int, baseline_revision: Optional[str], busy: int
 ) -> None:
     """Only ``modes`` (and the same from ``baseline_revision``), interleaved: drops per
     repeat and median per-span costs, printed and kept as JSON."""
@@ -362,9 +367,10 @@ def compare_modes(
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
         baseline = build_baseline(baseline_revision, Path(scratch)) if baseline_revision else None
         all_modes = modes + ([mode + targets_report.BASELINE for mode in modes] if baseline else [])
-        setup, runs = run_against_sink(
-            PACKAGES, lambda sink: run_all(sink, counts, repeats, all_modes, baseline)
-        )
+        with busy_cpus(busy):
+            setup, runs = run_against_sink(
+                PACKAGES, lambda sink: run_all(sink, counts, repeats, all_modes, baseline)
+            )
     print(f"{'shape':5} {'mode':25} {'drops per repeat':32} loop   thread  process CPU (us/span, medians)")
     for shape, spans in counts.items():
         for mode in all_modes:
@@ -387,7 +393,8 @@ def compare_modes(
         "spans": counts,
         "repeats": repeats,
         "baseline": baseline_revision,
-        "quiet_gate": QUIET_GATE,
+        "busy_processes": busy,
+        "quiet_gate": QUIET_GATE if not busy else None,
         "machine": setup,
         "runs": runs,
     }

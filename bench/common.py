@@ -3,6 +3,7 @@ quiet-CPU gate, interleaving, and the machine description stored with the result
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import importlib.metadata
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -62,8 +64,29 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+@contextlib.contextmanager
+def busy_cpus(processes: int) -> Iterator[None]:
+    """``processes`` Python processes spinning on the CPUs meanwhile (a busy machine), the
+    quiet gate off."""
+    global QUIET_GATE_ON
+    spinning = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    QUIET_GATE_ON = not spinning
+    try:
+        yield
+    finally:
+        QUIET_GATE_ON = True
+        for process in spinning:
+            process.kill()
+            process.wait()
+
+
+QUIET_GATE_ON = True
+
+
 def wait_for_quiet_cpu() -> float:
     """Waits until a second passes with the CPUs mostly idle; returns how long it waited."""
+    if not QUIET_GATE_ON:
+        return 0.0
     start = time.monotonic()
     while time.monotonic() - start < QUIET_MAX_WAIT_SECONDS:
         before = busy_cpu_seconds()

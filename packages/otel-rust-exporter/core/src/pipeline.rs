@@ -2,16 +2,17 @@
 //! task that drains it. Shared by every signal: each plugs in its own [`BatchExport`].
 //!
 //! Pushing never blocks and never takes the GIL (the bridge pushes from threads that must
-//! not): a drop is only counted and flagged, and the runtime thread reports it.
+//! not): a drop is only counted and flagged, and the runtime thread reports it. A push
+//! that finds the queue full may cut a batch from it (see `cut_for_a_full_queue`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crossbeam_queue::SegQueue;
 use futures_core::future::BoxFuture;
 use tokio::runtime::Handle;
-use tokio::sync::{oneshot, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::BatchConfig;
 use crate::diagnostics::{self, RateLimited};
@@ -67,12 +68,6 @@ enum Slot {
     Taken(tokio::sync::OwnedSemaphorePermit),
     /// To the disk spool, every slot being taken.
     Disk,
-    /// To the next free export slot, once the batch cut before it (`after`) has one; then
-    /// `taken` tells the batch cut after it.
-    WhenFree {
-        after: Option<oneshot::Receiver<()>>,
-        taken: oneshot::Sender<()>,
-    },
 }
 
 /// Why a record was not queued.
@@ -138,13 +133,14 @@ pub struct Pipeline<E: BatchExport> {
     queued: AtomicUsize,
     /// Items in batches cut but not yet exported (waiting for an export slot or in flight).
     cut: AtomicUsize,
-    /// Bytes of the cut batches waiting for an export slot (`max_backlog_bytes`).
+    /// Cut batches waiting for an export slot, oldest first, with their bytes (no lock: a
+    /// pushing thread may cut one while the runtime's thread, preempted, is cutting too).
+    backlog: SegQueue<(Vec<E::Item>, usize)>,
+    /// Bytes of the backlog's batches (`max_backlog_bytes`).
     backlog_bytes: AtomicUsize,
-    /// A batch waiting for a slot has one now.
+    /// A batch left the backlog for an export slot.
     backlog_shrunk: Notify,
-    /// Held while cutting a batch into the backlog, with the last one cut: slots go to
-    /// batches in the order they were cut.
-    cutting: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
+    /// Runs the export tasks, also of batches cut on a pushing thread.
     runtime: Handle,
     /// The last cut batch has finished.
     cut_finished: Notify,
@@ -190,9 +186,9 @@ impl<E: BatchExport> Pipeline<E> {
             queue: SegQueue::new(),
             queued: AtomicUsize::new(0),
             cut: AtomicUsize::new(0),
+            backlog: SegQueue::new(),
             backlog_bytes: AtomicUsize::new(0),
             backlog_shrunk: Notify::new(),
-            cutting: tokio::sync::Mutex::new(None),
             runtime: runtime.clone(),
             cut_finished: Notify::new(),
             bytes: AtomicUsize::new(0),
@@ -490,14 +486,13 @@ impl<E: BatchExport> Pipeline<E> {
             if self.queued() == 0 {
                 return;
             }
-            let Some(_spool) = self.overflow_at else {
+            if self.overflow_at.is_none() {
                 self.backlog_room().await;
-                let mut last_cut = self.cutting.lock().await;
-                if !self.cut_to_backlog(&mut last_cut) {
+                if !self.cut_to_backlog() {
                     return;
                 }
                 continue;
-            };
+            }
             let slot = tokio::select! {
                 biased;
                 permit = self.in_flight.clone().acquire_owned() => match permit {
@@ -520,29 +515,38 @@ impl<E: BatchExport> Pipeline<E> {
     /// a batch for a while (a busy machine leaves it waiting for a CPU) and the backlog has
     /// room, cuts one here instead. Never waits; `false` when no room was made.
     fn cut_for_a_full_queue(self: &Arc<Self>) -> bool {
-        if self.overflow_at.is_some()
-            || self.backlog_bytes.load(Ordering::SeqCst) >= self.config.max_backlog_bytes
-        {
-            return false;
-        }
-        match self.cutting.try_lock() {
-            Ok(mut last_cut) => self.cut_to_backlog(&mut last_cut),
-            // Another thread is cutting: the queue is being emptied.
-            Err(_) => false,
-        }
+        self.overflow_at.is_none()
+            && self.backlog_bytes.load(Ordering::SeqCst) < self.config.max_backlog_bytes
+            && self.cut_to_backlog()
     }
 
-    /// Cuts a batch that takes the next free export slot after the batch cut before it
-    /// (`last_cut`); `false` when the queue was empty.
-    fn cut_to_backlog(self: &Arc<Self>, last_cut: &mut Option<oneshot::Receiver<()>>) -> bool {
+    /// Cuts a batch into the backlog and starts what a free export slot can take;
+    /// `false` when the queue was empty.
+    fn cut_to_backlog(self: &Arc<Self>) -> bool {
         let Some((batch, bytes)) = self.take_batch() else {
             return false;
         };
         self.backlog_bytes.fetch_add(bytes, Ordering::SeqCst);
-        let (taken, next) = oneshot::channel();
-        let after = last_cut.replace(next);
-        self.start_export(batch, bytes, Slot::WhenFree { after, taken });
+        self.backlog.push((batch, bytes));
+        // With the fence after an export frees its slot: either that export sees this
+        // batch, or this thread sees the free slot.
+        fence(Ordering::SeqCst);
+        self.start_from_backlog();
         true
+    }
+
+    /// Starts the export of backlog batches, oldest first, while export slots are free.
+    /// Called after each cut and each export: a batch cut while every slot was taken is
+    /// started by the export that frees one.
+    fn start_from_backlog(self: &Arc<Self>) {
+        while let Ok(permit) = self.in_flight.clone().try_acquire_owned() {
+            let Some((batch, bytes)) = self.backlog.pop() else {
+                return;
+            };
+            self.backlog_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            self.backlog_shrunk.notify_waiters();
+            self.start_export(batch, bytes, Slot::Taken(permit));
+        }
     }
 
     /// Up to a batch from the queue, with its bytes; `None` when the queue is empty.
@@ -570,26 +574,16 @@ impl<E: BatchExport> Pipeline<E> {
     fn start_export(self: &Arc<Self>, batch: Vec<E::Item>, batch_bytes: usize, slot: Slot) {
         let pipeline = self.clone();
         self.runtime.spawn(async move {
-            let to_disk = matches!(slot, Slot::Disk);
-            let permit = match slot {
-                Slot::Taken(permit) => Some(permit),
-                Slot::Disk => None,
-                Slot::WhenFree { after, taken } => {
-                    if let Some(previous) = after {
-                        // An error only means the previous batch's task has ended.
-                        let _ = previous.await;
-                    }
-                    let permit = pipeline.in_flight.clone().acquire_owned().await.ok();
-                    let _ = taken.send(());
-                    pipeline
-                        .backlog_bytes
-                        .fetch_sub(batch_bytes, Ordering::SeqCst);
-                    pipeline.backlog_shrunk.notify_waiters();
-                    permit
-                }
+            let (permit, to_disk) = match slot {
+                Slot::Taken(permit) => (Some(permit), false),
+                Slot::Disk => (None, true),
             };
             pipeline.export(batch, batch_bytes, to_disk).await;
             drop(permit);
+            if pipeline.overflow_at.is_none() {
+                fence(Ordering::SeqCst);
+                pipeline.start_from_backlog();
+            }
         });
     }
 
