@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Callable, Iterator
+from collections.abc import Iterator
+from typing import Callable
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
