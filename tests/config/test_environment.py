@@ -136,6 +136,8 @@ def test_bsp_max_queue_size_bounds_the_queue(http_receiver, monkeypatch):
 
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "5")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "5")
+    # And no room for batches waiting for an export slot: the queue fills behind them.
+    monkeypatch.setenv("OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES", "1")
     small = RustSpanProcessor()
     assert send_spans(small, 300) is True
     assert small.stats()["dropped"] > 0
@@ -145,6 +147,7 @@ def test_bsp_max_queue_size_bounds_the_queue(http_receiver, monkeypatch):
     # The same load fits in the default queue (2048).
     monkeypatch.delenv("OTEL_BSP_MAX_QUEUE_SIZE")
     monkeypatch.delenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+    monkeypatch.delenv("OTEL_RUST_EXPORTER_MAX_BACKLOG_BYTES")
     http_receiver.reply_with(*[Reply(delay=0.3)] * 3)
     default = RustSpanProcessor()
     assert send_spans(default, 300) is True
