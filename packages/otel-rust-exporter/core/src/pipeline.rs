@@ -450,6 +450,7 @@ impl<E: BatchExport> Pipeline<E> {
         self.update_progress(|progress| progress.stopped = true);
     }
 
+    /// Resolves once no cut batch waits for an export slot or is being exported.
     async fn all_cut_finished(&self) {
         loop {
             let finished = self.cut_finished.notified();
