@@ -175,6 +175,9 @@ mod tests {
     /// took the GIL would hang both threads forever.
     #[test]
     fn the_sink_never_takes_the_gil_even_when_it_drops() {
+        // No backlog: a full queue overflows instead of being cut into it. (The other
+        // tests here make pipelines that never fill their queue.)
+        std::env::set_var(otel_rust_core::config::MAX_BACKLOG_BYTES_VAR, "1");
         Python::initialize();
         Python::attach(|py| {
             let kwargs = pyo3::types::PyDict::new(py);
@@ -186,7 +189,13 @@ mod tests {
             let (done, finished) = std::sync::mpsc::channel();
             // This thread keeps the GIL while the "worker" pushes (and overflows).
             std::thread::spawn(move || {
-                let encoded = Span::default().encode_to_vec();
+                let encoded = Span {
+                    trace_id: vec![1; 16],
+                    span_id: vec![2; 8],
+                    name: "overflowing".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec();
                 // SAFETY: the capsule outlives the thread's use (the test waits for it).
                 let codes: Vec<Pushed> = unsafe {
                     let table = &*(table as *const SpanSinkV1);
