@@ -24,7 +24,6 @@ from opentelemetry.trace import NoOpTracer
 from opentelemetry.util import types
 
 from otel_rust_exporter import _diagnostics, _native
-from otel_rust_exporter._sdk_compat import native_spans_unsupported, recording_tracer_metrics
 from otel_rust_exporter._trace import RustSpanProcessor
 
 _logger = logging.getLogger("opentelemetry.sdk.trace")
@@ -36,6 +35,9 @@ class RustTracer(Tracer):
     straight into every ``RustSpanProcessor`` of the provider."""
 
     def __init__(self, native_provider: _native.ProviderCore, *args: Any, **kwargs: Any) -> None:
+        # Here, not at the top: _sdk_compat imports the SDK's slow configuration module.
+        from otel_rust_exporter._sdk_compat import recording_tracer_metrics
+
         super().__init__(*args, **kwargs)
         self._core = _native.TracerCore(
             native_provider,
@@ -80,6 +82,8 @@ class RustTracerProvider(TracerProvider):
         span_limits: Optional[SpanLimits] = None,
         **keywords: Any,
     ) -> None:
+        from otel_rust_exporter._sdk_compat import native_spans_unsupported
+
         unsupported = native_spans_unsupported()
         if unsupported:
             raise RuntimeError(f"RustTracerProvider cannot run here: {unsupported}")
